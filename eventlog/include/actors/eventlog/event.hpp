@@ -1,0 +1,67 @@
+#pragma once
+// The journal's data model: one row per task (`task_record`) and an append-only, ordered list of
+// `event`s per task. Payloads are opaque bytes (Boost binary archives written by the engine); the
+// `text` column is a short human-readable rendering for tools. The eventlog never interprets payloads.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace actors::eventlog {
+
+/// What an event records. Values are stored in the journal: never renumber, only append.
+enum class event_kind : std::uint8_t {
+  started = 1,    ///< seq 0 of every task: the function's input (request).
+  now = 2,        ///< `ctx::now()`: result is the clock value.
+  random = 3,     ///< `ctx::random(n)`: request n, result the drawn value.
+  log = 4,        ///< `ctx::log(...)`: text only; never compared.
+  effect = 5,     ///< a user effect: name, request, result (or error text when `failed`).
+  call = 6,       ///< a child task's result: name = function, ref = child task id.
+  completed = 7,  ///< the task's output (result).
+  failed = 8,     ///< the task failed: result holds the error text.
+  routed = 9,     ///< a routing decision (reserved for the routing layer).
+};
+
+/// Returns the lower-case name of `x` ("effect", "call", ...), or "unknown".
+std::string_view to_string(event_kind x) noexcept;
+
+/// Lifecycle state of a task, kept in the tasks table and updated by the task's last event.
+enum class task_status : std::uint8_t {
+  running = 0,
+  completed = 1,
+  failed = 2,
+  cancelled = 3,
+};
+
+/// Returns "running", "completed", "failed", "cancelled", or "unknown".
+std::string_view to_string(task_status x) noexcept;
+
+/// One journaled event of one task.
+struct event {
+  std::uint64_t task = 0;   ///< Owning task id.
+  std::uint32_t seq = 0;    ///< Position in the task's history; 0 is `started`.
+  event_kind kind = event_kind::log;
+  bool failed = false;      ///< For `effect`/`call`: the effect or child failed; `result` is the error text.
+  std::string name;         ///< Effect name, function name (started, call), or empty.
+  std::uint64_t ref = 0;    ///< For `call`: the child task id.
+  std::string request;      ///< Serialized request bytes (may be empty).
+  std::string result;       ///< Serialized result bytes (may be empty).
+  std::string text;         ///< Human-readable rendering for tools.
+  std::int64_t ts = 0;      ///< Wall-clock time of the append, nanoseconds since the Unix epoch.
+};
+
+/// One row of the tasks table: identity, place in the call tree, and current status.
+struct task_record {
+  std::uint64_t id = 0;
+  std::uint64_t parent = 0;       ///< 0 for a root task.
+  std::uint64_t root = 0;         ///< The root of the call tree (== id for a root task).
+  std::uint32_t parent_seq = 0;   ///< The parent's event seq at which this child was called.
+  std::string function;
+  std::string version;
+  std::string input_type;         ///< Human-readable C++ type name of the input.
+  task_status status = task_status::running;
+  std::int64_t created = 0;       ///< ns since the Unix epoch.
+  std::int64_t finished = 0;      ///< ns since the Unix epoch, 0 while running.
+};
+
+} // namespace actors::eventlog

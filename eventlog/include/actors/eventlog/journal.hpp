@@ -1,0 +1,122 @@
+#pragma once
+// actors::eventlog::journal — the SQLite journal. It owns one SQLite connection and one writer thread.
+// Appends from any thread are queued; the writer commits everything queued in one transaction (group
+// commit) and then reports durability through callbacks. Reads are synchronous and see every committed
+// append.
+//
+// Thread safety: every member function may be called from any thread.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/eventlog/errc.hpp"
+#include "actors/eventlog/event.hpp"
+
+namespace actors::eventlog {
+
+/// Log sequence number: position of an append in the journal's global append order. 0 means "nothing".
+using lsn = std::uint64_t;
+
+/// Called once the append it waited for is durable, or with the write error that prevents it.
+/// Runs on the writer thread (or inline in `when_durable`): keep it short, never block.
+using durable_callback = std::function<void(const caf::error&)>;
+
+/// How `journal::open` treats the file.
+struct journal_options {
+  std::string path;             ///< A file path, or ":memory:".
+  bool synchronous_full = false;///< PRAGMA synchronous=FULL instead of NORMAL (WAL makes NORMAL crash-safe
+                                ///< for the database; FULL also survives power loss).
+  std::size_t max_batch = 8192; ///< Most appends committed in one transaction.
+  bool read_only = false;       ///< Open for reading only (tools); never creates or alters the file.
+  /// Test seam: PRAGMA max_page_count applied after open, so a test can make the journal "disk full"
+  /// deterministically. Never set outside tests.
+  std::optional<int> max_page_count_for_tests;
+};
+
+/// Filter for `journal::list_tasks`.
+struct task_filter {
+  std::optional<std::string> function;
+  std::optional<task_status> status;
+  std::int64_t since = 0;       ///< Only tasks created at or after this time (ns since epoch); 0 = all.
+  std::size_t limit = 0;        ///< 0 = no limit. Newest first.
+};
+
+/// The journal file. Create with `open`; destroying it flushes pending appends and stops the writer.
+class journal {
+public:
+  /// Current schema version written into new journals (PRAGMA user_version).
+  static constexpr int schema_version = 1;
+  /// PRAGMA application_id that marks a file as a libactors journal ("ACTR").
+  static constexpr std::int32_t application_id = 0x41435452;
+
+  /// Opens or creates the journal at `opts.path`.
+  /// @returns the journal, or an error: `not_a_database` (file is not SQLite), `foreign_database` (an
+  ///          SQLite file with tables that is not a libactors journal), `newer_schema` (written by a newer
+  ///          libactors), `io_error`. On any error the file is left exactly as it was.
+  [[nodiscard]] static caf::expected<std::unique_ptr<journal>> open(const journal_options& opts);
+
+  ~journal();
+  journal(const journal&) = delete;
+  journal& operator=(const journal&) = delete;
+
+  /// Queues the creation of `rec` in the tasks table together with its `started` event (seq 0) carrying
+  /// `input` (serialized) and `text`. Returns the append's lsn.
+  lsn append_task(const task_record& rec, std::string input, std::string text);
+
+  /// Queues `ev`. `completed` and `failed` events also set the task's status and finish time in the same
+  /// transaction. Returns the append's lsn.
+  lsn append(event ev);
+
+  /// Calls `cb` once every append with lsn <= `n` is durable (inline if it already is), or with the
+  /// write error if the journal has failed.
+  void when_durable(lsn n, durable_callback cb);
+
+  /// Blocks until every append queued so far is durable. Returns the write error if any.
+  [[nodiscard]] caf::error flush();
+
+  /// The highest lsn known durable.
+  lsn durable_lsn() const noexcept;
+
+  /// The first write error, if the journal has failed (a failed journal refuses further appends:
+  /// their callbacks receive the error). Empty while healthy.
+  caf::error failure() const;
+
+  // --- reads (see every committed append) --------------------------------------------------------
+
+  /// Every task whose status is `running`, oldest first.
+  [[nodiscard]] caf::expected<std::vector<task_record>> unfinished_tasks();
+
+  /// The task with id `id`, or an empty optional if there is none.
+  [[nodiscard]] caf::expected<std::optional<task_record>> find_task(std::uint64_t id);
+
+  /// The events of task `id` in seq order.
+  [[nodiscard]] caf::expected<std::vector<event>> events(std::uint64_t id);
+
+  /// The children of task `id` (tasks whose parent is `id`), in parent_seq order.
+  [[nodiscard]] caf::expected<std::vector<task_record>> children(std::uint64_t id);
+
+  /// Tasks matching `filter`, newest first.
+  [[nodiscard]] caf::expected<std::vector<task_record>> list_tasks(const task_filter& filter);
+
+  /// Events of all tasks with global order > `after_rowid`, at most `limit` (for `log --follow`).
+  /// Returns pairs of (rowid, event).
+  [[nodiscard]] caf::expected<std::vector<std::pair<std::int64_t, event>>>
+  tail(std::int64_t after_rowid, std::size_t limit);
+
+  /// The path this journal was opened with.
+  const std::string& path() const noexcept;
+
+private:
+  struct impl;
+  explicit journal(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace actors::eventlog

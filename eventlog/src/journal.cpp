@@ -1,0 +1,71 @@
+// journal: the public face; state and work live in journal::impl (journal_impl.hpp).
+
+#include "actors/eventlog/journal.hpp"
+
+#include <utility>
+
+#include "journal_impl.hpp"
+
+namespace actors::eventlog {
+
+caf::expected<std::unique_ptr<journal>> journal::open(const journal_options& opts) {
+  auto p = impl::open(opts);
+  if (!p)
+    return std::move(p.error());
+  // The constructor is private, so make_unique cannot reach it; ownership is taken immediately.
+  return std::unique_ptr<journal>{new journal(std::move(*p))};
+}
+
+journal::journal(std::unique_ptr<impl> p) : impl_(std::move(p)) {
+  // nop
+}
+
+journal::~journal() = default; // impl's destructor drains the queue and joins the writer
+
+lsn journal::append_task(const task_record& rec, std::string input, std::string text) {
+  impl::pending op;
+  op.task = rec;
+  auto& t = *op.task;
+  if (t.created == 0)
+    t.created = internal::now_ns();
+  auto& ev = op.ev;
+  ev.task = t.id;
+  ev.seq = 0;
+  ev.kind = event_kind::started;
+  ev.name = t.function;
+  ev.request = std::move(input);
+  ev.text = std::move(text);
+  ev.ts = t.created;
+  return impl_->enqueue(std::move(op));
+}
+
+lsn journal::append(event ev) {
+  impl::pending op;
+  op.ev = std::move(ev);
+  if (op.ev.ts == 0)
+    op.ev.ts = internal::now_ns();
+  return impl_->enqueue(std::move(op));
+}
+
+void journal::when_durable(lsn n, durable_callback cb) {
+  impl_->when_durable(n, std::move(cb));
+}
+
+caf::error journal::flush() {
+  return impl_->flush();
+}
+
+lsn journal::durable_lsn() const noexcept {
+  return impl_->durable_atomic_.load(std::memory_order_acquire);
+}
+
+caf::error journal::failure() const {
+  std::lock_guard lk{impl_->mu_};
+  return impl_->failed_;
+}
+
+const std::string& journal::path() const noexcept {
+  return impl_->path_;
+}
+
+} // namespace actors::eventlog

@@ -1,0 +1,125 @@
+#pragma once
+// Internal: the journal's state. Two locks, never nested the other way round:
+//   mu_    guards the append queue, lsn counters, durability waiters and the failure (hot, held briefly);
+//   db_mu_ guards the one SQLite connection: the writer holds it for a whole transaction, reads per query.
+// The writer thread takes mu_ only between transactions and never holds it while calling callbacks.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/eventlog/errc.hpp"
+#include "actors/eventlog/event.hpp"
+#include "actors/eventlog/journal.hpp"
+#include "sqlite.hpp"
+
+namespace actors::eventlog {
+
+namespace internal {
+
+/// Nanoseconds since the Unix epoch.
+std::int64_t now_ns() noexcept;
+
+/// Maps an SQLite result code to our errc: NOTADB → not_a_database, CORRUPT/CONSTRAINT → corrupt,
+/// everything else (I/O, full, busy, cantopen, ...) → io_error. The message names `path` and `what`.
+caf::error sqlite_error(sqlite3* db, int rc, const std::string& path, std::string_view what);
+
+} // namespace internal
+
+struct journal::impl {
+  /// One queued append: an event, plus the task row when it comes from `append_task`.
+  struct pending {
+    lsn n = 0;
+    event ev;
+    std::optional<task_record> task;
+  };
+
+  /// A registered durability callback; ordered by (n, order) so equal lsns keep registration order.
+  struct waiter {
+    lsn n;
+    std::uint64_t order;
+    durable_callback cb;
+  };
+
+  /// Heap order for waiters_: std::push_heap builds a max-heap, so "later" puts the earliest on top.
+  struct later {
+    bool operator()(const waiter& x, const waiter& y) const noexcept {
+      return x.n != y.n ? x.n > y.n : x.order > y.order;
+    }
+  };
+
+  // --- configuration (immutable after open) ------------------------------------------------------
+  std::string path_;
+  bool read_only_ = false;
+  bool has_schema_ = true;   ///< False only for a read-only open of a fresh (empty) file.
+  std::size_t max_batch_ = 8192;
+
+  // --- SQLite, guarded by db_mu_. Statements are declared after the connection: destroyed first. ---
+  std::mutex db_mu_;
+  internal::connection db_;
+  internal::statement begin_;
+  internal::statement commit_;
+  internal::statement insert_task_;
+  internal::statement insert_event_;
+  internal::statement finish_task_;
+  internal::statement select_unfinished_;
+  internal::statement select_task_;
+  internal::statement select_events_;
+  internal::statement select_children_;
+  internal::statement select_tasks_;
+  internal::statement select_tail_;
+
+  // --- append queue and durability, guarded by mu_ ------------------------------------------------
+  std::mutex mu_;
+  std::condition_variable work_cv_;     ///< Writer waits for appends or stop.
+  std::condition_variable durable_cv_;  ///< `flush` waits for durability or failure.
+  std::vector<pending> queue_;
+  lsn last_lsn_ = 0;                    ///< Last lsn handed out.
+  lsn durable_ = 0;                     ///< Published: every callback for lsn <= durable_ has run.
+  std::vector<waiter> waiters_;         ///< Min-heap by (n, order).
+  std::uint64_t waiter_order_ = 0;
+  caf::error failed_;
+  bool stopping_ = false;
+  std::atomic<lsn> durable_atomic_{0};  ///< Last committed lsn, for lock-free `durable_lsn()`; set
+                                        ///< before the callbacks run, so it may lead durable_.
+
+  std::thread writer_;
+
+  impl() = default;
+  ~impl(); ///< Drains the queue and joins the writer.
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
+
+  // --- open.cpp ----------------------------------------------------------------------------------
+  static caf::expected<std::unique_ptr<impl>> open(const journal_options& opts);
+  caf::error prepare_statements();
+
+  // --- writer.cpp --------------------------------------------------------------------------------
+  lsn enqueue(pending&& op);
+  void when_durable(lsn n, durable_callback cb);
+  caf::error flush();
+  void start_writer();
+  void stop_writer();
+  void run_writer();
+  caf::error commit(std::span<pending> ops);
+  int write_one(pending& op);
+  void publish(lsn committed, std::vector<waiter>& scratch);
+  void fail(caf::error err);
+
+  // --- reads.cpp ---------------------------------------------------------------------------------
+  caf::expected<std::vector<task_record>> read_tasks(internal::statement& s, const char* what);
+  caf::expected<std::vector<std::pair<std::int64_t, event>>> read_events(internal::statement& s,
+                                                                         const char* what);
+};
+
+} // namespace actors::eventlog

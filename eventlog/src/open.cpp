@@ -1,0 +1,415 @@
+// Opening a journal: inspect an existing file (its header, then an immutable read-only connection) before
+// anything can write to it or create files beside it, then configure the connection (WAL, synchronous), create the schema if needed and prepare statements.
+
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "journal_impl.hpp"
+
+namespace actors::eventlog {
+
+using internal::connection;
+using internal::statement;
+
+namespace internal {
+
+std::int64_t now_ns() noexcept {
+  using namespace std::chrono;
+  return duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+caf::error sqlite_error(sqlite3* db, int rc, const std::string& path, std::string_view what) {
+  auto code = errc::io_error;
+  switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+      code = errc::not_a_database;
+      break;
+    case SQLITE_CORRUPT:
+    case SQLITE_CONSTRAINT:
+      code = errc::corrupt;
+      break;
+    default:
+      break;
+  }
+  std::string msg = path;
+  msg += ": ";
+  msg += what;
+  msg += ": ";
+  msg += error_message(db, rc);
+  return make_error(code, std::move(msg));
+}
+
+} // namespace internal
+
+namespace {
+
+constexpr const char* memory_path = ":memory:";
+
+// Everything but the pragmas that mark the file as ours; IF NOT EXISTS lets a half-initialised journal
+// of ours (application_id set, user_version 0) be completed.
+constexpr const char* schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS tasks(
+  id INTEGER PRIMARY KEY,
+  parent INTEGER NOT NULL,
+  root INTEGER NOT NULL,
+  parent_seq INTEGER NOT NULL,
+  function TEXT NOT NULL,
+  version TEXT NOT NULL,
+  input_type TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  finished INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS tasks_by_parent ON tasks(parent, parent_seq);
+CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks(status);
+CREATE TABLE IF NOT EXISTS events(
+  task INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  failed INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  ref INTEGER NOT NULL,
+  request BLOB,
+  result BLOB,
+  text TEXT NOT NULL,
+  ts INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS events_by_task ON events(task, seq);
+)sql";
+
+constexpr const char* task_columns =
+  "id, parent, root, parent_seq, function, version, input_type, status, created, finished";
+
+constexpr const char* event_columns =
+  "rowid, task, seq, kind, failed, name, ref, request, result, text, ts";
+
+std::string iso_now() {
+  auto t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string hex32(std::int32_t x) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "0x%08x", static_cast<unsigned>(x));
+  return buf;
+}
+
+/// Opens `name` (a path, or a URI with SQLITE_OPEN_URI); errors name `path`.
+caf::expected<connection> open_connection(const std::string& name, int flags, const std::string& path) {
+  sqlite3* raw = nullptr;
+  auto rc = sqlite3_open_v2(name.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  connection db{raw}; // sqlite3_open_v2 may hand out a handle even on failure: always close it
+  if (rc != SQLITE_OK)
+    return internal::sqlite_error(db.get(), rc, path, "cannot open");
+  sqlite3_extended_result_codes(db.get(), 1);
+  // Another process (a tool, a second engine) may hold the write lock briefly.
+  sqlite3_busy_timeout(db.get(), 5000);
+  return db;
+}
+
+caf::expected<connection> open_connection(const std::string& path, int flags) {
+  return open_connection(path, flags, path);
+}
+
+/// Runs a query returning one integer (a pragma). Returns the SQLite result code.
+int query_int(sqlite3* db, const char* sql, std::int64_t& out) {
+  statement s{db, sql};
+  if (!s)
+    return s.rc();
+  auto rc = s.step();
+  if (rc == SQLITE_ROW) {
+    out = s.column_i64(0);
+    return SQLITE_OK;
+  }
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/// What a look at an existing file found.
+struct probe_result {
+  bool needs_schema = false; ///< Fresh (empty) database, or ours with initialisation unfinished.
+};
+
+/// A `file:` URI naming `path` as immutable: SQLite then takes no locks and creates no -wal or -shm file.
+std::string immutable_uri(const std::string& path) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(path, ec).lexically_normal().string();
+  if (ec)
+    abs = path;
+  std::string uri = "file:";
+  for (unsigned char c : abs) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+      uri += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", c);
+      uri += buf;
+    }
+  }
+  return uri + "?immutable=1";
+}
+
+/// True if `path` starts with SQLite's 16-byte magic string.
+bool has_sqlite_magic(const std::string& path) {
+  static constexpr char magic[] = "SQLite format 3"; // 15 chars + the terminating NUL, as in the file
+  char buf[sizeof(magic)] = {};
+  std::ifstream in{path, std::ios::binary};
+  in.read(buf, sizeof(buf));
+  return in.gcount() == static_cast<std::streamsize>(sizeof(buf)) && std::memcmp(buf, magic, sizeof(buf)) == 0;
+}
+
+/// Inspects the existing file at `path` without writing to it or creating anything beside it.
+caf::expected<probe_result> probe(const std::string& path) {
+  std::error_code ec;
+  auto wal_exists = std::filesystem::exists(path + "-wal", ec);
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec)
+    return make_error(errc::io_error, path + ": cannot read: " + ec.message());
+  if (!wal_exists) {
+    if (size == 0)
+      return probe_result{true}; // a 0-byte file is an empty database
+    if (!has_sqlite_magic(path))
+      return make_error(errc::not_a_database, path + ": not an SQLite database");
+  }
+  // Without a -wal file the main file holds the whole database, so read it as immutable. With one, a
+  // connection may be live (or crashed): a plain read-only open lets SQLite use the WAL correctly.
+  auto db = wal_exists ? open_connection(path, SQLITE_OPEN_READONLY)
+                       : open_connection(immutable_uri(path), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, path);
+  if (!db)
+    return std::move(db.error());
+  auto h = db->get();
+  // A file that is not SQLite opens fine; its first read reports SQLITE_NOTADB.
+  std::vector<std::string> tables;
+  std::size_t objects = 0;
+  {
+    statement s{h, "SELECT type, name FROM sqlite_master ORDER BY name"};
+    if (!s) {
+      if ((s.rc() & 0xff) == SQLITE_NOTADB)
+        return make_error(errc::not_a_database, path + ": not an SQLite database");
+      return internal::sqlite_error(h, s.rc(), path, "cannot read the schema");
+    }
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      ++objects;
+      if (s.column_text(0) == "table")
+        tables.push_back(s.column_text(1));
+    }
+    if (rc != SQLITE_DONE) {
+      if ((rc & 0xff) == SQLITE_NOTADB)
+        return make_error(errc::not_a_database, path + ": not an SQLite database");
+      return internal::sqlite_error(h, rc, path, "cannot read the schema");
+    }
+  }
+  std::int64_t app_id = 0;
+  std::int64_t user_version = 0;
+  if (auto rc = query_int(h, "PRAGMA application_id", app_id); rc != SQLITE_OK)
+    return internal::sqlite_error(h, rc, path, "cannot read application_id");
+  if (auto rc = query_int(h, "PRAGMA user_version", user_version); rc != SQLITE_OK)
+    return internal::sqlite_error(h, rc, path, "cannot read user_version");
+
+  probe_result res;
+  if (app_id == 0 && objects == 0) {
+    res.needs_schema = true;
+    return res;
+  }
+  if (app_id != journal::application_id) {
+    std::string msg = path + ": an SQLite database that is not a libactors journal (";
+    if (app_id != 0)
+      msg += "application_id " + hex32(static_cast<std::int32_t>(app_id)) + ", ";
+    if (tables.empty()) {
+      msg += std::to_string(objects) + " schema objects, no tables";
+    } else {
+      msg += "tables: ";
+      for (std::size_t i = 0; i < tables.size(); ++i) {
+        if (i > 0)
+          msg += ", ";
+        msg += tables[i];
+      }
+    }
+    msg += ")";
+    return make_error(errc::foreign_database, std::move(msg));
+  }
+  if (user_version > journal::schema_version)
+    return make_error(errc::newer_schema,
+                      path + ": journal schema version " + std::to_string(user_version)
+                        + " is newer than this libactors supports (schema version "
+                        + std::to_string(journal::schema_version) + ")");
+  if (user_version < journal::schema_version) {
+    res.needs_schema = true; // ours, but initialisation never finished
+    return res;
+  }
+  auto has = [&](std::string_view name) {
+    for (auto& t : tables)
+      if (t == name)
+        return true;
+    return false;
+  };
+  for (auto name : {"meta", "tasks", "events"})
+    if (!has(name))
+      return make_error(errc::corrupt, path + ": journal lacks its '" + std::string{name} + "' table");
+  return res;
+}
+
+/// Configures a writable connection and creates the schema if needed. Runs only after the checks.
+caf::error setup(sqlite3* db, const journal_options& opts, bool needs_schema, bool memory) {
+  auto fail = [&](int rc, std::string_view what) { return internal::sqlite_error(db, rc, opts.path, what); };
+  if (!memory) {
+    if (auto rc = internal::exec(db, "PRAGMA journal_mode=WAL"); rc != SQLITE_OK)
+      return fail(rc, "cannot enable WAL");
+  }
+  auto sync = opts.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+  if (auto rc = internal::exec(db, sync); rc != SQLITE_OK)
+    return fail(rc, "cannot set synchronous");
+  if (needs_schema) {
+    if (auto rc = internal::exec(db, "BEGIN IMMEDIATE"); rc != SQLITE_OK)
+      return fail(rc, "cannot begin the schema transaction");
+    auto pragmas = "PRAGMA application_id=" + std::to_string(journal::application_id)
+                   + ";PRAGMA user_version=" + std::to_string(journal::schema_version) + ";";
+    auto rc = internal::exec(db, pragmas.c_str());
+    if (rc == SQLITE_OK)
+      rc = internal::exec(db, schema_sql);
+    if (rc == SQLITE_OK) {
+      statement s{db, "INSERT OR IGNORE INTO meta(key, value) VALUES ('format', 'libactors journal'), "
+                      "('created', ?1)"};
+      rc = s ? SQLITE_OK : s.rc();
+      if (rc == SQLITE_OK) {
+        auto created = iso_now();
+        s.bind_text(1, created);
+        rc = s.step();
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+      }
+    }
+    if (rc == SQLITE_OK)
+      rc = internal::exec(db, "COMMIT");
+    if (rc != SQLITE_OK) {
+      auto err = fail(rc, "cannot create the schema");
+      internal::exec(db, "ROLLBACK");
+      return err;
+    }
+  }
+  if (opts.max_page_count_for_tests) {
+    auto sql = "PRAGMA max_page_count=" + std::to_string(*opts.max_page_count_for_tests);
+    if (auto rc = internal::exec(db, sql.c_str()); rc != SQLITE_OK)
+      return fail(rc, "cannot set max_page_count");
+  }
+  return {};
+}
+
+/// Removes a file this open created, with its WAL companions, so a failed open leaves nothing behind.
+void remove_created(const std::string& path) {
+  std::error_code ec;
+  for (auto suffix : {"", "-wal", "-shm", "-journal"})
+    std::filesystem::remove(path + suffix, ec);
+}
+
+} // namespace
+
+caf::error journal::impl::prepare_statements() {
+  auto db = db_.get();
+  auto prep = [&](statement& s, const std::string& sql) -> caf::error {
+    s = statement{db, sql};
+    if (!s)
+      return internal::sqlite_error(db, s.rc(), path_, "cannot prepare statement");
+    return {};
+  };
+  std::string tc = task_columns;
+  std::string ec = event_columns;
+  caf::error err;
+  auto run = [&](statement& s, const std::string& sql) {
+    if (!err)
+      err = prep(s, sql);
+  };
+  if (!read_only_) {
+    run(begin_, "BEGIN IMMEDIATE");
+    run(commit_, "COMMIT");
+    run(insert_task_, "INSERT INTO tasks(" + tc + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    run(insert_event_,
+        "INSERT INTO events(task, seq, kind, failed, name, ref, request, result, text, ts) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    run(finish_task_, "UPDATE tasks SET status = ?2, finished = ?3 WHERE id = ?1");
+  }
+  run(select_unfinished_, "SELECT " + tc + " FROM tasks WHERE status = 0 ORDER BY created, id");
+  run(select_task_, "SELECT " + tc + " FROM tasks WHERE id = ?1");
+  run(select_events_, "SELECT " + ec + " FROM events WHERE task = ?1 ORDER BY seq, rowid");
+  run(select_children_, "SELECT " + tc + " FROM tasks WHERE parent = ?1 ORDER BY parent_seq, id");
+  run(select_tasks_, "SELECT " + tc
+                       + " FROM tasks WHERE (?1 IS NULL OR function = ?1) AND (?2 IS NULL OR status = ?2)"
+                         " AND created >= ?3 ORDER BY created DESC, id DESC LIMIT ?4");
+  run(select_tail_, "SELECT " + ec + " FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2");
+  return err;
+}
+
+caf::expected<std::unique_ptr<journal::impl>> journal::impl::open(const journal_options& opts) {
+  if (opts.path.empty())
+    return make_error(errc::not_found, "journal path is empty");
+  auto self = std::make_unique<impl>();
+  self->path_ = opts.path;
+  self->read_only_ = opts.read_only;
+  self->max_batch_ = opts.max_batch == 0 ? 1 : opts.max_batch;
+  bool memory = opts.path == memory_path;
+  bool created = false;
+  bool needs_schema = true;
+  if (memory) {
+    auto db = open_connection(opts.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (!db)
+      return std::move(db.error());
+    self->db_ = std::move(*db);
+  } else {
+    std::error_code ec;
+    auto st = std::filesystem::status(opts.path, ec);
+    if (st.type() == std::filesystem::file_type::not_found) {
+      if (opts.read_only)
+        return make_error(errc::not_found, opts.path + ": no such journal");
+      auto db = open_connection(opts.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+      if (!db)
+        return std::move(db.error());
+      created = true;
+      self->db_ = std::move(*db);
+    } else {
+      auto found = probe(opts.path);
+      if (!found)
+        return std::move(found.error());
+      needs_schema = found->needs_schema;
+      if (opts.read_only) {
+        auto db = open_connection(opts.path, SQLITE_OPEN_READONLY);
+        if (!db)
+          return std::move(db.error());
+        self->db_ = std::move(*db);
+        self->has_schema_ = !needs_schema;
+      } else {
+        auto db = open_connection(opts.path, SQLITE_OPEN_READWRITE);
+        if (!db)
+          return std::move(db.error());
+        if (sqlite3_db_readonly(db->get(), "main") == 1)
+          return make_error(errc::io_error, opts.path + ": the journal is write-protected");
+        self->db_ = std::move(*db);
+      }
+    }
+  }
+  caf::error err;
+  if (!opts.read_only || memory)
+    err = setup(self->db_.get(), opts, needs_schema, memory);
+  if (!err && self->has_schema_)
+    err = self->prepare_statements();
+  if (err) {
+    self.reset(); // closes statements and connection before touching the file
+    if (created)
+      remove_created(opts.path);
+    return err;
+  }
+  if (!self->read_only_)
+    self->start_writer();
+  return self;
+}
+
+} // namespace actors::eventlog

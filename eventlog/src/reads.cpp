@@ -1,0 +1,167 @@
+// Reads share the writer's connection under db_mu_ (reads are rare: tools, recovery, replay).
+// Each query runs in autocommit mode, so it sees every committed transaction.
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "journal_impl.hpp"
+
+namespace actors::eventlog {
+
+using internal::reset_guard;
+using internal::statement;
+
+namespace {
+
+constexpr std::int64_t max_kind = static_cast<std::int64_t>(event_kind::routed);
+constexpr std::int64_t max_status = static_cast<std::int64_t>(task_status::cancelled);
+
+// Column order of `task_columns` in open.cpp.
+task_record read_task(const statement& s) {
+  task_record t;
+  t.id = s.column_u64(0);
+  t.parent = s.column_u64(1);
+  t.root = s.column_u64(2);
+  t.parent_seq = static_cast<std::uint32_t>(s.column_i64(3));
+  t.function = s.column_text(4);
+  t.version = s.column_text(5);
+  t.input_type = s.column_text(6);
+  t.status = static_cast<task_status>(s.column_i64(7));
+  t.created = s.column_i64(8);
+  t.finished = s.column_i64(9);
+  return t;
+}
+
+// Column order of `event_columns` in open.cpp (column 0 is the rowid).
+event read_event(const statement& s) {
+  event e;
+  e.task = s.column_u64(1);
+  e.seq = static_cast<std::uint32_t>(s.column_i64(2));
+  e.kind = static_cast<event_kind>(s.column_i64(3));
+  e.failed = s.column_i64(4) != 0;
+  e.name = s.column_text(5);
+  e.ref = s.column_u64(6);
+  e.request = s.column_blob(7);
+  e.result = s.column_blob(8);
+  e.text = s.column_text(9);
+  e.ts = s.column_i64(10);
+  return e;
+}
+
+} // namespace
+
+caf::expected<std::vector<task_record>> journal::impl::read_tasks(statement& s, const char* what) {
+  reset_guard guard{s};
+  std::vector<task_record> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    auto status = s.column_i64(7);
+    if (status < 0 || status > max_status)
+      return make_error(errc::corrupt, path_ + ": task " + std::to_string(s.column_u64(0))
+                                         + " has unknown status " + std::to_string(status));
+    out.push_back(read_task(s));
+  }
+  if (rc != SQLITE_DONE)
+    return internal::sqlite_error(db_.get(), rc, path_, what);
+  return out;
+}
+
+caf::expected<std::vector<std::pair<std::int64_t, event>>>
+journal::impl::read_events(statement& s, const char* what) {
+  reset_guard guard{s};
+  std::vector<std::pair<std::int64_t, event>> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    auto kind = s.column_i64(3);
+    if (kind < 1 || kind > max_kind)
+      return make_error(errc::corrupt, path_ + ": event row " + std::to_string(s.column_i64(0))
+                                         + " has unknown kind " + std::to_string(kind));
+    out.emplace_back(s.column_i64(0), read_event(s));
+  }
+  if (rc != SQLITE_DONE)
+    return internal::sqlite_error(db_.get(), rc, path_, what);
+  return out;
+}
+
+caf::expected<std::vector<task_record>> journal::unfinished_tasks() {
+  auto& p = *impl_;
+  if (!p.has_schema_)
+    return std::vector<task_record>{};
+  std::lock_guard lk{p.db_mu_};
+  return p.read_tasks(p.select_unfinished_, "cannot read unfinished tasks");
+}
+
+caf::expected<std::optional<task_record>> journal::find_task(std::uint64_t id) {
+  auto& p = *impl_;
+  if (!p.has_schema_)
+    return std::optional<task_record>{};
+  std::lock_guard lk{p.db_mu_};
+  p.select_task_.bind_u64(1, id);
+  auto rows = p.read_tasks(p.select_task_, "cannot read task");
+  if (!rows)
+    return std::move(rows.error());
+  if (rows->empty())
+    return std::optional<task_record>{};
+  return std::optional<task_record>{std::move(rows->front())};
+}
+
+caf::expected<std::vector<event>> journal::events(std::uint64_t id) {
+  auto& p = *impl_;
+  if (!p.has_schema_)
+    return std::vector<event>{};
+  std::lock_guard lk{p.db_mu_};
+  p.select_events_.bind_u64(1, id);
+  auto rows = p.read_events(p.select_events_, "cannot read events");
+  if (!rows)
+    return std::move(rows.error());
+  std::vector<event> out;
+  out.reserve(rows->size());
+  for (auto& row : *rows)
+    out.push_back(std::move(row.second));
+  return out;
+}
+
+caf::expected<std::vector<task_record>> journal::children(std::uint64_t id) {
+  auto& p = *impl_;
+  if (!p.has_schema_)
+    return std::vector<task_record>{};
+  std::lock_guard lk{p.db_mu_};
+  p.select_children_.bind_u64(1, id);
+  return p.read_tasks(p.select_children_, "cannot read children");
+}
+
+caf::expected<std::vector<task_record>> journal::list_tasks(const task_filter& filter) {
+  auto& p = *impl_;
+  if (!p.has_schema_)
+    return std::vector<task_record>{};
+  std::lock_guard lk{p.db_mu_};
+  auto& s = p.select_tasks_;
+  if (filter.function)
+    s.bind_text(1, *filter.function);
+  else
+    s.bind_null(1);
+  if (filter.status)
+    s.bind(2, static_cast<std::int64_t>(*filter.status));
+  else
+    s.bind_null(2);
+  s.bind(3, filter.since);
+  // LIMIT -1 means no limit in SQLite.
+  s.bind(4, filter.limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(filter.limit));
+  return p.read_tasks(s, "cannot list tasks");
+}
+
+caf::expected<std::vector<std::pair<std::int64_t, event>>> journal::tail(std::int64_t after_rowid,
+                                                                         std::size_t limit) {
+  auto& p = *impl_;
+  if (!p.has_schema_ || limit == 0)
+    return std::vector<std::pair<std::int64_t, event>>{};
+  std::lock_guard lk{p.db_mu_};
+  auto& s = p.select_tail_;
+  s.bind(1, after_rowid);
+  s.bind(2, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+  return p.read_events(s, "cannot read the event log");
+}
+
+} // namespace actors::eventlog

@@ -1,0 +1,234 @@
+// The append path: a mutex-protected queue, one writer thread doing group commit, and durability
+// callbacks run in lsn order outside every lock.
+
+#include <algorithm>
+#include <utility>
+
+#include "journal_impl.hpp"
+
+namespace actors::eventlog {
+
+namespace {
+
+caf::error closed_error(const std::string& path, const char* why) {
+  return make_error(errc::closed, path + ": " + why);
+}
+
+} // namespace
+
+// --- producers ----------------------------------------------------------------------------------
+
+lsn journal::impl::enqueue(pending&& op) {
+  std::unique_lock lk{mu_};
+  auto n = ++last_lsn_;
+  // A failed, read-only or stopping journal drops the append; `when_durable(n)` reports why.
+  if (failed_ || read_only_ || stopping_)
+    return n;
+  op.n = n;
+  auto was_empty = queue_.empty();
+  queue_.push_back(std::move(op));
+  lk.unlock();
+  // While the queue is non-empty the writer is busy or already notified.
+  if (was_empty)
+    work_cv_.notify_one();
+  return n;
+}
+
+void journal::impl::when_durable(lsn n, durable_callback cb) {
+  caf::error err;
+  {
+    std::lock_guard lk{mu_};
+    // durable_ is published only after every callback up to it has run, so an inline call here never
+    // overtakes an earlier callback of the same thread.
+    if (n <= durable_) {
+      // durable: call inline below
+    } else if (failed_) {
+      err = failed_;
+    } else if (read_only_) {
+      err = closed_error(path_, "the journal is open read-only");
+    } else {
+      waiters_.push_back(waiter{n, waiter_order_++, std::move(cb)});
+      std::push_heap(waiters_.begin(), waiters_.end(), later{});
+      return;
+    }
+  }
+  cb(err);
+}
+
+caf::error journal::impl::flush() {
+  std::unique_lock lk{mu_};
+  auto target = last_lsn_;
+  durable_cv_.wait(lk, [&] { return durable_ >= target || failed_ || read_only_; });
+  if (durable_ >= target)
+    return {};
+  if (failed_)
+    return failed_;
+  return closed_error(path_, "the journal is open read-only");
+}
+
+// --- writer thread ------------------------------------------------------------------------------
+
+void journal::impl::start_writer() {
+  writer_ = std::thread{[this] { run_writer(); }};
+}
+
+void journal::impl::stop_writer() {
+  {
+    std::lock_guard lk{mu_};
+    stopping_ = true;
+  }
+  work_cv_.notify_one();
+  if (writer_.joinable())
+    writer_.join();
+}
+
+journal::impl::~impl() {
+  stop_writer();
+}
+
+void journal::impl::run_writer() {
+  std::vector<pending> batch;
+  std::vector<waiter> scratch;
+  std::unique_lock lk{mu_};
+  for (;;) {
+    work_cv_.wait(lk, [this] { return !queue_.empty() || stopping_; });
+    if (queue_.empty())
+      break; // stopping, and everything queued is committed
+    // Take everything: the emptied buffer keeps its capacity for the producers (no reallocation).
+    batch.swap(queue_);
+    lk.unlock();
+    for (std::size_t i = 0; i < batch.size(); i += max_batch_) {
+      auto chunk = std::span<pending>{batch}.subspan(i, std::min(max_batch_, batch.size() - i));
+      if (auto err = commit(chunk)) {
+        fail(std::move(err));
+        break;
+      }
+      publish(chunk.back().n, scratch);
+    }
+    batch.clear();
+    lk.lock();
+  }
+  // Callbacks for lsns that were never appended (or were dropped) must still be called once.
+  auto rest = std::move(waiters_);
+  waiters_.clear();
+  auto err = failed_ ? failed_ : closed_error(path_, "the journal is closed");
+  lk.unlock();
+  std::sort(rest.begin(), rest.end(), [](const waiter& x, const waiter& y) { return later{}(y, x); });
+  for (auto& w : rest)
+    w.cb(err);
+}
+
+caf::error journal::impl::commit(std::span<pending> ops) {
+  std::lock_guard lk{db_mu_};
+  auto db = db_.get();
+  auto rc = begin_.step();
+  begin_.reset();
+  if (rc != SQLITE_DONE)
+    return internal::sqlite_error(db, rc, path_, "cannot begin a transaction");
+  for (auto& op : ops) {
+    if (rc = write_one(op); rc != SQLITE_OK)
+      break;
+  }
+  if (rc == SQLITE_OK) {
+    rc = commit_.step();
+    commit_.reset();
+    if (rc == SQLITE_DONE)
+      return {};
+  }
+  // Take the message before ROLLBACK replaces it. SQLite may have rolled back already (disk full).
+  auto err = internal::sqlite_error(db, rc, path_, "cannot write");
+  if (!sqlite3_get_autocommit(db))
+    internal::exec(db, "ROLLBACK");
+  return err;
+}
+
+int journal::impl::write_one(pending& op) {
+  auto finish = [](internal::statement& s) {
+    auto rc = s.step();
+    s.reset();
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+  };
+  if (op.task) {
+    auto& t = *op.task;
+    auto& s = insert_task_;
+    s.bind_u64(1, t.id);
+    s.bind_u64(2, t.parent);
+    s.bind_u64(3, t.root);
+    s.bind(4, static_cast<std::int64_t>(t.parent_seq));
+    s.bind_text(5, t.function);
+    s.bind_text(6, t.version);
+    s.bind_text(7, t.input_type);
+    s.bind(8, static_cast<std::int64_t>(t.status));
+    s.bind(9, t.created);
+    s.bind(10, t.finished);
+    if (auto rc = finish(s); rc != SQLITE_OK)
+      return rc;
+  }
+  auto& ev = op.ev;
+  auto& s = insert_event_;
+  s.bind_u64(1, ev.task);
+  s.bind(2, static_cast<std::int64_t>(ev.seq));
+  s.bind(3, static_cast<std::int64_t>(ev.kind));
+  s.bind(4, ev.failed ? 1 : 0);
+  s.bind_text(5, ev.name);
+  s.bind_u64(6, ev.ref);
+  s.bind_blob(7, ev.request);
+  s.bind_blob(8, ev.result);
+  s.bind_text(9, ev.text);
+  s.bind(10, ev.ts);
+  if (auto rc = finish(s); rc != SQLITE_OK)
+    return rc;
+  if (ev.kind == event_kind::completed || ev.kind == event_kind::failed) {
+    auto status = ev.kind == event_kind::completed ? task_status::completed : task_status::failed;
+    auto& u = finish_task_;
+    u.bind_u64(1, ev.task);
+    u.bind(2, static_cast<std::int64_t>(status));
+    u.bind(3, ev.ts);
+    return finish(u);
+  }
+  return SQLITE_OK;
+}
+
+void journal::impl::publish(lsn committed, std::vector<waiter>& scratch) {
+  // durable_lsn() may report the commit at once; durable_ (inline calls, flush) waits for the callbacks.
+  durable_atomic_.store(committed, std::memory_order_release);
+  std::unique_lock lk{mu_};
+  // Callbacks registered while we run the ready ones are picked up by the next round; durable_ moves
+  // only once no callback <= committed is left, which keeps inline calls in `when_durable` in order.
+  for (;;) {
+    while (!waiters_.empty() && waiters_.front().n <= committed) {
+      std::pop_heap(waiters_.begin(), waiters_.end(), later{});
+      scratch.push_back(std::move(waiters_.back()));
+      waiters_.pop_back();
+    }
+    if (scratch.empty())
+      break;
+    lk.unlock();
+    for (auto& w : scratch)
+      w.cb(caf::error{});
+    scratch.clear();
+    lk.lock();
+  }
+  durable_ = committed;
+  lk.unlock();
+  durable_cv_.notify_all();
+}
+
+void journal::impl::fail(caf::error err) {
+  std::vector<waiter> doomed;
+  {
+    std::lock_guard lk{mu_};
+    if (!failed_)
+      failed_ = std::move(err);
+    err = failed_;
+    doomed = std::move(waiters_);
+    waiters_.clear();
+    queue_.clear(); // appends queued after the failed batch are dropped with it
+  }
+  durable_cv_.notify_all();
+  std::sort(doomed.begin(), doomed.end(), [](const waiter& x, const waiter& y) { return later{}(y, x); });
+  for (auto& w : doomed)
+    w.cb(err);
+}
+
+} // namespace actors::eventlog

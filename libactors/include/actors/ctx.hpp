@@ -1,0 +1,165 @@
+#pragma once
+// actors::ctx — task code's only door to the world. Every interaction with time, randomness, I/O and
+// other tasks is a `co_await cx.<effect>(...)`, journaled by the engine and answered from the journal
+// when a task is resumed or replayed.
+//
+// DETERMINISM RULE. Task code reaches time, randomness, I/O and other tasks only through `ctx`: no
+// `std::chrono::*::now()`, no `rand()`/`std::random_device`, no files, sockets or raw threads, no
+// global mutable state. On resume the engine re-runs the function from its input and answers each effect
+// from the journal; code that decides differently the second time asks for a different effect, and the
+// engine stops that task with `errc::nondeterminism` (the journal is kept; nothing is lost).
+//
+// Thread safety: a ctx belongs to its task and is used only from the task's own code.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "actors/detail/op.hpp"
+#include "actors/router.hpp"
+#include "actors/serialization.hpp"
+#include "actors/task.hpp"
+#include "actors/task_id.hpp"
+
+namespace actors {
+
+/// Thrown into task code when a user effect's handler failed. what(): "effect 'db.get' failed: ...".
+class effect_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Thrown into task code by `co_await cx.call(...)` when the call could not be made (unknown function or
+/// version, wrong types) or the called task failed. what() names the function, version and cause.
+class call_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+class ctx {
+public:
+  using clock = std::chrono::system_clock;
+
+  explicit ctx(detail::task_runtime* rt) noexcept : rt_(rt) {}
+  ctx(const ctx&) = delete;
+  ctx& operator=(const ctx&) = delete;
+
+  /// The wall-clock time, journaled.
+  [[nodiscard]] auto now() {
+    return detail::op_awaiter<clock::time_point, decode_time>{rt_, detail::builtin_op(
+                                                                     detail::op_kind::now)};
+  }
+
+  /// A uniformly distributed integer in [0, n), journaled. @pre n > 0
+  [[nodiscard]] auto random(std::uint64_t n) {
+    auto o = detail::builtin_op(detail::op_kind::random);
+    o.request = detail::encode_u64(n);
+    o.text = std::to_string(n);
+    return detail::op_awaiter<std::uint64_t, decode_u64>{rt_, std::move(o)};
+  }
+
+  /// Formats a log line (fmt syntax) and journals it. Logs are never compared between runs.
+  template <class... Ts>
+  [[nodiscard]] auto log(fmt::format_string<Ts...> f, Ts&&... xs) {
+    auto o = detail::builtin_op(detail::op_kind::log);
+    o.text = fmt::format(f, std::forward<Ts>(xs)...);
+    return detail::op_awaiter<void, decode_void>{rt_, std::move(o)};
+  }
+
+  /// Performs the user effect `e` through its installed handler (on the worker pool), journaled.
+  /// Throws `effect_error` if the handler throws.
+  template <class E>
+  [[nodiscard]] auto perform(const E& e) {
+    return perform_impl(e);
+  }
+
+  /// Overload for temporaries; see `detail::gcc12_aggregate_temporary` for why it may warn.
+  template <class E>
+    requires(!std::is_lvalue_reference_v<E>)
+  [[nodiscard]] auto perform(E&& e) {
+    detail::check_temporary<E>();
+    return perform_impl(e);
+  }
+
+private:
+  template <class E>
+  auto perform_impl(const E& e) {
+    using result_type = typename E::result_type;
+    detail::op o;
+    o.kind = detail::op_kind::effect;
+    o.name = E::name;
+    o.request = to_bytes(e);
+    o.text = render(e);
+    o.effect_type = &typeid(E);
+    return detail::op_awaiter<result_type, decode_bytes<result_type>>{rt_, std::move(o)};
+  }
+
+public:
+  /// Calls function `fn` as a child task (its own actor), routed by the engine's router, and yields its
+  /// output. Throws `call_error` if the call cannot be made or the child fails.
+  template <class T, class In>
+  [[nodiscard]] auto call(std::string_view fn, In&& in) {
+    detail::check_temporary<In>();
+    return make_call<T>(fn, std::forward<In>(in), std::string{});
+  }
+
+  /// As above, pinned to version `v`: `cx.call<User>("lookupUser", uid, actors::version{"v1"})`.
+  template <class T, class In>
+  [[nodiscard]] auto call(std::string_view fn, In&& in, version v) {
+    detail::check_temporary<In>();
+    return make_call<T>(fn, std::forward<In>(in), std::move(v.name));
+  }
+
+  /// This task's id, its call tree's root, and what it runs.
+  task_id id() const noexcept;
+  task_id root() const noexcept;
+  const std::string& function() const noexcept;
+  const std::string& version_name() const noexcept;
+
+  /// True while effects are being answered from the journal (resume); false once running live.
+  bool replaying() const noexcept;
+
+private:
+  template <class T, class In>
+  auto make_call(std::string_view fn, In&& in, std::string pinned) {
+    using input_type = detail::normalized_input_t<In>;
+    detail::op o;
+    o.kind = detail::op_kind::call;
+    o.name = std::string{fn};
+    o.version = std::move(pinned);
+    o.output_type = &typeid(T);
+    auto input = std::make_shared<input_type>(std::forward<In>(in));
+    o.text = render(*input);
+    o.encode = [input](const std::type_info& target) {
+      return detail::encode_input<input_type>(*input, target);
+    };
+    o.input_type = &typeid(input_type);
+    return detail::op_awaiter<T, decode_bytes<T>>{rt_, std::move(o)};
+  }
+
+  static clock::time_point decode_time(const std::string& bytes) {
+    return clock::time_point{std::chrono::duration_cast<clock::duration>(
+      std::chrono::nanoseconds{static_cast<std::int64_t>(detail::decode_u64(bytes))})};
+  }
+  static std::uint64_t decode_u64(const std::string& bytes) { return detail::decode_u64(bytes); }
+  static void decode_void(const std::string&) {}
+  template <class T>
+  static T decode_bytes(const std::string& bytes) {
+    if constexpr (std::is_void_v<T>)
+      return;
+    else
+      return from_bytes<T>(bytes);
+  }
+
+  detail::task_runtime* rt_;
+};
+
+} // namespace actors

@@ -1,0 +1,180 @@
+#pragma once
+// The operation a task awaits (an effect, a call, a log...) and the awaiter that hands it to the task's
+// runtime. Internal to the engine; public only because ctx's templates build them.
+
+#include <coroutine>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <typeinfo>
+
+#include "actors/serialization.hpp"
+
+namespace actors::detail {
+
+class task_runtime;
+
+/// What an op does. Mirrors eventlog::event_kind for the kinds task code can await.
+enum class op_kind : std::uint8_t { now = 2, random = 3, log = 4, effect = 5, call = 6 };
+
+struct op {
+  op_kind kind = op_kind::log;
+  std::string name;    ///< Effect name or called function.
+  std::string request; ///< Serialized request (effect struct, random bound); calls encode lazily.
+  std::string text;    ///< Readable rendering of the request (or the log line).
+  // effects
+  const std::type_info* effect_type = nullptr;
+  // calls
+  std::string version; ///< Pinned version, or empty.
+  const std::type_info* input_type = nullptr;
+  const std::type_info* output_type = nullptr;
+  std::function<std::optional<std::string>(const std::type_info&)> encode;
+  // outcome, set by the runtime
+  bool failed = false;
+  std::string result; ///< Serialized result, or the error text when `failed`.
+  std::coroutine_handle<> waiter;
+};
+
+inline op builtin_op(op_kind k) {
+  op o;
+  o.kind = k;
+  return o;
+}
+
+/// Starts `o`: answers it from the journal or locally (returns true), or returns false when the task
+/// must suspend until the runtime resumes it.
+bool begin_op(task_runtime* rt, op& o);
+/// Suspends the awaiting coroutine `h` on `o` (dispatches live work).
+void suspend_op(task_runtime* rt, op& o, std::coroutine_handle<> h);
+/// Throws the exception that corresponds to a failed `o` (effect_error or call_error).
+[[noreturn]] void throw_op_failure(const op& o);
+
+template <class T, auto Decode>
+struct op_awaiter {
+  task_runtime* rt;
+  op o;
+
+  bool await_ready() { return begin_op(rt, o); }
+  void await_suspend(std::coroutine_handle<> h) { suspend_op(rt, o, h); }
+  T await_resume() {
+    if (o.failed)
+      throw_op_failure(o);
+    if constexpr (std::is_void_v<T>)
+      Decode(o.result);
+    else
+      return Decode(o.result);
+  }
+};
+
+// --- GCC 12 guard ------------------------------------------------------------------------------------
+//
+// GCC 12 (Debian bookworm's compiler) miscompiles a temporary *aggregate* with non-trivially destructible
+// members inside a co_await expression: `co_await cx.perform(http_get{url})` frees `url` twice. Types
+// with a user-declared constructor, and named values (`http_get q{url}; co_await cx.perform(q);`), are
+// not affected. We warn at compile time where the bad pattern may occur (rvalue arguments of such types).
+
+template <class T>
+inline constexpr bool gcc12_aggregate_temporary =
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+  std::is_aggregate_v<std::remove_cvref_t<T>> &&
+  !std::is_trivially_destructible_v<std::remove_cvref_t<T>> && !std::is_lvalue_reference_v<T>;
+#else
+  false;
+#endif
+
+template <class T>
+[[deprecated("GCC 12 destroys a temporary aggregate with non-trivial members twice inside co_await: "
+             "give the type a constructor, or name the value before co_await (see README, "
+             "'Compiler notes')")]] constexpr void
+warn_gcc12_aggregate_temporary() {}
+
+template <class T>
+constexpr void check_temporary() {
+  if constexpr (gcc12_aggregate_temporary<T>)
+    warn_gcc12_aggregate_temporary<T>();
+}
+
+// --- fixed-width encoding for built-in results -----------------------------------------------------
+
+inline std::string encode_u64(std::uint64_t x) {
+  std::string s(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    s[i] = static_cast<char>((x >> (8 * i)) & 0xff);
+  return s;
+}
+
+inline std::uint64_t decode_u64(const std::string& s) {
+  std::uint64_t x = 0;
+  for (std::size_t i = 0; i < 8 && i < s.size(); ++i)
+    x |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i])) << (8 * i);
+  return x;
+}
+
+// --- inputs: string-likes become std::string; integers convert losslessly to the function's type ------
+
+template <class In>
+struct normalized_input {
+  using type = std::remove_cvref_t<In>;
+};
+template <>
+struct normalized_input<const char*> {
+  using type = std::string;
+};
+template <>
+struct normalized_input<char*> {
+  using type = std::string;
+};
+template <>
+struct normalized_input<std::string_view> {
+  using type = std::string;
+};
+template <std::size_t N>
+struct normalized_input<const char (&)[N]> {
+  using type = std::string;
+};
+template <std::size_t N>
+struct normalized_input<char (&)[N]> {
+  using type = std::string;
+};
+
+template <class In>
+using normalized_input_t = typename normalized_input<
+  std::conditional_t<std::is_array_v<std::remove_reference_t<In>>, In,
+                     std::remove_cvref_t<In>>>::type;
+
+template <class To, class From>
+bool try_integral(const From& x, const std::type_info& target, std::optional<std::string>& out) {
+  if (out || target != typeid(To))
+    return false;
+  if (!std::in_range<To>(x))
+    return false;
+  out = to_bytes(static_cast<To>(x));
+  return true;
+}
+
+/// Serializes `x` as the function's input type `target`: exactly, or by a lossless integer conversion.
+/// Returns nothing if the types do not fit.
+template <class In>
+std::optional<std::string> encode_input(const In& x, const std::type_info& target) {
+  if (target == typeid(In))
+    return to_bytes(x);
+  std::optional<std::string> out;
+  if constexpr (std::is_integral_v<In> && !std::is_same_v<In, bool> && !std::is_same_v<In, char>) {
+    try_integral<short>(x, target, out);
+    try_integral<unsigned short>(x, target, out);
+    try_integral<int>(x, target, out);
+    try_integral<unsigned int>(x, target, out);
+    try_integral<long>(x, target, out);
+    try_integral<unsigned long>(x, target, out);
+    try_integral<long long>(x, target, out);
+    try_integral<unsigned long long>(x, target, out);
+  }
+  return out;
+}
+
+} // namespace actors::detail

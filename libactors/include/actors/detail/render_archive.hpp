@@ -1,0 +1,144 @@
+#pragma once
+// A write-only, duck-typed "archive" that renders a value as text by calling the same serialize()
+// functions Boost.Serialization uses. Only `ar & member` / `ar << member` are supported, which is what
+// DESIGN's value types use; anything it does not understand renders as `<?>`.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <boost/serialization/nvp.hpp>
+
+namespace actors::detail {
+
+class render_archive {
+public:
+  using is_saving = std::true_type;
+  using is_loading = std::false_type;
+
+  template <class T>
+  render_archive& operator&(const T& x) {
+    next();
+    write(x);
+    return *this;
+  }
+
+  template <class T>
+  render_archive& operator<<(const T& x) {
+    return *this & x;
+  }
+
+  unsigned int get_library_version() const noexcept { return 0; }
+
+  /// The rendering, cut to at most `max` characters.
+  std::string take(std::size_t max) {
+    if (out_.size() > max) {
+      out_.resize(max > 3 ? max - 3 : 0);
+      out_ += "...";
+    }
+    return std::move(out_);
+  }
+
+private:
+  void next() {
+    if (!first_.empty()) {
+      if (!first_.back())
+        out_ += ", ";
+      first_.back() = false;
+    }
+  }
+
+  void quote(std::string_view s) {
+    out_ += '"';
+    for (char c : s) {
+      if (c == '"' || c == '\\') {
+        out_ += '\\';
+        out_ += c;
+      } else if (c == '\n') {
+        out_ += "\\n";
+      } else {
+        out_ += c;
+      }
+    }
+    out_ += '"';
+  }
+
+  template <class Range>
+  void write_range(const Range& xs, char open, char close) {
+    out_ += open;
+    first_.push_back(true);
+    for (const auto& x : xs) {
+      next();
+      write(x);
+    }
+    first_.pop_back();
+    out_ += close;
+  }
+
+  template <class T>
+  void write(const T& x) {
+    using U = std::remove_cv_t<T>;
+    if constexpr (std::is_same_v<U, bool>) {
+      out_ += x ? "true" : "false";
+    } else if constexpr (std::is_same_v<U, char>) {
+      out_ += '\'';
+      out_ += x;
+      out_ += '\'';
+    } else if constexpr (std::is_arithmetic_v<U>) {
+      out_ += std::to_string(x);
+    } else if constexpr (std::is_enum_v<U>) {
+      out_ += std::to_string(static_cast<std::underlying_type_t<U>>(x));
+    } else if constexpr (std::is_convertible_v<const U&, std::string_view>) {
+      quote(std::string_view{x});
+    } else if constexpr (is_nvp<U>::value) {
+      write(x.const_value());
+    } else if constexpr (is_optional<U>::value) {
+      if (x)
+        write(*x);
+      else
+        out_ += "none";
+    } else if constexpr (is_pair<U>::value) {
+      out_ += '(';
+      first_.push_back(true);
+      next();
+      write(x.first);
+      next();
+      write(x.second);
+      first_.pop_back();
+      out_ += ')';
+    } else if constexpr (is_map<U>::value) {
+      write_range(x, '{', '}');
+    } else if constexpr (requires { x.begin(); x.end(); }) {
+      write_range(x, '[', ']');
+    } else if constexpr (requires(U& y) { y.serialize(*this, 0u); }) {
+      out_ += '{';
+      first_.push_back(true);
+      const_cast<U&>(x).serialize(*this, 0u);
+      first_.pop_back();
+      out_ += '}';
+    } else {
+      out_ += "<?>";
+    }
+  }
+
+  template <class T> struct is_optional : std::false_type {};
+  template <class T> struct is_optional<std::optional<T>> : std::true_type {};
+  template <class T> struct is_pair : std::false_type {};
+  template <class A, class B> struct is_pair<std::pair<A, B>> : std::true_type {};
+  template <class T> struct is_map : std::false_type {};
+  template <class K, class V, class C, class A>
+  struct is_map<std::map<K, V, C, A>> : std::true_type {};
+  template <class T> struct is_nvp : std::false_type {};
+  template <class T> struct is_nvp<boost::serialization::nvp<T>> : std::true_type {};
+
+  std::string out_;
+  std::vector<bool> first_{true};
+};
+
+} // namespace actors::detail

@@ -1,0 +1,170 @@
+#pragma once
+// actors::engine — runs registered functions as durable tasks. Each task is a CAF actor running the
+// function's coroutine; every effect is journaled to an SQLite file (`engine_config::journal`) before the
+// task goes on, so an engine opened on the same journal after a crash resumes every unfinished task from
+// its input, answering each journaled effect from the journal instead of executing it again.
+//
+// Durability: a task's earlier results are durable before it runs a user effect or a child call, and
+// before its result is reported (`wait`). Appends of many tasks share one SQLite transaction.
+//
+// Errors: every call returns `caf::expected` / `caf::error` (see errc.hpp); nothing throws for bad input.
+// Thread safety: all member functions may be called from any non-task thread concurrently. `wait` and
+// `run` block the calling thread: never call them from task code (use `ctx::call`).
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <typeinfo>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/detail/op.hpp"
+#include "actors/effects.hpp"
+#include "actors/errc.hpp"
+#include "actors/router.hpp"
+#include "actors/serialization.hpp"
+#include "actors/task_id.hpp"
+
+namespace actors {
+
+namespace eventlog {
+class journal;
+}
+
+struct engine_config {
+  /// The journal: an SQLite file path (created if missing), or ":memory:".
+  std::string journal = "actors.db";
+  /// false turns journaling off entirely (no durability, no resume): for benchmarks of the bare task
+  /// layer and for purely in-memory use.
+  bool journal_enabled = true;
+  /// SQLite synchronous=FULL (survives power loss) instead of NORMAL (survives process crashes).
+  bool synchronous_full = false;
+  /// Resume unfinished tasks found in the journal when the engine starts.
+  bool resume = true;
+  /// Threads of the worker pool that runs effect handlers (which may block). 0: 2 x CPUs, at least 4.
+  std::size_t worker_threads = 0;
+  /// CAF scheduler threads running task actors. 0: the number of CPUs this process may use.
+  std::size_t scheduler_threads = 0;
+  /// CAF scheduler policy: "sharing" (one shared queue; keeps bursts of spawns from running tasks fast on
+  /// few cores, see README "Performance") or "stealing" (CAF's default).
+  std::string scheduler_policy = "sharing";
+  /// Log level for libactors' own logger and task logs: "trace", "debug", "info", "warn", "error", "off".
+  std::string log_level = "info";
+};
+
+/// Counters about the engine's life so far.
+struct engine_stats {
+  std::uint64_t started = 0;   ///< Tasks started (roots and children), including resumed ones.
+  std::uint64_t resumed = 0;   ///< Unfinished tasks resumed from the journal at start-up.
+  std::uint64_t completed = 0; ///< Tasks that finished with an output.
+  std::uint64_t failed = 0;    ///< Tasks that finished with an error.
+  std::uint64_t effects_executed = 0; ///< User effect handlers called.
+  std::uint64_t effects_replayed = 0; ///< User effects answered from the journal.
+};
+
+class engine {
+public:
+  /// Opens the journal, resumes unfinished tasks and starts the actor system. Never throws for bad
+  /// configuration: `status()` reports it, and every other call then returns that error.
+  engine(engine_config cfg, const router& routes, const effects& fx);
+
+  /// Drains (waits for every in-flight task), then stops the actor system and closes the journal.
+  ~engine();
+
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Empty if the engine runs; otherwise why it could not start (bad journal file, invalid router...).
+  [[nodiscard]] caf::error status() const;
+
+  /// Starts a task of `fn` (routed like any call) with input `in`. Returns its id once the task is
+  /// journaled (queued for the journal's next commit). Errors: unknown_function, unknown_version,
+  /// wrong_input_type, engine_stopped.
+  template <class In>
+  [[nodiscard]] caf::expected<task_id> start(std::string_view fn, In&& in) {
+    return start_impl(fn, {}, std::forward<In>(in));
+  }
+
+  /// As `start`, pinned to version `v`.
+  template <class In>
+  [[nodiscard]] caf::expected<task_id> start(std::string_view fn, In&& in, version v) {
+    return start_impl(fn, std::move(v.name), std::forward<In>(in));
+  }
+
+  /// Blocks until task `id` finishes and returns its output. Works for tasks of this engine and for
+  /// tasks in its journal, including tasks started before a crash. Errors: task_failed (message holds
+  /// the exception's message), wrong_output_type, unknown_task, not_resumable, nondeterminism, ...
+  template <class T>
+  [[nodiscard]] caf::expected<T> wait(task_id id) {
+    auto bytes = wait_bytes(id, typeid_of<T>());
+    if (!bytes)
+      return std::move(bytes.error());
+    if constexpr (std::is_void_v<T>) {
+      return caf::unit;
+    } else {
+      try {
+        return from_bytes<T>(*bytes);
+      } catch (const std::exception& e) {
+        return make_error(errc::bad_input, "task " + to_string(id) + ": output does not decode as " +
+                                             type_name<T>() + ": " + e.what());
+      }
+    }
+  }
+
+  /// start + wait.
+  template <class T, class In>
+  [[nodiscard]] caf::expected<T> run(std::string_view fn, In&& in) {
+    auto id = start(fn, std::forward<In>(in));
+    if (!id)
+      return std::move(id.error());
+    return wait<T>(*id);
+  }
+
+  /// Blocks until no task is in flight.
+  void drain();
+
+  /// Counters so far.
+  engine_stats stats() const;
+
+  /// The journal, or nullptr when journaling is off or the engine failed to start. For tools and tests.
+  eventlog::journal* journal() noexcept;
+
+  /// The router this engine routes with.
+  const router& routes() const noexcept;
+
+private:
+  template <class T>
+  static const std::type_info& typeid_of() {
+    if constexpr (std::is_void_v<T>)
+      return typeid(void);
+    else
+      return typeid(T);
+  }
+
+  template <class In>
+  caf::expected<task_id> start_impl(std::string_view fn, std::string pinned, In&& in) {
+    using input_type = detail::normalized_input_t<In>;
+    const input_type& x = in;
+    return start_erased(fn, pinned, typeid(input_type), type_name<input_type>(), render(x),
+                        [&x](const std::type_info& target) {
+                          return detail::encode_input<input_type>(x, target);
+                        });
+  }
+
+  caf::expected<task_id>
+  start_erased(std::string_view fn, std::string_view pinned, const std::type_info& in_type,
+               const std::string& in_type_name, std::string in_text,
+               const std::function<std::optional<std::string>(const std::type_info&)>& encode);
+
+  caf::expected<std::string> wait_bytes(task_id id, const std::type_info& out_type);
+
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace actors

@@ -1,0 +1,40 @@
+#pragma once
+// Error codes of the engine (category atom "actors"). Every error carries a message that names the
+// function, version, task or file concerned; `to_string(err)` on the `caf::error` shows it.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <caf/error.hpp>
+
+namespace actors {
+
+enum class errc : std::uint8_t {
+  unknown_function = 1, ///< No function of that name is registered.
+  unknown_version,      ///< The function is registered, but not in that version.
+  wrong_input_type,     ///< The input's C++ type is not the function's input type.
+  wrong_output_type,    ///< The awaited result type is not the function's output type.
+  bad_input,            ///< The journaled input does not deserialize as the function's input type.
+  task_failed,          ///< The task threw (or a child it awaited failed): the message says what.
+  unknown_task,         ///< No task with that id in this engine or its journal.
+  bad_task_id,          ///< A string that is not a task id.
+  nondeterminism,       ///< On replay, task code asked for an effect other than the journaled one.
+  unhandled_effect,     ///< Task code performed an effect that has no handler installed.
+  journal_failure,      ///< The journal could not be opened or written; the message says why.
+  not_resumable,        ///< An unfinished journaled task whose function or version is not registered.
+  engine_stopped,       ///< The engine failed to start or is shutting down.
+  invalid_configuration,///< A router or engine_config problem found at construction.
+};
+
+/// Returns the code's name, e.g. "unknown_function".
+std::string_view to_string(errc x) noexcept;
+
+/// Makes a `caf::error` of category "actors" whose context is `msg`.
+caf::error make_error(errc x, std::string msg);
+
+/// A one-line description of any libactors error: "actors.unknown_function: no function named ...".
+/// Works for the "actors", "router" and "journal" categories; other errors fall back to caf's rendering.
+std::string describe(const caf::error& err);
+
+} // namespace actors

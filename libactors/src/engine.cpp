@@ -1,0 +1,363 @@
+#include "actors/engine.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <sched.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "actors/eventlog/journal.hpp"
+#include "actors/router_errc.hpp"
+#include "engine_core.hpp"
+#include "task_actor.hpp"
+#include "task_runtime.hpp"
+
+namespace actors {
+
+namespace detail {
+
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t x) noexcept {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+} // namespace
+
+task_id engine_core::new_id() noexcept {
+  for (;;) {
+    auto x = splitmix64(id_state.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed));
+    if (x != 0)
+      return task_id{x};
+  }
+}
+
+std::uint64_t engine_core::new_seed() noexcept {
+  return splitmix64(id_state.fetch_add(1, std::memory_order_relaxed) ^ 0x5851f42d4c957f2dULL);
+}
+
+void engine_core::spawn(std::unique_ptr<task_runtime> rt) {
+  {
+    std::lock_guard guard{drain_mx};
+    ++in_flight;
+  }
+  stats.started.fetch_add(1, std::memory_order_relaxed);
+  system->spawn<task_actor>(std::move(rt));
+}
+
+void engine_core::finished(task_id id, outcome out) {
+  switch (out.state) {
+    case outcome_state::completed:
+      stats.completed.fetch_add(1, std::memory_order_relaxed);
+      break;
+    default:
+      stats.failed.fetch_add(1, std::memory_order_relaxed);
+  }
+  completions.complete(id, std::move(out));
+  std::lock_guard guard{drain_mx};
+  if (--in_flight == 0)
+    drain_cv.notify_all();
+}
+
+} // namespace detail
+
+namespace {
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::size_t usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0)
+    return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+/// Router errors become engine errors with the same message.
+caf::error from_router(const caf::error& err) {
+  if (err.category() != caf::atom("router"))
+    return err;
+  auto msg = describe(err);
+  if (auto pos = msg.find(": "); pos != std::string::npos)
+    msg = msg.substr(pos + 2);
+  switch (static_cast<router_errc>(err.code())) {
+    case router_errc::unknown_function: return make_error(errc::unknown_function, msg);
+    case router_errc::unknown_version: return make_error(errc::unknown_version, msg);
+    default: return make_error(errc::invalid_configuration, msg);
+  }
+}
+
+std::shared_ptr<spdlog::logger> make_logger(const std::string& name, const std::string& level) {
+  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto log = std::make_shared<spdlog::logger>(name, std::move(sink));
+  log->set_pattern("[%H:%M:%S.%e] [%n] [%^%l%$] %v");
+  log->set_level(spdlog::level::from_str(level));
+  return log;
+}
+
+} // namespace
+
+struct engine::impl {
+  std::unique_ptr<detail::engine_core> core;
+  caf::error status;
+
+  void resume_unfinished();
+};
+
+engine::engine(engine_config cfg, const router& routes, const effects& fx)
+  : impl_(std::make_unique<impl>()) {
+  impl_->core = std::make_unique<detail::engine_core>();
+  auto& core = *impl_->core;
+  core.cfg = std::move(cfg);
+  core.routes = routes;
+  core.fx = fx;
+  core.log = make_logger("actors", core.cfg.log_level);
+  core.task_log = make_logger("task", core.cfg.log_level);
+  core.id_state = std::random_device{}() ^ (static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
+                  static_cast<std::uint64_t>(now_ns());
+  if (auto err = routes.validate()) {
+    impl_->status = from_router(err);
+    return;
+  }
+  if (auto err = fx.validate()) {
+    impl_->status = err;
+    return;
+  }
+  if (core.cfg.journal_enabled) {
+    eventlog::journal_options opts;
+    opts.path = core.cfg.journal;
+    opts.synchronous_full = core.cfg.synchronous_full;
+    auto j = eventlog::journal::open(opts);
+    if (!j) {
+      impl_->status = std::move(j.error());
+      return;
+    }
+    core.journal = std::move(*j);
+  }
+  auto cpus = usable_cpus();
+  core.pool = std::make_unique<detail::worker_pool>(
+    core.cfg.worker_threads > 0 ? core.cfg.worker_threads : std::max<std::size_t>(4, 2 * cpus));
+  core.system_cfg = std::make_unique<caf::actor_system_config>();
+  core.system_cfg->set("scheduler.max-threads",
+                       core.cfg.scheduler_threads > 0 ? core.cfg.scheduler_threads : cpus);
+  if (core.cfg.scheduler_policy != "sharing" && core.cfg.scheduler_policy != "stealing") {
+    impl_->status = make_error(errc::invalid_configuration,
+                               "engine_config::scheduler_policy is '" + core.cfg.scheduler_policy +
+                                 "'; expected 'sharing' or 'stealing'");
+    return;
+  }
+  core.system_cfg->set("scheduler.policy", caf::atom_from_string(core.cfg.scheduler_policy));
+  core.system = std::make_unique<caf::actor_system>(*core.system_cfg);
+  if (core.journal && core.cfg.resume)
+    impl_->resume_unfinished();
+}
+
+void engine::impl::resume_unfinished() {
+  auto& c = *core;
+  auto unfinished = c.journal->unfinished_tasks();
+  if (!unfinished) {
+    c.log->error("cannot read unfinished tasks: {}", describe(unfinished.error()));
+    return;
+  }
+  std::vector<detail::task_runtime::setup> ready;
+  for (auto& rec : *unfinished) {
+    auto* entry = c.routes.find(rec.function, rec.version);
+    if (entry == nullptr) {
+      c.log->warn("task {} ({}@{}) is unfinished but {}@{} is not registered: not resumed",
+                  to_string(task_id{rec.id}), rec.function, rec.version, rec.function, rec.version);
+      continue;
+    }
+    auto inv = std::static_pointer_cast<const detail::invoker>(entry->impl);
+    if (inv->input_type_name() != rec.input_type) {
+      c.log->warn("task {} ({}@{}) is unfinished but its input type {} is not the registered {}: "
+                  "not resumed",
+                  to_string(task_id{rec.id}), rec.function, rec.version, rec.input_type,
+                  inv->input_type_name());
+      continue;
+    }
+    auto events = c.journal->events(rec.id);
+    auto children = c.journal->children(rec.id);
+    if (!events || !children || events->empty() ||
+        events->front().kind != eventlog::event_kind::started) {
+      c.log->error("task {}: cannot read its journal: {}", to_string(task_id{rec.id}),
+                   !events ? describe(events.error())
+                           : !children ? describe(children.error()) : "no started event");
+      continue;
+    }
+    detail::task_runtime::setup s;
+    s.input = std::move(events->front().request);
+    s.recorded = std::move(*events);
+    s.children = std::move(*children);
+    s.fn = std::move(inv);
+    s.rec = std::move(rec);
+    ready.push_back(std::move(s));
+  }
+  // Register every outcome before any actor runs: resumed parents attach to resumed children.
+  for (auto& s : ready)
+    c.completions.create(task_id{s.rec.id}, s.rec.function, s.rec.version, &s.fn->output_type());
+  for (auto& s : ready) {
+    c.stats.resumed.fetch_add(1, std::memory_order_relaxed);
+    c.log->info("resuming task {} ({}@{}) from {} journaled events", to_string(task_id{s.rec.id}),
+                s.rec.function, s.rec.version, s.recorded.size());
+    c.spawn(std::make_unique<detail::task_runtime>(c, std::move(s)));
+  }
+}
+
+engine::~engine() {
+  if (!impl_ || !impl_->core)
+    return;
+  auto& c = *impl_->core;
+  if (c.system) {
+    drain();
+    c.pool.reset();
+    c.system.reset();
+  }
+  if (c.journal) {
+    if (auto err = c.journal->flush())
+      c.log->error("journal flush at shutdown failed: {}", describe(err));
+    c.journal.reset();
+  }
+}
+
+caf::error engine::status() const {
+  return impl_->status;
+}
+
+caf::expected<task_id> engine::start_erased(
+  std::string_view fn, std::string_view pinned, const std::type_info& in_type,
+  const std::string& in_type_name, std::string in_text,
+  const std::function<std::optional<std::string>(const std::type_info&)>& encode) {
+  if (impl_->status)
+    return impl_->status;
+  auto& c = *impl_->core;
+  if (c.journal) {
+    if (auto err = c.journal->failure())
+      return make_error(errc::journal_failure,
+                        "the engine takes no new tasks: the journal failed: " + describe(err));
+  }
+  auto route = c.routes.resolve(fn, pinned);
+  if (!route)
+    return from_router(route.error());
+  const auto& entry = *route->entry;
+  auto inv = std::static_pointer_cast<const detail::invoker>(entry.impl);
+  auto bytes = encode(inv->input_type());
+  if (!bytes)
+    return make_error(errc::wrong_input_type,
+                      "function '" + entry.name + "' version '" + entry.version + "' takes " +
+                        inv->input_type_name() + ", not " + in_type_name);
+  (void) in_type;
+  eventlog::task_record rec;
+  rec.id = c.new_id().value();
+  rec.root = rec.id;
+  rec.function = entry.name;
+  rec.version = entry.version;
+  rec.input_type = inv->input_type_name();
+  rec.created = now_ns();
+  if (c.journal)
+    c.journal->append_task(rec, *bytes, in_text);
+  c.completions.create(task_id{rec.id}, rec.function, rec.version, &inv->output_type());
+  auto id = task_id{rec.id};
+  c.spawn(std::make_unique<detail::task_runtime>(
+    c, detail::task_runtime::setup{std::move(rec), std::move(inv), std::move(*bytes), {}, {}}));
+  return id;
+}
+
+caf::expected<std::string> engine::wait_bytes(task_id id, const std::type_info& out_type) {
+  if (impl_->status)
+    return impl_->status;
+  auto& c = *impl_->core;
+  auto name = [&](const std::string& f, const std::string& v) {
+    return "task " + to_string(id) + " (" + f + "@" + v + ")";
+  };
+  auto check_type = [&](const std::type_info* t, const std::string& f,
+                        const std::string& v) -> caf::error {
+    if (t != nullptr && *t != out_type)
+      return make_error(errc::wrong_output_type, name(f, v) + " returns " + type_name(*t) +
+                                                   ", not " + type_name(out_type));
+    return {};
+  };
+  if (auto comp = c.completions.find(id)) {
+    if (auto err = check_type(comp->output_type, comp->function, comp->version))
+      return err;
+    auto out = detail::completion_registry::wait(*comp);
+    switch (out.state) {
+      case detail::outcome_state::completed: return std::move(out.payload);
+      case detail::outcome_state::failed:
+        return make_error(errc::task_failed,
+                          name(comp->function, comp->version) + " failed: " + out.payload);
+      default: return out.error;
+    }
+  }
+  if (!c.journal)
+    return make_error(errc::unknown_task, "no task " + to_string(id) + " in this engine");
+  auto rec = c.journal->find_task(id.value());
+  if (!rec)
+    return rec.error();
+  if (!*rec)
+    return make_error(errc::unknown_task, "no task " + to_string(id) + " in journal '" +
+                                            c.journal->path() + "'");
+  const auto& r = **rec;
+  if (auto* entry = c.routes.find(r.function, r.version)) {
+    if (auto err = check_type(&entry->impl->output_type(), r.function, r.version))
+      return err;
+  }
+  if (r.status == eventlog::task_status::running)
+    return make_error(errc::not_resumable, name(r.function, r.version) +
+                                             " is unfinished and " + r.function + "@" + r.version +
+                                             " is not registered in this engine");
+  auto events = c.journal->events(id.value());
+  if (!events)
+    return events.error();
+  if (events->empty())
+    return make_error(errc::unknown_task, name(r.function, r.version) + " has no journaled events");
+  auto& last = events->back();
+  if (last.kind == eventlog::event_kind::completed)
+    return std::move(last.result);
+  if (last.kind == eventlog::event_kind::failed)
+    return make_error(errc::task_failed, name(r.function, r.version) + " failed: " + last.result);
+  return make_error(errc::task_failed, name(r.function, r.version) + " ended as " +
+                                         std::string{eventlog::to_string(r.status)});
+}
+
+void engine::drain() {
+  if (!impl_->core)
+    return;
+  auto& c = *impl_->core;
+  std::unique_lock guard{c.drain_mx};
+  c.drain_cv.wait(guard, [&] { return c.in_flight == 0; });
+}
+
+engine_stats engine::stats() const {
+  auto& s = impl_->core->stats;
+  engine_stats out;
+  out.started = s.started.load();
+  out.resumed = s.resumed.load();
+  out.completed = s.completed.load();
+  out.failed = s.failed.load();
+  out.effects_executed = s.effects_executed.load();
+  out.effects_replayed = s.effects_replayed.load();
+  return out;
+}
+
+eventlog::journal* engine::journal() noexcept {
+  return impl_->core ? impl_->core->journal.get() : nullptr;
+}
+
+const router& engine::routes() const noexcept {
+  return impl_->core->routes;
+}
+
+} // namespace actors

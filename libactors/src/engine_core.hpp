@@ -1,0 +1,63 @@
+#pragma once
+// The state every task runtime of one engine shares: configuration, router, effects, journal, worker
+// pool, completion registry, the CAF actor system, loggers and counters. Internal.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <spdlog/logger.h>
+
+#include "actors/effects.hpp"
+#include "actors/engine.hpp"
+#include "actors/eventlog/journal.hpp"
+#include "actors/router.hpp"
+#include "completion.hpp"
+#include "worker_pool.hpp"
+
+namespace actors::detail {
+
+class task_runtime;
+
+struct engine_core {
+  engine_config cfg;
+  router routes;
+  effects fx;
+  std::unique_ptr<eventlog::journal> journal; ///< nullptr when journaling is off
+  completion_registry completions;
+  std::unique_ptr<worker_pool> pool;
+  std::unique_ptr<caf::actor_system_config> system_cfg;
+  std::unique_ptr<caf::actor_system> system;
+  std::shared_ptr<spdlog::logger> log;      ///< the engine's own messages
+  std::shared_ptr<spdlog::logger> task_log; ///< lines from ctx::log
+
+  struct counters {
+    std::atomic<std::uint64_t> started{0}, resumed{0}, completed{0}, failed{0},
+      effects_executed{0}, effects_replayed{0};
+  } stats;
+
+  std::atomic<std::uint64_t> id_state{0};
+
+  // in-flight tasks, for drain()
+  std::mutex drain_mx;
+  std::condition_variable drain_cv;
+  std::size_t in_flight = 0;
+
+  /// A fresh, non-zero task id.
+  task_id new_id() noexcept;
+  /// A seed for a task's random generator.
+  std::uint64_t new_seed() noexcept;
+
+  /// Spawns the actor that runs `rt` on CAF's scheduler and counts it in flight.
+  void spawn(std::unique_ptr<task_runtime> rt);
+
+  /// Delivers a task's end to its waiters and counts it out of flight. Call exactly once per task.
+  void finished(task_id id, outcome out);
+};
+
+} // namespace actors::detail

@@ -1,0 +1,16 @@
+#pragma once
+// Messages a task actor receives. Payloads are plain strings (serialized bytes): CAF needs no type
+// announcements for them.
+
+#include <caf/atom.hpp>
+
+namespace actors::detail {
+
+/// (effect_done_atom, uint32 seq, bool failed, string result_bytes_or_error, string text)
+using effect_done_atom = caf::atom_constant<caf::atom("effdone")>;
+/// (call_done_atom, uint32 seq, uint8 outcome_state, string payload, string text, caf::error)
+using call_done_atom = caf::atom_constant<caf::atom("calldone")>;
+/// (journal_fail_atom, string message)
+using journal_fail_atom = caf::atom_constant<caf::atom("jfail")>;
+
+} // namespace actors::detail

@@ -1,0 +1,38 @@
+#include "task_actor.hpp"
+
+#include "messages.hpp"
+
+namespace actors::detail {
+
+task_actor::task_actor(caf::actor_config& cfg, std::unique_ptr<task_runtime> rt)
+  : caf::event_based_actor(cfg), rt_(std::move(rt)) {}
+
+task_actor::~task_actor() = default;
+
+void task_actor::quit_if_finished() {
+  if (rt_->finished())
+    quit();
+}
+
+caf::behavior task_actor::make_behavior() {
+  rt_->start(this);
+  quit_if_finished();
+  return {
+    [this](effect_done_atom, std::uint32_t seq, bool failed, std::string& payload,
+           std::string& text) {
+      rt_->on_effect_done(seq, failed, std::move(payload), std::move(text));
+      quit_if_finished();
+    },
+    [this](call_done_atom, std::uint32_t seq, std::uint8_t state, std::string& payload,
+           std::string& text, caf::error& err) {
+      rt_->on_call_done(seq, state, std::move(payload), std::move(text), std::move(err));
+      quit_if_finished();
+    },
+    [this](journal_fail_atom, std::string& message) {
+      rt_->on_journal_error(std::move(message));
+      quit_if_finished();
+    },
+  };
+}
+
+} // namespace actors::detail

@@ -1,0 +1,26 @@
+#pragma once
+// task_actor — the CAF actor that runs one task: it owns the task's runtime and turns the messages that
+// complete its effects and calls into coroutine resumptions. It quits when the task has ended.
+
+#include <memory>
+
+#include <caf/event_based_actor.hpp>
+
+#include "task_runtime.hpp"
+
+namespace actors::detail {
+
+class task_actor : public caf::event_based_actor {
+public:
+  task_actor(caf::actor_config& cfg, std::unique_ptr<task_runtime> rt);
+  ~task_actor() override;
+
+  caf::behavior make_behavior() override;
+  const char* name() const override { return "actors.task"; }
+
+private:
+  void quit_if_finished();
+  std::unique_ptr<task_runtime> rt_;
+};
+
+} // namespace actors::detail

@@ -1,0 +1,488 @@
+#include "task_runtime.hpp"
+
+#include <chrono>
+#include <exception>
+
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <fmt/chrono.h>
+#include <spdlog/spdlog.h>
+
+#include "actors/errc.hpp"
+#include "engine_core.hpp"
+#include "messages.hpp"
+
+namespace actors::detail {
+
+namespace {
+
+using eventlog::event;
+using eventlog::event_kind;
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string_view kind_name(op_kind k) {
+  return eventlog::to_string(static_cast<event_kind>(k));
+}
+
+std::string exception_message(const std::exception_ptr& ep) {
+  try {
+    std::rethrow_exception(ep);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception (not derived from std::exception)";
+  }
+}
+
+/// Splits "F@V" into (F, V).
+std::pair<std::string_view, std::string_view> split_qualified(std::string_view s) {
+  auto at = s.rfind('@');
+  if (at == std::string_view::npos)
+    return {s, {}};
+  return {s.substr(0, at), s.substr(at + 1)};
+}
+
+} // namespace
+
+// --- the awaiter entry points (declared in actors/detail/op.hpp) -----------------------------------
+
+bool begin_op(task_runtime* rt, op& o) {
+  return rt->begin(o);
+}
+
+void suspend_op(task_runtime* rt, op& o, std::coroutine_handle<> h) {
+  rt->suspend(o, h);
+}
+
+void throw_op_failure(const op& o) {
+  if (o.kind == op_kind::call)
+    throw call_error("call to " + o.name + (o.version.empty() ? "" : "@" + o.version) +
+                     " failed: " + o.result);
+  throw effect_error("effect '" + (o.name.empty() ? std::string{kind_name(o.kind)} : o.name) +
+                     "' failed: " + o.result);
+}
+
+// --- task_runtime ----------------------------------------------------------------------------------
+
+task_runtime::task_runtime(engine_core& core, setup s)
+  : core_(core),
+    rec_(std::move(s.rec)),
+    fn_(std::move(s.fn)),
+    input_(std::move(s.input)),
+    recorded_(std::move(s.recorded)),
+    ctx_(this),
+    rng_(core.new_seed()) {
+  for (auto& c : s.children)
+    children_.emplace(c.parent_seq, std::move(c));
+  // Only effects are replayed; a journaled end would mean the task is not unfinished.
+  std::erase_if(recorded_, [](const event& ev) {
+    return ev.kind == event_kind::started || ev.kind == event_kind::completed ||
+           ev.kind == event_kind::failed || ev.kind == event_kind::routed;
+  });
+  if (!recorded_.empty())
+    next_seq_ = recorded_.front().seq;
+}
+
+task_runtime::~task_runtime() = default;
+
+std::string task_runtime::who() const {
+  return "task " + to_string(task_id{rec_.id}) + " (" + rec_.function + "@" + rec_.version + ")";
+}
+
+caf::actor task_runtime::handle() const {
+  return caf::actor_cast<caf::actor>(self_);
+}
+
+eventlog::lsn task_runtime::append(event ev) {
+  if (!core_.journal)
+    return 0;
+  ev.task = rec_.id;
+  ev.ts = now_ns();
+  last_lsn_ = core_.journal->append(std::move(ev));
+  return last_lsn_;
+}
+
+void task_runtime::start(caf::event_based_actor* self) {
+  self_ = self;
+  try {
+    running_ = fn_->start(ctx_, input_);
+  } catch (const std::exception& e) {
+    abort(make_error(errc::bad_input, who() + ": the journaled input does not decode as " +
+                                        fn_->input_type_name() + ": " + e.what()));
+    return;
+  }
+  resume(running_->handle());
+}
+
+void task_runtime::resume(std::coroutine_handle<> h) {
+  h.resume();
+  after_resume();
+}
+
+void task_runtime::after_resume() {
+  if (abort_) {
+    abort(std::exchange(abort_, caf::error{}));
+    return;
+  }
+  if (running_ && running_->handle().done())
+    complete();
+}
+
+bool task_runtime::begin(op& o) {
+  if (cursor_ < recorded_.size() && replay(o))
+    return true;
+  if (abort_)
+    return false; // suspend; after_resume() stops the task
+  return begin_live(o);
+}
+
+// Answers `o` from the journal. Returns false when the journal has no answer (run live), or with abort_
+// set when the code asks for something other than what the journal recorded.
+bool task_runtime::replay(op& o) {
+  if (o.kind == op_kind::log) {
+    if (recorded_[cursor_].kind == event_kind::log) {
+      next_seq_ = recorded_[cursor_++].seq + 1;
+      return true; // already printed in the run that journaled it
+    }
+    core_.task_log->info("[{} {}@{}] {}", to_string(id()), rec_.function, rec_.version, o.text);
+    return true; // a log line the journal does not have: print it, never journal mid-history
+  }
+  while (cursor_ < recorded_.size() && recorded_[cursor_].kind == event_kind::log)
+    next_seq_ = recorded_[cursor_++].seq + 1; // logs are never compared
+  if (cursor_ == recorded_.size())
+    return false;
+  auto& ev = recorded_[cursor_];
+  auto mismatch = [&](std::string_view what) {
+    abort_ = make_error(errc::nondeterminism,
+                        who() + " diverged from its journal at seq " + std::to_string(ev.seq) +
+                          " (" + std::string{what} + "): the journal has " +
+                          std::string{eventlog::to_string(ev.kind)} + " " + ev.name + " " +
+                          ev.text + ", the code asks for " + std::string{kind_name(o.kind)} +
+                          " " + o.name + " " + o.text);
+    return false;
+  };
+  if (static_cast<std::uint8_t>(ev.kind) != static_cast<std::uint8_t>(o.kind))
+    return mismatch("different kind of effect");
+  switch (o.kind) {
+    case op_kind::effect:
+      if (ev.name != o.name)
+        return mismatch("different effect");
+      if (ev.request != o.request)
+        return mismatch("different request");
+      core_.stats.effects_replayed.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case op_kind::random:
+      if (ev.request != o.request)
+        return mismatch("different bound");
+      break;
+    case op_kind::call: {
+      auto [fn, ver] = split_qualified(ev.name);
+      if (fn != o.name)
+        return mismatch("different function");
+      if (!o.version.empty() && o.version != ver)
+        return mismatch("different pinned version");
+      if (!prepare_call(o, std::string{ver}))
+        break; // the call failed the same way: compare as recorded below
+      if (ev.request != o.request)
+        return mismatch("different input");
+      break;
+    }
+    default:
+      break;
+  }
+  o.failed = ev.failed;
+  o.result = std::move(ev.result);
+  next_seq_ = ev.seq + 1;
+  ++cursor_;
+  return true;
+}
+
+bool task_runtime::begin_live(op& o) {
+  switch (o.kind) {
+    case op_kind::now: {
+      auto t = std::chrono::system_clock::now();
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+      o.result = encode_u64(static_cast<std::uint64_t>(ns));
+      append(event{.seq = next_seq_++, .kind = event_kind::now, .result = o.result,
+                   .text = fmt::format("{:%Y-%m-%d %H:%M:%S}", t)});
+      return true;
+    }
+    case op_kind::random: {
+      auto n = decode_u64(o.request);
+      if (n == 0) {
+        o.failed = true;
+        o.result = "random(0): the bound must be positive";
+      } else {
+        auto x = std::uniform_int_distribution<std::uint64_t>{0, n - 1}(rng_);
+        o.result = encode_u64(x);
+      }
+      append(event{.seq = next_seq_++, .kind = event_kind::random, .failed = o.failed,
+                   .request = o.request, .result = o.result,
+                   .text = o.failed ? o.result : "[0, " + o.text + ") -> " + std::to_string(decode_u64(o.result))});
+      return true;
+    }
+    case op_kind::log:
+      core_.task_log->info("[{} {}@{}] {}", to_string(id()), rec_.function, rec_.version, o.text);
+      append(event{.seq = next_seq_++, .kind = event_kind::log, .text = o.text});
+      return true;
+    case op_kind::effect:
+      if (core_.fx.find(o.name) == nullptr) {
+        abort_ = make_error(errc::unhandled_effect,
+                            who() + " performed effect '" + o.name +
+                              "', which has no handler installed (effects::handle<" +
+                              type_name(*o.effect_type) + ">)");
+      }
+      return false;
+    case op_kind::call:
+      if (!prepare_call(o, o.version)) {
+        append(event{.seq = next_seq_++, .kind = event_kind::call, .failed = true,
+                     .name = o.name, .result = o.result, .text = o.text + " -> error: " + o.result});
+        return true;
+      }
+      return false;
+  }
+  return false;
+}
+
+// Routes a call and checks its types. On failure sets o.failed / o.result and returns false.
+bool task_runtime::prepare_call(op& o, const std::string& pinned) {
+  auto route = core_.routes.resolve(o.name, pinned);
+  if (!route) {
+    o.failed = true;
+    o.result = describe(route.error());
+    return false;
+  }
+  const auto& entry = *route->entry;
+  auto inv = static_cast<const invoker*>(entry.impl.get());
+  o.version = entry.version;
+  auto bytes = o.encode(inv->input_type());
+  if (!bytes) {
+    o.failed = true;
+    o.result = "function '" + o.name + "' version '" + entry.version + "' takes " +
+               inv->input_type_name() + ", not " + type_name(*o.input_type);
+    return false;
+  }
+  if (*o.output_type != inv->output_type()) {
+    o.failed = true;
+    o.result = "function '" + o.name + "' version '" + entry.version + "' returns " +
+               inv->output_type_name() + ", not " + type_name(*o.output_type);
+    return false;
+  }
+  o.request = std::move(*bytes);
+  return true;
+}
+
+void task_runtime::suspend(op& o, std::coroutine_handle<> h) {
+  o.waiter = h;
+  if (abort_)
+    return;
+  pending_ = &o;
+  pending_seq_ = next_seq_++;
+  if (o.kind == op_kind::effect)
+    dispatch_effect(o);
+  else
+    dispatch_call(o);
+}
+
+void task_runtime::dispatch_effect(op& o) {
+  auto* h = core_.fx.find(o.name);
+  auto job = [&core = core_, h, request = o.request, cx = effect_context{id(), pending_seq_},
+              self = handle()]() mutable {
+    effect_result r;
+    bool failed = false;
+    try {
+      r = h->run(request, cx);
+    } catch (const std::exception& e) {
+      failed = true;
+      r.bytes = e.what();
+      r.text = "error: " + r.bytes;
+    } catch (...) {
+      failed = true;
+      r.bytes = "unknown exception";
+      r.text = "error: " + r.bytes;
+    }
+    core.stats.effects_executed.fetch_add(1, std::memory_order_relaxed);
+    caf::anon_send(self, effect_done_atom::value, cx.seq, failed, std::move(r.bytes),
+                   std::move(r.text));
+  };
+  // Durability rule: everything this task journaled so far is durable before the effect runs.
+  if (core_.journal && last_lsn_ > core_.journal->durable_lsn()) {
+    core_.journal->when_durable(
+      last_lsn_, [&core = core_, job = std::move(job), self = handle()](const caf::error& err) mutable {
+        if (err)
+          caf::anon_send(self, journal_fail_atom::value, describe(err));
+        else
+          core.pool->submit(std::move(job));
+      });
+  } else {
+    core_.pool->submit(std::move(job));
+  }
+}
+
+void task_runtime::on_effect_done(std::uint32_t seq, bool failed, std::string payload,
+                                  std::string text) {
+  if (pending_ == nullptr || seq != pending_seq_)
+    return;
+  auto& o = *std::exchange(pending_, nullptr);
+  o.failed = failed;
+  o.result = std::move(payload);
+  append(event{.seq = seq, .kind = event_kind::effect, .failed = failed, .name = o.name,
+               .request = std::move(o.request), .result = o.result,
+               .text = o.text + " -> " + text});
+  resume(o.waiter);
+}
+
+void task_runtime::dispatch_call(op& o) {
+  if (auto i = children_.find(pending_seq_); i != children_.end()) {
+    // Resumed: the child was started before the crash; wait for it instead of starting another.
+    if (i->second.function != o.name) {
+      // Reported by after_resume(), once the coroutine has fully suspended.
+      abort_ = make_error(errc::nondeterminism,
+                          who() + " diverged from its journal at seq " +
+                            std::to_string(pending_seq_) + ": the journal started a child of " +
+                            i->second.function + ", the code calls " + o.name);
+      return;
+    }
+    attach_child(i->second);
+    return;
+  }
+  auto route_entry = core_.routes.find(o.name, o.version);
+  auto inv = std::static_pointer_cast<const invoker>(route_entry->impl);
+  eventlog::task_record child;
+  child.id = core_.new_id().value();
+  child.parent = rec_.id;
+  child.root = rec_.root;
+  child.parent_seq = pending_seq_;
+  child.function = o.name;
+  child.version = o.version;
+  child.input_type = inv->input_type_name();
+  child.created = now_ns();
+  pending_child_ = child.id;
+  if (core_.journal)
+    last_lsn_ = core_.journal->append_task(child, o.request, o.text);
+  core_.completions.create(task_id{child.id}, child.function, child.version, &inv->output_type());
+  core_.completions.on_complete(task_id{child.id},
+                                [self = handle(), seq = pending_seq_](const outcome& out) {
+                                  caf::anon_send(self, call_done_atom::value, seq,
+                                                 static_cast<std::uint8_t>(out.state), out.payload,
+                                                 out.text, out.error);
+                                });
+  core_.spawn(std::make_unique<task_runtime>(core_, setup{std::move(child), std::move(inv),
+                                                          o.request, {}, {}}));
+}
+
+void task_runtime::attach_child(const eventlog::task_record& child) {
+  pending_child_ = child.id;
+  auto seq = pending_seq_;
+  auto self = handle();
+  auto deliver = [self, seq](const outcome& out) {
+    caf::anon_send(self, call_done_atom::value, seq, static_cast<std::uint8_t>(out.state),
+                   out.payload, out.text, out.error);
+  };
+  if (core_.completions.on_complete(task_id{child.id}, deliver))
+    return;
+  // Not running in this engine: it finished before the crash (read its end), or it cannot resume.
+  outcome out;
+  auto evs = core_.journal ? core_.journal->events(child.id)
+                           : caf::expected<std::vector<event>>{std::vector<event>{}};
+  if (!evs) {
+    out.state = outcome_state::aborted;
+    out.error = evs.error();
+  } else if (!evs->empty() && evs->back().kind == event_kind::completed) {
+    out.payload = evs->back().result;
+    out.text = evs->back().text;
+  } else if (!evs->empty() && evs->back().kind == event_kind::failed) {
+    out.state = outcome_state::failed;
+    out.payload = evs->back().result;
+    out.text = evs->back().text;
+  } else {
+    out.state = outcome_state::aborted;
+    out.error = make_error(errc::not_resumable,
+                           who() + " waits for child task " + to_string(task_id{child.id}) + " (" +
+                             child.function + "@" + child.version +
+                             "), which is unfinished and not registered in this engine");
+  }
+  deliver(out);
+}
+
+void task_runtime::on_call_done(std::uint32_t seq, std::uint8_t state, std::string payload,
+                                std::string text, caf::error err) {
+  if (pending_ == nullptr || seq != pending_seq_)
+    return;
+  auto& o = *std::exchange(pending_, nullptr);
+  if (static_cast<outcome_state>(state) == outcome_state::aborted) {
+    abort(std::move(err));
+    return;
+  }
+  o.failed = static_cast<outcome_state>(state) == outcome_state::failed;
+  o.result = std::move(payload);
+  append(event{.seq = seq, .kind = event_kind::call, .failed = o.failed,
+               .name = o.name + "@" + o.version, .ref = pending_child_,
+               .request = std::move(o.request), .result = o.result,
+               .text = o.text + " -> " + (o.failed ? "error: " + text : text)});
+  resume(o.waiter);
+}
+
+void task_runtime::on_journal_error(std::string message) {
+  abort(make_error(errc::journal_failure, who() + " stopped: the journal failed: " + message));
+}
+
+void task_runtime::complete() {
+  event ev;
+  ev.seq = next_seq_++;
+  outcome out;
+  if (auto ep = running_->error()) {
+    auto msg = exception_message(ep);
+    ev.kind = event_kind::failed;
+    ev.result = msg;
+    ev.text = msg;
+    out.state = outcome_state::failed;
+    out.payload = std::move(msg);
+    out.text = ev.text;
+  } else {
+    ev.kind = event_kind::completed;
+    ev.result = running_->output_bytes();
+    ev.text = running_->output_text();
+    out.payload = ev.result;
+    out.text = ev.text;
+  }
+  running_.reset();
+  finished_ = true;
+  if (!core_.journal) {
+    core_.finished(id(), std::move(out));
+    return;
+  }
+  auto lsn = append(std::move(ev));
+  // Durability rule: the result is reported only once it is durable.
+  core_.journal->when_durable(lsn, [&core = core_, id = id(),
+                                    out = std::move(out)](const caf::error& err) mutable {
+    if (err) {
+      out.state = outcome_state::aborted;
+      out.error = make_error(errc::journal_failure, "task " + to_string(id) +
+                                                      ": its result could not be journaled: " +
+                                                      describe(err));
+    }
+    core.finished(id, std::move(out));
+  });
+}
+
+void task_runtime::abort(caf::error err) {
+  if (finished_)
+    return;
+  core_.log->warn("{}", describe(err));
+  running_.reset();
+  pending_ = nullptr;
+  finished_ = true;
+  outcome out;
+  out.state = outcome_state::aborted;
+  out.error = std::move(err);
+  core_.finished(id(), std::move(out));
+}
+
+} // namespace actors::detail

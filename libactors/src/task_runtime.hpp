@@ -1,0 +1,103 @@
+#pragma once
+// task_runtime — everything one task is: its record, its journal position, its coroutine and the
+// operation it waits for. Owned by the task's CAF actor (task_actor) and used only on that actor's
+// thread. It answers ops from the recorded journal while one remains (resume), then runs them live.
+
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/error.hpp>
+
+#include "actors/ctx.hpp"
+#include "actors/detail/invoker.hpp"
+#include "actors/detail/op.hpp"
+#include "actors/eventlog/event.hpp"
+#include "actors/eventlog/journal.hpp"
+#include "completion.hpp"
+
+namespace caf {
+class event_based_actor;
+}
+
+namespace actors::detail {
+
+struct engine_core;
+
+class task_runtime {
+public:
+  /// What a task starts from: its record and input, plus, when resumed, its journal so far.
+  struct setup {
+    eventlog::task_record rec;
+    std::shared_ptr<const invoker> fn;
+    std::string input;                           ///< serialized input
+    std::vector<eventlog::event> recorded;       ///< events after `started` (resume only)
+    std::vector<eventlog::task_record> children; ///< journaled children (resume only)
+  };
+
+  task_runtime(engine_core& core, setup s);
+  ~task_runtime();
+
+  task_runtime(const task_runtime&) = delete;
+  task_runtime& operator=(const task_runtime&) = delete;
+
+  // --- driven by the task's actor ----------------------------------------------------------------
+  void start(caf::event_based_actor* self);
+  void on_effect_done(std::uint32_t seq, bool failed, std::string payload, std::string text);
+  void on_call_done(std::uint32_t seq, std::uint8_t state, std::string payload, std::string text,
+                    caf::error err);
+  void on_journal_error(std::string message);
+  bool finished() const noexcept { return finished_; }
+
+  // --- driven by ctx's awaiters -------------------------------------------------------------------
+  bool begin(op& o);
+  void suspend(op& o, std::coroutine_handle<> h);
+
+  // --- what ctx exposes ---------------------------------------------------------------------------
+  task_id id() const noexcept { return task_id{rec_.id}; }
+  task_id root() const noexcept { return task_id{rec_.root}; }
+  const std::string& function() const noexcept { return rec_.function; }
+  const std::string& version() const noexcept { return rec_.version; }
+  bool replaying() const noexcept { return cursor_ < recorded_.size(); }
+
+private:
+  bool replay(op& o);
+  bool begin_live(op& o);
+  bool prepare_call(op& o, const std::string& pinned);
+  void dispatch_effect(op& o);
+  void dispatch_call(op& o);
+  void attach_child(const eventlog::task_record& child);
+  void resume(std::coroutine_handle<> h);
+  void after_resume();
+  void complete();
+  void abort(caf::error err);
+  eventlog::lsn append(eventlog::event ev);
+  caf::actor handle() const;
+  std::string who() const;
+
+  engine_core& core_;
+  eventlog::task_record rec_;
+  std::shared_ptr<const invoker> fn_;
+  std::string input_;
+  std::vector<eventlog::event> recorded_;
+  std::size_t cursor_ = 0;
+  std::unordered_map<std::uint32_t, eventlog::task_record> children_; // by parent_seq
+  std::uint32_t next_seq_ = 1;
+  eventlog::lsn last_lsn_ = 0;
+  ctx ctx_;
+  std::unique_ptr<running_task> running_;
+  caf::event_based_actor* self_ = nullptr;
+  op* pending_ = nullptr;
+  std::uint32_t pending_seq_ = 0;
+  std::uint64_t pending_child_ = 0;
+  caf::error abort_;
+  bool finished_ = false;
+  std::mt19937_64 rng_;
+};
+
+} // namespace actors::detail

@@ -1,0 +1,110 @@
+#pragma once
+// actors::router — the versioned function table. Every registered function is known by a name and a
+// version ("lookupUser", "v1"); the router answers "which version serves a call of F, and why".
+//
+// Default routing (no policy): a function routes to its first registered version (its only version,
+// when there is one). A call may pin a version explicitly (`actors::version{"v1"}`). Routing policies
+// (primary, shadow, percent, per-task override) slot in as further `route_reason`s.
+//
+// Thread safety: a router is a value; build it on one thread, then hand it to an engine, which copies it.
+// Const member functions may be called concurrently.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/router_errc.hpp"
+
+namespace actors {
+
+/// Pins a call to one version: `cx.call<User>("lookupUser", uid, actors::version{"v1"})`.
+struct version {
+  std::string name;
+};
+
+/// Type-erased registered function. The engine layer derives the typed invoker from it; the router only
+/// needs its input and output types to check calls.
+class function_impl {
+public:
+  virtual ~function_impl();
+  virtual const std::type_info& input_type() const noexcept = 0;
+  virtual const std::type_info& output_type() const noexcept = 0;
+};
+
+/// One registered (name, version).
+struct function_entry {
+  std::string name;
+  std::string version;
+  std::shared_ptr<const function_impl> impl;
+};
+
+/// Why a call went to the version it went to. Journaled with every decision.
+enum class route_reason : std::uint8_t {
+  default_version = 1, ///< No policy: the function's first registered version.
+  pinned = 2,          ///< The caller pinned the version.
+};
+
+/// Returns "default", "pinned", ...
+std::string_view to_string(route_reason x) noexcept;
+
+/// The outcome of routing one call.
+struct route_decision {
+  const function_entry* entry = nullptr;
+  route_reason reason = route_reason::default_version;
+};
+
+namespace detail {
+// Builds the typed invoker for a coroutine function `F`. Defined by the engine layer
+// (<actors/detail/invoker.hpp>, included by <actors/actors.hpp>).
+template <class F>
+struct invoker_factory;
+} // namespace detail
+
+class router {
+public:
+  /// Registers `fn` as version `version` of function `name`. `fn` is a coroutine function of shape
+  /// `actors::task<Out>(actors::ctx&, In)`. Chainable. A duplicate (name, version) or an empty name or
+  /// version is recorded and reported by `validate()` (and so by the engine that receives this router).
+  template <class F>
+  router& add(std::string name, std::string version, F fn) {
+    return add_entry(std::move(name), std::move(version),
+                     detail::invoker_factory<F>::make(std::move(fn)));
+  }
+
+  /// Registers an already type-erased function. Chainable; errors as for `add`.
+  router& add_entry(std::string name, std::string version, std::shared_ptr<const function_impl> impl);
+
+  /// Returns the first registration problem, or an empty error if the table is consistent.
+  [[nodiscard]] caf::error validate() const;
+
+  /// Routes a call of `name`. With `pinned` non-empty the call goes to that version.
+  /// @returns the decision, or `router_errc::unknown_function` / `unknown_version` naming the function,
+  ///          the version and what is registered.
+  [[nodiscard]] caf::expected<route_decision> resolve(std::string_view name,
+                                                      std::string_view pinned = {}) const;
+
+  /// The entry for exactly (name, version), or nullptr.
+  const function_entry* find(std::string_view name, std::string_view version) const noexcept;
+
+  /// Registered versions of `name` in registration order (empty if unknown).
+  std::vector<std::string> versions(std::string_view name) const;
+
+  /// Registered function names, sorted.
+  std::vector<std::string> functions() const;
+
+private:
+  struct function_versions {
+    std::vector<std::shared_ptr<function_entry>> versions; // registration order
+  };
+  std::map<std::string, function_versions, std::less<>> table_;
+  std::vector<std::string> problems_;
+};
+
+} // namespace actors

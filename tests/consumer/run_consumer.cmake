@@ -1,0 +1,131 @@
+# run_consumer.cmake — installs the libactors build into a scratch prefix, then configures, builds and
+# runs an outside project (./project) against that prefix alone. Proves that the installed headers,
+# exported targets and package config are complete and relocatable.
+#
+#   cmake -DBUILD_DIR=<libactors build dir> -DSOURCE_DIR=<consumer project> -DPREFIX=<scratch prefix>
+#         [-DCONSUMER_BUILD_DIR=<dir>] [-DGENERATOR=Ninja] [-DMAKE_PROGRAM=<ninja>]
+#         [-DCXX_COMPILER=<c++>] [-DCONFIG=RelWithDebInfo] [-DTOP_SOURCE_DIR=<libactors source dir>]
+#         -P run_consumer.cmake
+#
+# Needs a complete build of BUILD_DIR first (ctest runs after `cmake --build`; this script builds nothing
+# of libactors itself).
+cmake_minimum_required(VERSION 3.22)
+
+foreach(_var IN ITEMS BUILD_DIR SOURCE_DIR PREFIX)
+  if(NOT DEFINED ${_var} OR "${${_var}}" STREQUAL "")
+    message(FATAL_ERROR "consumer: -D${_var}=... is required")
+  endif()
+endforeach()
+if(NOT CONSUMER_BUILD_DIR)
+  get_filename_component(CONSUMER_BUILD_DIR "${PREFIX}/../consumer-build" ABSOLUTE)
+endif()
+if(NOT EXISTS "${BUILD_DIR}/cmake_install.cmake")
+  message(FATAL_ERROR "consumer: ${BUILD_DIR} is not a configured libactors build dir "
+                      "(no cmake_install.cmake)")
+endif()
+
+# Runs a command; on failure stops with the step's name and the command's output.
+function(consumer_step _name)
+  cmake_parse_arguments(PARSE_ARGV 1 _s "" "WORKING_DIRECTORY;TIMEOUT;HINT" "COMMAND")
+  if(NOT _s_WORKING_DIRECTORY)
+    set(_s_WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
+  endif()
+  if(NOT _s_TIMEOUT)
+    set(_s_TIMEOUT 900)
+  endif()
+  list(JOIN _s_COMMAND " " _pretty)
+  message(STATUS "consumer: [${_name}] ${_pretty}")
+  execute_process(COMMAND ${_s_COMMAND}
+    WORKING_DIRECTORY "${_s_WORKING_DIRECTORY}"
+    TIMEOUT ${_s_TIMEOUT}
+    RESULT_VARIABLE _rc
+    OUTPUT_VARIABLE _out
+    ERROR_VARIABLE _out)
+  if(NOT _rc STREQUAL "0")
+    message("${_out}")
+    set(_msg "consumer: step '${_name}' failed (${_rc}): ${_pretty}")
+    if(_s_HINT)
+      string(APPEND _msg "\n  hint: ${_s_HINT}")
+    endif()
+    message(FATAL_ERROR "${_msg}")
+  endif()
+  set(CONSUMER_LAST_OUTPUT "${_out}" PARENT_SCOPE)
+endfunction()
+
+set(_config_args)
+if(CONFIG)
+  set(_config_args --config "${CONFIG}")
+endif()
+
+# 1. Install into a fresh prefix.
+file(REMOVE_RECURSE "${PREFIX}" "${CONSUMER_BUILD_DIR}")
+consumer_step(install
+  COMMAND "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${PREFIX}" ${_config_args}
+  HINT "build everything first (cmake --build ${BUILD_DIR}); a missing file means a target was not built")
+
+file(GLOB_RECURSE _configs "${PREFIX}/*/libactorsConfig.cmake")
+if(NOT _configs)
+  message(FATAL_ERROR "consumer: the install put no libactorsConfig.cmake under ${PREFIX}")
+endif()
+file(GLOB_RECURSE _headers RELATIVE "${PREFIX}" "${PREFIX}/include/actors/actors.hpp")
+if(NOT _headers)
+  message(FATAL_ERROR "consumer: the install put no include/actors/actors.hpp under ${PREFIX}")
+endif()
+
+# The installed package must not point back into the source or build tree (it would then work here
+# but not once the prefix is moved or the tree deleted).
+file(GLOB_RECURSE _pkg_files "${PREFIX}/*.cmake")
+foreach(_f IN LISTS _pkg_files)
+  file(READ "${_f}" _text)
+  foreach(_tree IN ITEMS "${TOP_SOURCE_DIR}" "${BUILD_DIR}")
+    if(NOT _tree STREQUAL "")
+      string(FIND "${_text}" "${_tree}/" _pos)
+      if(NOT _pos EQUAL -1)
+        message(FATAL_ERROR "consumer: installed ${_f} refers to ${_tree}; "
+                            "use $<BUILD_INTERFACE:...>/$<INSTALL_INTERFACE:...> for that path")
+      endif()
+    endif()
+  endforeach()
+endforeach()
+
+# 2. Configure the outside project against the prefix alone.
+set(_gen_args)
+if(GENERATOR)
+  list(APPEND _gen_args -G "${GENERATOR}")
+endif()
+if(MAKE_PROGRAM)
+  list(APPEND _gen_args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
+endif()
+if(CXX_COMPILER)
+  list(APPEND _gen_args "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
+endif()
+if(CONFIG)
+  list(APPEND _gen_args "-DCMAKE_BUILD_TYPE=${CONFIG}")
+endif()
+consumer_step(configure
+  COMMAND "${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${CONSUMER_BUILD_DIR}" ${_gen_args}
+          "-DCMAKE_PREFIX_PATH=${PREFIX}"
+          -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+          -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF
+  HINT "find_package(libactors CONFIG) or one of its find_dependency() calls failed; see the output above")
+
+# 3. Build it.
+consumer_step(build
+  COMMAND "${CMAKE_COMMAND}" --build "${CONSUMER_BUILD_DIR}" ${_config_args}
+  HINT "the installed headers or exported link interface are incomplete")
+
+# 4. Run it.
+set(_app "")
+foreach(_candidate IN ITEMS "${CONSUMER_BUILD_DIR}/app" "${CONSUMER_BUILD_DIR}/${CONFIG}/app")
+  if(EXISTS "${_candidate}" AND NOT IS_DIRECTORY "${_candidate}")
+    set(_app "${_candidate}")
+    break()
+  endif()
+endforeach()
+if(NOT _app)
+  message(FATAL_ERROR "consumer: built, but found no app executable in ${CONSUMER_BUILD_DIR}")
+endif()
+consumer_step(run COMMAND "${_app}" WORKING_DIRECTORY "${CONSUMER_BUILD_DIR}" TIMEOUT 120
+  HINT "the consumer app built but returned an error; see its output above")
+message("${CONSUMER_LAST_OUTPUT}")
+message(STATUS "consumer: OK")

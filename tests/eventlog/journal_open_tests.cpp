@@ -1,0 +1,174 @@
+// Opening files that are not (yet) journals: every refusal names the file and leaves it byte-identical.
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include "journal_test_util.hpp"
+
+using namespace actors::eventlog;
+using namespace actors::eventlog::test;
+
+namespace {
+
+/// Opens `path`, expects `expected`, and checks that the file and its directory are unchanged.
+std::string expect_refusal(const temp_dir& dir, const std::string& path, errc expected, bool read_only = false) {
+  auto before = read_bytes(path);
+  auto opts = options(path);
+  opts.read_only = read_only;
+  auto j = journal::open(opts);
+  REQUIRE(!j);
+  CHECK(code_of(j.error()) == code(expected));
+  auto msg = message_of(j.error());
+  CHECK(msg.find(path) != std::string::npos);
+  CHECK(read_bytes(path) == before);
+  CHECK(!std::filesystem::exists(path + "-wal"));
+  CHECK(!std::filesystem::exists(path + "-shm"));
+  CHECK(!std::filesystem::exists(path + "-journal"));
+  return msg;
+}
+
+} // namespace
+
+TEST_CASE("opening a text file fails with not_a_database and leaves it byte-identical") {
+  temp_dir dir;
+  auto path = dir.file("notes.txt");
+  std::string text;
+  for (int i = 0; i < 200; ++i)
+    text += "line " + std::to_string(i) + ": this is not a database\n";
+  write_bytes(path, text);
+  expect_refusal(dir, path, errc::not_a_database);
+  expect_refusal(dir, path, errc::not_a_database, true);
+}
+
+TEST_CASE("opening a tiny non-SQLite file fails with not_a_database") {
+  temp_dir dir;
+  auto path = dir.file("tiny");
+  write_bytes(path, "hello\n");
+  expect_refusal(dir, path, errc::not_a_database);
+}
+
+TEST_CASE("opening a foreign SQLite database fails with foreign_database naming its tables") {
+  temp_dir dir;
+  auto path = dir.file("app.db");
+  REQUIRE(run_sql(path, "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT);"
+                        "CREATE TABLE orders(id INTEGER, user INTEGER);"
+                        "INSERT INTO users VALUES (1, 'ann');")
+          == SQLITE_OK);
+  auto msg = expect_refusal(dir, path, errc::foreign_database);
+  CHECK(msg.find("users") != std::string::npos);
+  CHECK(msg.find("orders") != std::string::npos);
+  expect_refusal(dir, path, errc::foreign_database, true);
+}
+
+TEST_CASE("opening an SQLite database with another application_id fails with foreign_database") {
+  temp_dir dir;
+  auto path = dir.file("other.db");
+  REQUIRE(run_sql(path, "PRAGMA application_id = 1234; CREATE TABLE t(x);") == SQLITE_OK);
+  auto msg = expect_refusal(dir, path, errc::foreign_database);
+  CHECK(msg.find("0x000004d2") != std::string::npos);
+}
+
+TEST_CASE("opening a journal written by a newer schema fails with newer_schema naming both versions") {
+  temp_dir dir;
+  auto path = dir.file("future.db");
+  {
+    auto j = journal::open(options(path));
+    REQUIRE(j);
+  }
+  REQUIRE(run_sql(path, "PRAGMA user_version = 99;") == SQLITE_OK);
+  auto msg = expect_refusal(dir, path, errc::newer_schema);
+  CHECK(msg.find("99") != std::string::npos);
+  CHECK(msg.find(std::to_string(journal::schema_version)) != std::string::npos);
+}
+
+TEST_CASE("a read-only open of a missing path fails with not_found and creates nothing") {
+  temp_dir dir;
+  auto path = dir.file("missing.db");
+  auto opts = options(path);
+  opts.read_only = true;
+  auto j = journal::open(opts);
+  REQUIRE(!j);
+  CHECK(code_of(j.error()) == code(errc::not_found));
+  CHECK(message_of(j.error()).find(path) != std::string::npos);
+  CHECK(!std::filesystem::exists(path));
+}
+
+TEST_CASE("opening a path in a missing directory fails with io_error") {
+  temp_dir dir;
+  auto path = dir.file("no/such/dir/j.db");
+  auto j = journal::open(options(path));
+  REQUIRE(!j);
+  CHECK(code_of(j.error()) == code(errc::io_error));
+  CHECK(message_of(j.error()).find(path) != std::string::npos);
+}
+
+TEST_CASE("a new journal carries the application id, schema version and format marker") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  {
+    auto j = journal::open(options(path));
+    REQUIRE(j);
+  }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  auto query = [&](const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK);
+    std::string out;
+    if (sqlite3_step(s) == SQLITE_ROW)
+      out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return out;
+  };
+  CHECK(query("PRAGMA application_id") == std::to_string(journal::application_id));
+  CHECK(query("PRAGMA user_version") == std::to_string(journal::schema_version));
+  CHECK(query("PRAGMA journal_mode") == "wal");
+  CHECK(query("SELECT value FROM meta WHERE key = 'format'") == "libactors journal");
+  CHECK(!query("SELECT value FROM meta WHERE key = 'created'").empty());
+  sqlite3_close(db);
+}
+
+TEST_CASE("a 0-byte file is initialised as a fresh journal") {
+  temp_dir dir;
+  auto path = dir.file("empty.db");
+  write_bytes(path, "");
+  auto j = journal::open(options(path));
+  REQUIRE(j);
+  (*j)->append_task(make_task(1, "f"), "", "");
+  REQUIRE(!(*j)->flush());
+  auto t = (*j)->find_task(1);
+  REQUIRE(t);
+  CHECK(t->has_value());
+}
+
+TEST_CASE("an SQLite database without tables or application id is initialised as a fresh journal") {
+  temp_dir dir;
+  auto path = dir.file("blank.db");
+  REQUIRE(run_sql(path, "CREATE TABLE scratch(x); DROP TABLE scratch;") == SQLITE_OK);
+  REQUIRE(std::filesystem::file_size(path) > 0);
+  auto j = journal::open(options(path));
+  REQUIRE(j);
+  (*j)->append_task(make_task(1, "f"), "", "");
+  REQUIRE(!(*j)->flush());
+}
+
+TEST_CASE("a read-only open of a 0-byte file reads as empty and leaves it empty") {
+  temp_dir dir;
+  auto path = dir.file("empty.db");
+  write_bytes(path, "");
+  auto opts = options(path);
+  opts.read_only = true;
+  {
+    auto j = journal::open(opts);
+    REQUIRE(j);
+    auto tasks = (*j)->list_tasks({});
+    REQUIRE(tasks);
+    CHECK(tasks->empty());
+    auto rows = (*j)->tail(0, 10);
+    REQUIRE(rows);
+    CHECK(rows->empty());
+  }
+  CHECK(std::filesystem::file_size(path) == 0);
+}

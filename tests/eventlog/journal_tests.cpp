@@ -1,0 +1,479 @@
+// Behaviour of the journal on healthy storage: appends, group commit, durability callbacks, reads, reopen,
+// and a disk-full fault injected through max_page_count_for_tests.
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "journal_test_util.hpp"
+
+using namespace actors::eventlog;
+using namespace actors::eventlog::test;
+
+namespace {
+
+std::unique_ptr<journal> open_ok(const journal_options& opts) {
+  auto j = journal::open(opts);
+  if (!j)
+    FAIL("open failed: " << to_string(j.error()));
+  return std::move(*j);
+}
+
+} // namespace
+
+TEST_CASE("appended tasks and events read back in seq order with their payloads") {
+  temp_dir dir;
+  auto j = open_ok(options(dir.file("j.db")));
+  auto rec = make_task(7, "lookupUser");
+  rec.created = 1000;
+  j->append_task(rec, std::string{"in\0put", 6}, "lookupUser(42)");
+  auto eff = make_event(7, 1, event_kind::effect, "db.get", "req", std::string{"r\0s", 3});
+  eff.failed = true;
+  j->append(eff);
+  j->append(make_event(7, 2, event_kind::log));
+  auto call = make_event(7, 3, event_kind::call, "child");
+  call.ref = 99;
+  j->append(call);
+  REQUIRE(!j->flush());
+
+  auto task = j->find_task(7);
+  REQUIRE(task);
+  REQUIRE(task->has_value());
+  CHECK((*task)->function == "lookupUser");
+  CHECK((*task)->version == "v1");
+  CHECK((*task)->input_type == "int");
+  CHECK((*task)->root == 7);
+  CHECK((*task)->created == 1000);
+  CHECK((*task)->status == task_status::running);
+  CHECK((*task)->finished == 0);
+
+  auto evs = j->events(7);
+  REQUIRE(evs);
+  REQUIRE(evs->size() == 4);
+  CHECK((*evs)[0].kind == event_kind::started);
+  CHECK((*evs)[0].seq == 0);
+  CHECK((*evs)[0].name == "lookupUser");
+  CHECK((*evs)[0].request == std::string{"in\0put", 6});
+  CHECK((*evs)[0].text == "lookupUser(42)");
+  CHECK((*evs)[0].ts == 1000);
+  CHECK((*evs)[1].kind == event_kind::effect);
+  CHECK((*evs)[1].failed);
+  CHECK((*evs)[1].name == "db.get");
+  CHECK((*evs)[1].request == "req");
+  CHECK((*evs)[1].result == std::string{"r\0s", 3});
+  CHECK((*evs)[1].ts > 0); // stamped by the journal when left 0
+  CHECK((*evs)[2].kind == event_kind::log);
+  CHECK((*evs)[2].request.empty());
+  CHECK((*evs)[3].ref == 99);
+  for (std::uint32_t i = 0; i < evs->size(); ++i)
+    CHECK((*evs)[i].seq == i);
+
+  auto missing = j->find_task(8);
+  REQUIRE(missing);
+  CHECK(!missing->has_value());
+}
+
+TEST_CASE("task ids above INT64_MAX round-trip unchanged") {
+  temp_dir dir;
+  auto j = open_ok(options(dir.file("j.db")));
+  constexpr auto big = std::numeric_limits<std::uint64_t>::max() - 5;
+  auto child = make_task(big - 1, "child", big, 3);
+  j->append_task(make_task(big, "root"), "", "");
+  j->append_task(child, "", "");
+  REQUIRE(!j->flush());
+  auto t = j->find_task(big);
+  REQUIRE(t);
+  REQUIRE(t->has_value());
+  CHECK((*t)->id == big);
+  auto kids = j->children(big);
+  REQUIRE(kids);
+  REQUIRE(kids->size() == 1);
+  CHECK(kids->front().id == big - 1);
+  CHECK(kids->front().parent == big);
+}
+
+TEST_CASE("appends from several threads are group-committed and each callback runs once in lsn order per thread") {
+  temp_dir dir;
+  auto opts = options(dir.file("j.db"));
+  opts.max_batch = 64; // several transactions per swap as well
+  auto j = open_ok(opts);
+  constexpr int threads = 4;
+  constexpr int per_thread = 2000;
+  struct seen {
+    std::mutex mu;
+    std::vector<lsn> appended;
+    std::vector<lsn> called;
+    int errors = 0;
+  };
+  std::vector<seen> per(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      auto& me = per[t];
+      auto id = static_cast<std::uint64_t>(t + 1);
+      auto first = j->append_task(make_task(id, "worker"), "", "");
+      me.appended.push_back(first);
+      j->when_durable(first, [&me, first](const caf::error& err) {
+        std::lock_guard lk{me.mu};
+        me.called.push_back(first);
+        me.errors += err ? 1 : 0;
+      });
+      for (int i = 1; i < per_thread; ++i) {
+        auto n = j->append(make_event(id, static_cast<std::uint32_t>(i), event_kind::effect, "fx", "q", "r"));
+        me.appended.push_back(n);
+        j->when_durable(n, [&me, n](const caf::error& err) {
+          std::lock_guard lk{me.mu};
+          me.called.push_back(n);
+          me.errors += err ? 1 : 0;
+        });
+      }
+      CHECK(!j->flush());
+    });
+  }
+  for (auto& w : workers)
+    w.join();
+  for (auto& me : per) {
+    std::lock_guard lk{me.mu};
+    CHECK(me.errors == 0);
+    CHECK(me.called == me.appended); // each exactly once, in the thread's lsn order
+    CHECK(std::is_sorted(me.appended.begin(), me.appended.end()));
+  }
+  CHECK(j->durable_lsn() == static_cast<lsn>(threads * per_thread));
+  auto rows = j->tail(0, threads * per_thread + 10);
+  REQUIRE(rows);
+  CHECK(rows->size() == static_cast<std::size_t>(threads * per_thread));
+  for (int t = 0; t < threads; ++t) {
+    auto evs = j->events(static_cast<std::uint64_t>(t + 1));
+    REQUIRE(evs);
+    REQUIRE(evs->size() == static_cast<std::size_t>(per_thread));
+    for (std::size_t i = 0; i < evs->size(); ++i)
+      CHECK((*evs)[i].seq == i);
+  }
+}
+
+TEST_CASE("completed and failed events set the task's status and finish time") {
+  temp_dir dir;
+  auto j = open_ok(options(dir.file("j.db")));
+  j->append_task(make_task(1, "f"), "", "");
+  j->append_task(make_task(2, "f"), "", "");
+  j->append_task(make_task(3, "f"), "", "");
+  auto done = make_event(1, 1, event_kind::completed, "", "", "out");
+  done.ts = 5000;
+  j->append(done);
+  auto bad = make_event(2, 1, event_kind::failed, "", "", "boom");
+  bad.ts = 6000;
+  j->append(bad);
+  REQUIRE(!j->flush());
+  auto t1 = j->find_task(1);
+  auto t2 = j->find_task(2);
+  auto t3 = j->find_task(3);
+  REQUIRE((t1 && t2 && t3));
+  CHECK((*t1)->status == task_status::completed);
+  CHECK((*t1)->finished == 5000);
+  CHECK((*t2)->status == task_status::failed);
+  CHECK((*t2)->finished == 6000);
+  CHECK((*t3)->status == task_status::running);
+  CHECK((*t3)->finished == 0);
+}
+
+TEST_CASE("unfinished_tasks lists the running tasks oldest first") {
+  temp_dir dir;
+  auto j = open_ok(options(dir.file("j.db")));
+  j->append_task(make_task(10, "f", 0, 0, 300), "", "");
+  j->append_task(make_task(11, "f", 0, 0, 100), "", "");
+  j->append_task(make_task(12, "f", 0, 0, 200), "", "");
+  j->append_task(make_task(13, "f", 0, 0, 50), "", "");
+  j->append(make_event(13, 1, event_kind::completed));
+  REQUIRE(!j->flush());
+  auto open_tasks = j->unfinished_tasks();
+  REQUIRE(open_tasks);
+  std::vector<std::uint64_t> ids;
+  for (auto& t : *open_tasks)
+    ids.push_back(t.id);
+  CHECK(ids == std::vector<std::uint64_t>{11, 12, 10});
+}
+
+TEST_CASE("children come back in parent_seq order") {
+  temp_dir dir;
+  auto j = open_ok(options(dir.file("j.db")));
+  j->append_task(make_task(1, "parent"), "", "");
+  j->append_task(make_task(4, "c", 1, 9), "", "");
+  j->append_task(make_task(2, "c", 1, 5), "", "");
+  j->append_task(make_task(3, "c", 1, 7), "", "");
+  j->append_task(make_task(5, "other", 2, 1), "", "");
+  REQUIRE(!j->flush());
+  auto kids = j->children(1);
+  REQUIRE(kids);
+  std::vector<std::uint64_t> ids;
+  for (auto& t : *kids)
+    ids.push_back(t.id);
+  CHECK(ids == std::vector<std::uint64_t>{2, 3, 4});
+  CHECK(kids->front().root == 1);
+  auto none = j->children(5);
+  REQUIRE(none);
+  CHECK(none->empty());
+}
+
+TEST_CASE("list_tasks filters by function, status, since and limit, newest first") {
+  temp_dir dir;
+  auto j = open_ok(options(dir.file("j.db")));
+  j->append_task(make_task(1, "a", 0, 0, 100), "", "");
+  j->append_task(make_task(2, "b", 0, 0, 200), "", "");
+  j->append_task(make_task(3, "a", 0, 0, 300), "", "");
+  j->append_task(make_task(4, "a", 0, 0, 400), "", "");
+  j->append(make_event(3, 1, event_kind::completed));
+  REQUIRE(!j->flush());
+  auto ids = [&](const task_filter& f) {
+    std::vector<std::uint64_t> out;
+    auto rows = j->list_tasks(f);
+    REQUIRE(rows);
+    for (auto& t : *rows)
+      out.push_back(t.id);
+    return out;
+  };
+  using v = std::vector<std::uint64_t>;
+  CHECK(ids({}) == v{4, 3, 2, 1});
+  task_filter by_fn;
+  by_fn.function = "a";
+  CHECK(ids(by_fn) == v{4, 3, 1});
+  task_filter by_status;
+  by_status.status = task_status::completed;
+  CHECK(ids(by_status) == v{3});
+  task_filter running_a;
+  running_a.function = "a";
+  running_a.status = task_status::running;
+  CHECK(ids(running_a) == v{4, 1});
+  task_filter since;
+  since.since = 200;
+  CHECK(ids(since) == v{4, 3, 2});
+  task_filter limited;
+  limited.limit = 2;
+  CHECK(ids(limited) == v{4, 3});
+  task_filter nothing;
+  nothing.function = "zzz";
+  CHECK(ids(nothing).empty());
+}
+
+TEST_CASE("tail returns events in global append order after a rowid, at most limit") {
+  temp_dir dir;
+  auto j = open_ok(options(dir.file("j.db")));
+  j->append_task(make_task(1, "a"), "", "");
+  j->append_task(make_task(2, "b"), "", "");
+  j->append(make_event(2, 1, event_kind::log));
+  j->append(make_event(1, 1, event_kind::log));
+  j->append(make_event(2, 2, event_kind::completed));
+  REQUIRE(!j->flush());
+  auto all = j->tail(0, 100);
+  REQUIRE(all);
+  REQUIRE(all->size() == 5);
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> order;
+  for (auto& [rowid, ev] : *all)
+    order.emplace_back(ev.task, ev.seq);
+  CHECK(order == std::vector<std::pair<std::uint64_t, std::uint32_t>>{{1, 0}, {2, 0}, {2, 1}, {1, 1}, {2, 2}});
+  CHECK(std::is_sorted(all->begin(), all->end(), [](auto& x, auto& y) { return x.first < y.first; }));
+  auto page = j->tail((*all)[1].first, 2);
+  REQUIRE(page);
+  REQUIRE(page->size() == 2);
+  CHECK((*page)[0].first == (*all)[2].first);
+  CHECK((*page)[1].first == (*all)[3].first);
+  auto rest = j->tail(all->back().first, 10);
+  REQUIRE(rest);
+  CHECK(rest->empty());
+  auto zero = j->tail(0, 0);
+  REQUIRE(zero);
+  CHECK(zero->empty());
+}
+
+TEST_CASE("a reopened journal sees everything appended before it was closed") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  {
+    auto j = open_ok(options(path));
+    j->append_task(make_task(1, "f"), "input", "f(1)");
+    for (std::uint32_t i = 1; i <= 500; ++i)
+      j->append(make_event(1, i, event_kind::log));
+    j->append(make_event(1, 501, event_kind::completed, "", "", "out"));
+    // no flush: closing drains the queue
+  }
+  auto j = open_ok(options(path));
+  auto evs = j->events(1);
+  REQUIRE(evs);
+  CHECK(evs->size() == 502);
+  auto t = j->find_task(1);
+  REQUIRE(t);
+  REQUIRE(t->has_value());
+  CHECK((*t)->status == task_status::completed);
+  // appends continue after the existing rows
+  j->append_task(make_task(2, "g"), "", "");
+  REQUIRE(!j->flush());
+  auto all = j->tail(0, 1000);
+  REQUIRE(all);
+  CHECK(all->size() == 503);
+  CHECK(all->back().second.task == 2);
+}
+
+TEST_CASE("a read-only journal reads committed appends and refuses new ones with closed") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  auto writer = open_ok(options(path));
+  writer->append_task(make_task(1, "f"), "", "");
+  REQUIRE(!writer->flush());
+  auto ro_opts = options(path);
+  ro_opts.read_only = true;
+  auto reader = open_ok(ro_opts);
+  auto t = reader->find_task(1);
+  REQUIRE(t);
+  CHECK(t->has_value());
+  // the reader sees what the writer commits later
+  writer->append_task(make_task(2, "f"), "", "");
+  REQUIRE(!writer->flush());
+  auto listed = reader->list_tasks({});
+  REQUIRE(listed);
+  CHECK(listed->size() == 2);
+  auto n = reader->append(make_event(1, 1, event_kind::log));
+  std::promise<caf::error> got;
+  reader->when_durable(n, [&](const caf::error& err) { got.set_value(err); });
+  CHECK(code_of(got.get_future().get()) == code(errc::closed));
+}
+
+TEST_CASE("when_durable for an already durable lsn calls back inline") {
+  temp_dir dir;
+  auto j = open_ok(options(dir.file("j.db")));
+  auto n = j->append_task(make_task(1, "f"), "", "");
+  REQUIRE(!j->flush());
+  CHECK(j->durable_lsn() >= n);
+  bool called = false;
+  auto caller = std::this_thread::get_id();
+  std::thread::id ran_on;
+  j->when_durable(n, [&](const caf::error& err) {
+    called = !err;
+    ran_on = std::this_thread::get_id();
+  });
+  CHECK(called);
+  CHECK(ran_on == caller);
+  bool zero_called = false;
+  j->when_durable(0, [&](const caf::error& err) { zero_called = !err; });
+  CHECK(zero_called);
+}
+
+TEST_CASE("when_durable waits for a later append and is called once it commits") {
+  temp_dir dir;
+  auto j = open_ok(options(dir.file("j.db")));
+  std::promise<caf::error> got;
+  auto fut = got.get_future();
+  auto next = j->durable_lsn() + 1;
+  j->when_durable(next, [&](const caf::error& err) { got.set_value(err); });
+  auto n = j->append_task(make_task(1, "f"), "", "");
+  CHECK(n == next);
+  CHECK(!fut.get());
+  CHECK(j->durable_lsn() >= n);
+}
+
+TEST_CASE("flush returns no error and makes everything queued before it durable") {
+  temp_dir dir;
+  auto j = open_ok(options(dir.file("j.db")));
+  CHECK(!j->flush()); // nothing queued
+  lsn last = 0;
+  j->append_task(make_task(1, "f"), "", "");
+  for (std::uint32_t i = 1; i <= 100; ++i)
+    last = j->append(make_event(1, i, event_kind::log));
+  CHECK(!j->flush());
+  CHECK(j->durable_lsn() >= last);
+  CHECK(!j->failure());
+}
+
+TEST_CASE("synchronous FULL journals work the same way") {
+  temp_dir dir;
+  auto opts = options(dir.file("j.db"));
+  opts.synchronous_full = true;
+  auto j = open_ok(opts);
+  j->append_task(make_task(1, "f"), "", "");
+  CHECK(!j->flush());
+  auto evs = j->events(1);
+  REQUIRE(evs);
+  CHECK(evs->size() == 1);
+}
+
+TEST_CASE("a :memory: journal supports appends and reads") {
+  auto j = open_ok(options(":memory:"));
+  CHECK(j->path() == ":memory:");
+  j->append_task(make_task(1, "f"), "in", "");
+  j->append(make_event(1, 1, event_kind::completed, "", "", "out"));
+  REQUIRE(!j->flush());
+  auto t = j->find_task(1);
+  REQUIRE(t);
+  REQUIRE(t->has_value());
+  CHECK((*t)->status == task_status::completed);
+  auto evs = j->events(1);
+  REQUIRE(evs);
+  CHECK(evs->size() == 2);
+}
+
+TEST_CASE("a full disk fails the journal: pending and later callbacks get io_error, committed data stays") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  {
+    auto opts = options(path);
+    opts.max_page_count_for_tests = 16; // a few pages beyond the schema
+    auto j = open_ok(opts);
+    j->append_task(make_task(1, "f"), "", "");
+    REQUIRE(!j->flush());
+    CHECK(!j->failure());
+
+    // 200 events of 4 KiB cannot fit in 16 pages.
+    std::vector<std::future<caf::error>> results;
+    std::vector<std::promise<caf::error>> promises(200);
+    std::string payload(4096, 'x');
+    for (std::uint32_t i = 0; i < 200; ++i) {
+      auto n = j->append(make_event(1, i + 1, event_kind::effect, "fx", payload, payload));
+      results.push_back(promises[i].get_future());
+      j->when_durable(n, [&p = promises[i]](const caf::error& err) { p.set_value(err); });
+    }
+    auto err = j->flush();
+    CHECK(code_of(err) == code(errc::io_error));
+    CHECK(code_of(j->failure()) == code(errc::io_error));
+    CHECK(message_of(j->failure()).find(path) != std::string::npos);
+    // Every callback runs exactly once (a second set_value would throw), the last one with the error.
+    std::vector<caf::error> got;
+    for (auto& f : results)
+      got.push_back(f.get());
+    CHECK(code_of(got.back()) == code(errc::io_error));
+    for (auto& e : got)
+      CHECK((!e || code_of(e) == code(errc::io_error)));
+
+    // Later appends are dropped and their callbacks get the failure inline.
+    auto late = j->append(make_event(1, 999, event_kind::log));
+    caf::error late_err;
+    j->when_durable(late, [&](const caf::error& e) { late_err = e; });
+    CHECK(code_of(late_err) == code(errc::io_error));
+    CHECK(code_of(j->flush()) == code(errc::io_error));
+
+    // What was committed before the failure is still readable.
+    auto t = j->find_task(1);
+    REQUIRE(t);
+    CHECK(t->has_value());
+  }
+  auto j = open_ok(options(path));
+  auto t = j->find_task(1);
+  REQUIRE(t);
+  CHECK(t->has_value());
+  CHECK(!j->failure());
+}
+
+TEST_CASE("errc and event enums have names") {
+  CHECK(to_string(errc::newer_schema) == "newer_schema");
+  CHECK(to_string(errc::not_found) == "not_found");
+  CHECK(to_string(event_kind::call) == "call");
+  CHECK(to_string(static_cast<event_kind>(200)) == "unknown");
+  CHECK(to_string(task_status::cancelled) == "cancelled");
+  auto err = make_error(errc::corrupt, "x");
+  CHECK(err == errc::corrupt);
+  CHECK(err != errc::closed);
+  CHECK(message_of(err) == "x");
+}

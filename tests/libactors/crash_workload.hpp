@@ -1,0 +1,89 @@
+#pragma once
+// The workload shared by the crash tests and their child process: a task that reserves stock, charges a
+// card (the effect in flight at the kill), then calls a child task that ships.
+
+#include <cstdio>
+#include <functional>
+#include <string>
+
+#include <actors/actors.hpp>
+
+#include "test_support.hpp"
+
+namespace actors::test {
+
+struct reserve {
+  using result_type = std::int64_t;
+  static constexpr const char* name = "stock.reserve";
+  std::int64_t qty = 0;
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & qty;
+  }
+};
+
+struct charge {
+  using result_type = std::string;
+  static constexpr const char* name = "card.charge";
+  std::int64_t cents = 0;
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & cents;
+  }
+};
+
+struct ship {
+  using result_type = std::string;
+  static constexpr const char* name = "parcel.ship";
+  std::int64_t qty = 0;
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & qty;
+  }
+};
+
+inline task<std::string> ship_order(ctx& cx, std::int64_t qty) {
+  co_return co_await cx.perform(ship{qty});
+}
+
+inline task<std::string> durable(ctx& cx, std::int64_t qty) {
+  co_await cx.log("order of {}", qty);
+  auto left = co_await cx.perform(reserve{qty});
+  auto receipt = co_await cx.perform(charge{qty * 100});
+  auto tracking = co_await cx.call<std::string>("ship", qty);
+  co_return std::to_string(left) + "/" + receipt + "/" + tracking;
+}
+
+inline router crash_routes() {
+  router r;
+  r.add("durable", "v1", durable).add("ship", "v1", ship_order);
+  return r;
+}
+
+/// Effects that append "<kind> <arg>" to `ledger` (one line per execution), then call `hook(line)`.
+inline effects crash_effects(std::string ledger, std::function<void(const std::string&)> hook) {
+  auto record = [ledger, hook](const std::string& line) {
+    if (auto* f = std::fopen(ledger.c_str(), "a")) {
+      std::fprintf(f, "%s\n", line.c_str());
+      std::fclose(f);
+    }
+    if (hook)
+      hook(line);
+  };
+  effects fx;
+  fx.handle<reserve>([record](const reserve& r) {
+    record("reserve " + std::to_string(r.qty));
+    return 100 - r.qty;
+  });
+  fx.handle<charge>([record](const charge& c) {
+    record("charge " + std::to_string(c.cents));
+    return "paid-" + std::to_string(c.cents);
+  });
+  fx.handle<ship>([record](const ship& s) {
+    record("ship " + std::to_string(s.qty));
+    return "parcel-" + std::to_string(s.qty);
+  });
+  return fx;
+}
+
+} // namespace actors::test

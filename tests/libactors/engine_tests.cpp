@@ -1,0 +1,305 @@
+// Engine behaviour: tasks as actors, effects journaled in order, calls, subroutines, failures, load.
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include <actors/actors.hpp>
+#include <actors/eventlog/journal.hpp>
+
+#include "test_support.hpp"
+
+using namespace actors;
+using actors::test::db_get;
+using actors::test::kv_put;
+using actors::test::temp_dir;
+using eventlog::event_kind;
+
+namespace {
+
+struct probe {
+  using result_type = std::int64_t;
+  static constexpr const char* name = "test.probe";
+  std::int64_t x = 0;
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & x;
+  }
+};
+
+task<std::string> lookup_user(ctx& cx, std::int64_t uid) {
+  co_await cx.log("lookup {}", uid);
+  auto name = co_await cx.perform(db_get{uid});
+  co_return name;
+}
+
+task<std::string> every_effect(ctx& cx, std::int64_t uid) {
+  co_await cx.log("start {}", uid);
+  auto t = co_await cx.now();
+  auto r = co_await cx.random(1000);
+  auto name = co_await cx.perform(db_get{uid});
+  auto n = co_await cx.perform(kv_put{"k", uid});
+  auto child = co_await cx.call<std::string>("lookupUser", uid);
+  co_return name + "|" + child + "|" + std::to_string(n) + "|" + std::to_string(r < 1000) + "|" +
+    std::to_string(t.time_since_epoch().count() > 0);
+}
+
+task<std::int64_t> add_one(ctx&, std::int64_t x) {
+  co_return x + 1;
+}
+
+task<std::int64_t> helper(ctx& cx, std::int64_t x) { // a plain subroutine, not a registered call
+  auto r = co_await cx.random(10);
+  co_return x * 100 + static_cast<std::int64_t>(r) * 0;
+}
+
+task<std::int64_t> uses_subroutine(ctx& cx, std::int64_t x) {
+  auto a = co_await helper(cx, x);
+  auto b = co_await cx.call<std::int64_t>("addOne", a);
+  co_return b;
+}
+
+task<std::int64_t> throws(ctx& cx, std::int64_t x) {
+  co_await cx.log("about to throw");
+  if (x > 0)
+    throw std::runtime_error("boom: x was " + std::to_string(x));
+  co_return x;
+}
+
+task<std::string> catches_child_failure(ctx& cx, std::int64_t x) {
+  try {
+    co_await cx.call<std::int64_t>("throws", x);
+  } catch (const call_error& e) {
+    co_return std::string{"caught: "} + e.what();
+  }
+  co_return "no failure";
+}
+
+task<std::int64_t> propagates_child_failure(ctx& cx, std::int64_t x) {
+  auto y = co_await cx.call<std::int64_t>("throws", x);
+  co_return y;
+}
+
+effects counting_effects(std::atomic<int>& db_calls, std::atomic<int>& kv_calls) {
+  effects fx;
+  fx.handle<db_get>([&](const db_get& q) {
+    ++db_calls;
+    return "user" + std::to_string(q.id);
+  });
+  fx.handle<kv_put>([&](const kv_put& q) {
+    ++kv_calls;
+    return q.value * 2;
+  });
+  return fx;
+}
+
+router make_routes() {
+  router r;
+  r.add("lookupUser", "v1", lookup_user)
+    .add("everyEffect", "v1", every_effect)
+    .add("addOne", "v1", add_one)
+    .add("usesSubroutine", "v1", uses_subroutine)
+    .add("throws", "v1", throws)
+    .add("catchesChildFailure", "v1", catches_child_failure)
+    .add("propagatesChildFailure", "v1", propagates_child_failure);
+  return r;
+}
+
+std::vector<event_kind> kinds(const std::vector<eventlog::event>& evs) {
+  std::vector<event_kind> out;
+  for (auto& e : evs)
+    out.push_back(e.kind);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a task's effects are journaled in the order task code performed them", "[engine]") {
+  temp_dir dir;
+  std::atomic<int> db{0}, kv{0};
+  engine eng{test::config_for(dir.file("j.db")), make_routes(), counting_effects(db, kv)};
+  REQUIRE_FALSE(eng.status());
+  auto id = eng.start("everyEffect", std::int64_t{7});
+  REQUIRE(id);
+  auto out = eng.wait<std::string>(*id);
+  REQUIRE(out);
+  CHECK(*out == "user7|user7|14|1|1");
+  CHECK(db == 2);
+  CHECK(kv == 1);
+  auto evs = eng.journal()->events(id->value());
+  REQUIRE(evs);
+  CHECK(kinds(*evs) == std::vector<event_kind>{event_kind::started, event_kind::log,
+                                               event_kind::now, event_kind::random,
+                                               event_kind::effect, event_kind::effect,
+                                               event_kind::call, event_kind::completed});
+  for (std::size_t i = 0; i < evs->size(); ++i)
+    CHECK((*evs)[i].seq == i);
+  CHECK((*evs)[4].name == "db.get");
+  CHECK((*evs)[4].text == "{7} -> \"user7\"");
+  CHECK((*evs)[5].name == "kv.put");
+  CHECK((*evs)[6].name == "lookupUser@v1");
+  CHECK(from_bytes<std::string>((*evs)[7].result) == *out);
+  // the child is a task of its own, journaled with its place in the call tree
+  auto child = eng.journal()->find_task((*evs)[6].ref);
+  REQUIRE(child);
+  REQUIRE(child->has_value());
+  CHECK((*child)->parent == id->value());
+  CHECK((*child)->root == id->value());
+  CHECK((*child)->parent_seq == 6);
+  CHECK((*child)->function == "lookupUser");
+  CHECK((*child)->status == eventlog::task_status::completed);
+}
+
+TEST_CASE("effect handlers run on the worker pool, not on the thread running task code",
+          "[engine]") {
+  static std::atomic<std::thread::id> task_thread;
+  auto fn = [](ctx& cx, std::int64_t x) -> task<std::int64_t> {
+    task_thread = std::this_thread::get_id();
+    co_return co_await cx.perform(probe{x});
+  };
+  std::atomic<std::thread::id> handler_thread;
+  router r;
+  r.add("probe", "v1", fn);
+  effects fx;
+  fx.handle<probe>([&](const probe& p) {
+    handler_thread = std::this_thread::get_id();
+    return p.x;
+  });
+  engine_config cfg = test::config_for(":memory:");
+  engine eng{cfg, r, fx};
+  auto out = eng.run<std::int64_t>("probe", std::int64_t{5});
+  REQUIRE(out);
+  CHECK(*out == 5);
+  CHECK(handler_thread.load() != task_thread.load());
+  CHECK(handler_thread.load() != std::this_thread::get_id());
+}
+
+TEST_CASE("a task awaits another task<T> directly as a subroutine", "[engine]") {
+  std::atomic<int> db{0}, kv{0};
+  engine eng{test::config_for(":memory:"), make_routes(), counting_effects(db, kv)};
+  auto out = eng.run<std::int64_t>("usesSubroutine", std::int64_t{4});
+  REQUIRE(out);
+  CHECK(*out == 401);
+}
+
+TEST_CASE("an exception in task code fails the task with its message", "[engine]") {
+  temp_dir dir;
+  std::atomic<int> db{0}, kv{0};
+  engine eng{test::config_for(dir.file("j.db")), make_routes(), counting_effects(db, kv)};
+  auto id = eng.start("throws", std::int64_t{3});
+  REQUIRE(id);
+  auto out = eng.wait<std::int64_t>(*id);
+  REQUIRE_FALSE(out);
+  CHECK(out.error().code() == static_cast<std::uint8_t>(errc::task_failed));
+  CHECK_THAT(to_string(out.error()), Catch::Contains("boom: x was 3"));
+  CHECK_THAT(describe(out.error()), Catch::Contains("throws@v1"));
+  auto rec = eng.journal()->find_task(id->value());
+  REQUIRE(rec);
+  CHECK((*rec)->status == eventlog::task_status::failed);
+}
+
+TEST_CASE("a caller's co_await cx.call rethrows a failed child's exception", "[engine]") {
+  std::atomic<int> db{0}, kv{0};
+  engine eng{test::config_for(":memory:"), make_routes(), counting_effects(db, kv)};
+  auto caught = eng.run<std::string>("catchesChildFailure", std::int64_t{9});
+  REQUIRE(caught);
+  CHECK_THAT(*caught, Catch::StartsWith("caught: call to throws@v1 failed: boom: x was 9"));
+  auto propagated = eng.run<std::int64_t>("propagatesChildFailure", std::int64_t{5});
+  REQUIRE_FALSE(propagated);
+  CHECK_THAT(describe(propagated.error()),
+             Catch::Contains("propagatesChildFailure@v1") && Catch::Contains("boom: x was 5"));
+}
+
+TEST_CASE("an effect handler's exception reaches task code as effect_error", "[engine]") {
+  auto fn = [](ctx& cx, std::int64_t x) -> task<std::string> {
+    try {
+      co_await cx.perform(db_get{x});
+    } catch (const effect_error& e) {
+      co_return std::string{e.what()};
+    }
+    co_return "not thrown";
+  };
+  router r;
+  r.add("f", "v1", fn);
+  effects fx;
+  fx.handle<db_get>([](const db_get&) -> std::string { throw std::runtime_error("db down"); });
+  engine eng{test::config_for(":memory:"), r, fx};
+  auto out = eng.run<std::string>("f", std::int64_t{1});
+  REQUIRE(out);
+  CHECK(*out == "effect 'db.get' failed: db down");
+}
+
+TEST_CASE("1,000 concurrent tasks all complete with correct results", "[engine][load]") {
+  temp_dir dir;
+  std::atomic<int> db{0}, kv{0};
+  engine eng{test::config_for(dir.file("j.db")), make_routes(), counting_effects(db, kv)};
+  std::vector<task_id> ids;
+  for (std::int64_t i = 0; i < 1000; ++i) {
+    auto id = eng.start("everyEffect", i);
+    REQUIRE(id);
+    ids.push_back(*id);
+  }
+  std::set<task_id> distinct(ids.begin(), ids.end());
+  CHECK(distinct.size() == 1000);
+  for (std::int64_t i = 0; i < 1000; ++i) {
+    auto out = eng.wait<std::string>(ids[static_cast<std::size_t>(i)]);
+    REQUIRE(out);
+    auto u = "user" + std::to_string(i);
+    CHECK(*out == u + "|" + u + "|" + std::to_string(2 * i) + "|1|1");
+  }
+  eng.drain();
+  CHECK(db == 2000);
+  CHECK(kv == 1000);
+  auto st = eng.stats();
+  CHECK(st.completed == 2000); // 1000 roots + 1000 child calls
+  CHECK(st.failed == 0);
+}
+
+TEST_CASE("the journal can be turned off for the bare task layer", "[engine]") {
+  std::atomic<int> db{0}, kv{0};
+  auto cfg = test::config_for("unused.db");
+  cfg.journal_enabled = false;
+  engine eng{cfg, make_routes(), counting_effects(db, kv)};
+  REQUIRE_FALSE(eng.status());
+  CHECK(eng.journal() == nullptr);
+  auto out = eng.run<std::string>("everyEffect", std::int64_t{2});
+  REQUIRE(out);
+  CHECK(*out == "user2|user2|4|1|1");
+  CHECK_FALSE(std::filesystem::exists("unused.db"));
+}
+
+TEST_CASE("wait returns a finished task's output from the journal in a later engine", "[engine]") {
+  temp_dir dir;
+  std::atomic<int> db{0}, kv{0};
+  task_id id;
+  {
+    engine eng{test::config_for(dir.file("j.db")), make_routes(), counting_effects(db, kv)};
+    auto started = eng.start("lookupUser", std::int64_t{11});
+    REQUIRE(started);
+    id = *started;
+    REQUIRE(eng.wait<std::string>(id));
+  }
+  engine again{test::config_for(dir.file("j.db")), make_routes(), counting_effects(db, kv)};
+  auto out = again.wait<std::string>(id);
+  REQUIRE(out);
+  CHECK(*out == "user11");
+  CHECK(db == 1);
+}
+
+TEST_CASE("task ids print as 16 hex digits and parse back", "[task_id]") {
+  task_id id{0x3f9a0c1d2b4e5f60ULL};
+  CHECK(to_string(id) == "3f9a0c1d2b4e5f60");
+  auto back = task_id::from_string("3F9A0C1D2B4E5F60");
+  REQUIRE(back);
+  CHECK(*back == id);
+  CHECK(task_id::from_string("abc123").value() == task_id{0xabc123});
+  for (auto bad : {"", "xyz", "12345678901234567", "0", "12 34"}) {
+    auto r = task_id::from_string(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code() == static_cast<std::uint8_t>(errc::bad_task_id));
+    CHECK_THAT(describe(r.error()), Catch::Contains("is not a task id"));
+  }
+}

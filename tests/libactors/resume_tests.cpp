@@ -1,0 +1,177 @@
+// Crash resume: unfinished tasks resume from their journal; journaled effects are answered from it.
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <actors/actors.hpp>
+#include <actors/eventlog/journal.hpp>
+
+#include "crash_workload.hpp"
+#include "test_support.hpp"
+
+using namespace actors;
+using actors::test::temp_dir;
+using eventlog::event;
+using eventlog::event_kind;
+
+namespace {
+
+std::map<std::string, int> ledger_counts(const std::string& path) {
+  std::map<std::string, int> out;
+  std::ifstream in{path};
+  std::string line;
+  while (std::getline(in, line))
+    ++out[line.substr(0, line.find(' '))];
+  return out;
+}
+
+/// Writes the journal of a task of "durable" interrupted after its first effect, as an engine would
+/// have journaled it before a crash.
+std::uint64_t journal_interrupted_task(const std::string& path) {
+  auto j = eventlog::journal::open({.path = path});
+  REQUIRE(j);
+  eventlog::task_record rec;
+  rec.id = 0x1234abcd;
+  rec.root = rec.id;
+  rec.function = "durable";
+  rec.version = "v1";
+  rec.input_type = type_name<std::int64_t>();
+  (*j)->append_task(rec, to_bytes(std::int64_t{5}), "5");
+  (*j)->append(event{.task = rec.id, .seq = 1, .kind = event_kind::log, .text = "order of 5"});
+  (*j)->append(event{.task = rec.id, .seq = 2, .kind = event_kind::effect, .name = "stock.reserve",
+                     .request = to_bytes(test::reserve{5}), .result = to_bytes(std::int64_t{42}),
+                     .text = "{5} -> 42"});
+  REQUIRE_FALSE((*j)->flush());
+  return rec.id;
+}
+
+} // namespace
+
+TEST_CASE("resume answers journaled effects from the journal and calls no handler for them",
+          "[resume]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  auto id = journal_interrupted_task(path);
+  auto ledger = dir.file("ledger");
+  engine eng{test::config_for(path), test::crash_routes(), test::crash_effects(ledger, {})};
+  REQUIRE_FALSE(eng.status());
+  auto out = eng.wait<std::string>(task_id{id});
+  REQUIRE(out);
+  // 42 is the journaled answer of stock.reserve; a live handler would have said 95.
+  CHECK(*out == "42/paid-500/parcel-5");
+  auto counts = ledger_counts(ledger);
+  CHECK(counts["reserve"] == 0);
+  CHECK(counts["charge"] == 1);
+  CHECK(counts["ship"] == 1);
+  auto st = eng.stats();
+  CHECK(st.resumed == 1);
+  CHECK(st.effects_replayed == 1);
+  CHECK(st.effects_executed == 2);
+  // The resumed history continues after the journaled events, in order.
+  auto evs = eng.journal()->events(id);
+  REQUIRE(evs);
+  REQUIRE(evs->size() == 6);
+  CHECK((*evs)[3].name == "card.charge");
+  CHECK((*evs)[3].seq == 3);
+  CHECK((*evs)[4].name == "ship@v1");
+  CHECK((*evs)[5].kind == event_kind::completed);
+}
+
+TEST_CASE("resume stops a task whose code asks for other effects than its journal holds",
+          "[resume]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  auto id = journal_interrupted_task(path);
+  // A "durable" whose first effect is a different one: the journal cannot answer it.
+  auto changed = [](ctx& cx, std::int64_t qty) -> task<std::string> {
+    co_return co_await cx.perform(test::charge{qty});
+  };
+  router r;
+  r.add("durable", "v1", changed);
+  std::atomic<int> calls{0};
+  effects fx;
+  fx.handle<test::charge>([&](const test::charge&) {
+    ++calls;
+    return std::string{"x"};
+  });
+  {
+    engine eng{test::config_for(path), r, fx};
+    auto out = eng.wait<std::string>(task_id{id});
+    REQUIRE_FALSE(out);
+    CHECK(out.error().code() == static_cast<std::uint8_t>(errc::nondeterminism));
+    CHECK_THAT(describe(out.error()),
+               Catch::Contains("stock.reserve") && Catch::Contains("card.charge"));
+    CHECK(calls == 0);
+  }
+  // The journal still holds the task, unfinished, with its events.
+  auto j = eventlog::journal::open({.path = path});
+  REQUIRE(j);
+  auto rec = (*j)->find_task(id);
+  REQUIRE(rec);
+  CHECK((*rec)->status == eventlog::task_status::running);
+  CHECK((*j)->events(id)->size() == 3);
+}
+
+TEST_CASE("a task killed with SIGKILL while an effect is in flight completes after restart "
+          "without re-running journaled effects",
+          "[resume][crash]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  int out_pipe[2];
+  REQUIRE(pipe(out_pipe) == 0);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(out_pipe[1], STDOUT_FILENO);
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    execl(ACTORS_CRASH_CHILD, ACTORS_CRASH_CHILD, path.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  FILE* child_out = fdopen(out_pipe[0], "r");
+  REQUIRE(child_out != nullptr);
+  std::string started_id;
+  bool in_flight = false;
+  char line[256];
+  while (!in_flight && std::fgets(line, sizeof line, child_out) != nullptr) {
+    std::string s{line};
+    if (s.rfind("STARTED ", 0) == 0)
+      started_id = s.substr(8, 16);
+    if (s.rfind("INFLIGHT", 0) == 0)
+      in_flight = true;
+  }
+  REQUIRE(in_flight);
+  REQUIRE(kill(pid, SIGKILL) == 0);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+  std::fclose(child_out);
+  REQUIRE_FALSE(started_id.empty());
+  auto id = task_id::from_string(started_id);
+  REQUIRE(id);
+  auto ledger = path + ".effects";
+  auto before = ledger_counts(ledger);
+  CHECK(before["reserve"] == 1);
+  CHECK(before["charge"] == 1); // in flight at the kill: never journaled
+  // Restart on the same journal: the task resumes and completes.
+  engine eng{test::config_for(path), test::crash_routes(), test::crash_effects(ledger, {})};
+  REQUIRE_FALSE(eng.status());
+  auto out = eng.wait<std::string>(*id);
+  REQUIRE(out);
+  CHECK(*out == "95/paid-500/parcel-5");
+  auto after = ledger_counts(ledger);
+  CHECK(after["reserve"] == 1); // journaled before the kill: not run again
+  CHECK(after["charge"] == 2);  // in flight at the kill: run again (its key is (task, seq))
+  CHECK(after["ship"] == 1);
+  CHECK(eng.stats().resumed == 1);
+}
