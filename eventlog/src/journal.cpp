@@ -24,7 +24,7 @@ journal::~journal() = default; // impl's destructor drains the queue and joins t
 
 lsn journal::append_task(const task_record& rec, std::string input, std::string text) {
   impl::pending op;
-  op.task = rec;
+  op.task = std::make_unique<task_record>(rec);
   auto& t = *op.task;
   if (t.created == 0)
     t.created = internal::now_ns();

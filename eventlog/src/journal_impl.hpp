@@ -7,9 +7,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -41,21 +41,13 @@ struct journal::impl {
   struct pending {
     lsn n = 0;
     event ev;
-    std::optional<task_record> task;
+    std::unique_ptr<task_record> task; ///< A pointer keeps the common case (events) small in the queue.
   };
 
-  /// A registered durability callback; ordered by (n, order) so equal lsns keep registration order.
+  /// A registered durability callback.
   struct waiter {
     lsn n;
-    std::uint64_t order;
     durable_callback cb;
-  };
-
-  /// Heap order for waiters_: std::push_heap builds a max-heap, so "later" puts the earliest on top.
-  struct later {
-    bool operator()(const waiter& x, const waiter& y) const noexcept {
-      return x.n != y.n ? x.n > y.n : x.order > y.order;
-    }
   };
 
   // --- configuration (immutable after open) ------------------------------------------------------
@@ -86,8 +78,7 @@ struct journal::impl {
   std::vector<pending> queue_;
   lsn last_lsn_ = 0;                    ///< Last lsn handed out.
   lsn durable_ = 0;                     ///< Published: every callback for lsn <= durable_ has run.
-  std::vector<waiter> waiters_;         ///< Min-heap by (n, order).
-  std::uint64_t waiter_order_ = 0;
+  std::deque<waiter> waiters_;          ///< Sorted by n, equal n in registration order.
   caf::error failed_;
   bool stopping_ = false;
   std::atomic<lsn> durable_atomic_{0};  ///< Last committed lsn, for lock-free `durable_lsn()`; set

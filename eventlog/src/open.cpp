@@ -1,6 +1,7 @@
 // Opening a journal: inspect an existing file (its header, then an immutable read-only connection) before
 // anything can write to it or create files beside it, then configure the connection (WAL, synchronous), create the schema if needed and prepare statements.
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstring>
@@ -168,6 +169,65 @@ bool has_sqlite_magic(const std::string& path) {
   return in.gcount() == static_cast<std::streamsize>(sizeof(buf)) && std::memcmp(buf, magic, sizeof(buf)) == 0;
 }
 
+/// What SQLite reports about an existing database.
+struct schema_facts {
+  std::vector<std::string> tables;
+  std::size_t objects = 0; ///< Tables, indexes, views, triggers.
+  std::int64_t app_id = 0;
+  std::int64_t user_version = 0;
+};
+
+caf::error not_a_database(const std::string& path) {
+  return make_error(errc::not_a_database, path + ": not an SQLite database");
+}
+
+/// Reads the schema list and the two pragmas through a read-only connection.
+caf::expected<schema_facts> read_facts(const std::string& path, bool wal_exists) {
+  // Without a -wal file the main file holds the whole database, so read it as immutable. With one, a
+  // connection may be live (or crashed): a plain read-only open lets SQLite use the WAL correctly.
+  auto db = wal_exists ? open_connection(path, SQLITE_OPEN_READONLY)
+                       : open_connection(immutable_uri(path), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, path);
+  if (!db)
+    return std::move(db.error());
+  auto h = db->get();
+  schema_facts facts;
+  // A file that is not SQLite opens fine; its first read reports SQLITE_NOTADB.
+  statement s{h, "SELECT type, name FROM sqlite_master ORDER BY name"};
+  auto rc = s ? SQLITE_OK : s.rc();
+  if (rc == SQLITE_OK) {
+    while ((rc = s.step()) == SQLITE_ROW) {
+      ++facts.objects;
+      if (s.column_text(0) == "table")
+        facts.tables.push_back(s.column_text(1));
+    }
+    rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+  }
+  if ((rc & 0xff) == SQLITE_NOTADB)
+    return not_a_database(path);
+  if (rc != SQLITE_OK)
+    return internal::sqlite_error(h, rc, path, "cannot read the schema");
+  if (rc = query_int(h, "PRAGMA application_id", facts.app_id); rc != SQLITE_OK)
+    return internal::sqlite_error(h, rc, path, "cannot read application_id");
+  if (rc = query_int(h, "PRAGMA user_version", facts.user_version); rc != SQLITE_OK)
+    return internal::sqlite_error(h, rc, path, "cannot read user_version");
+  return facts;
+}
+
+caf::error foreign(const std::string& path, const schema_facts& facts) {
+  std::string msg = path + ": an SQLite database that is not a libactors journal (";
+  if (facts.app_id != 0)
+    msg += "application_id " + hex32(static_cast<std::int32_t>(facts.app_id)) + ", ";
+  if (facts.tables.empty()) {
+    msg += std::to_string(facts.objects) + " schema objects, no tables";
+  } else {
+    msg += "tables: ";
+    for (std::size_t i = 0; i < facts.tables.size(); ++i)
+      msg += (i > 0 ? ", " : "") + facts.tables[i];
+  }
+  msg += ")";
+  return make_error(errc::foreign_database, std::move(msg));
+}
+
 /// Inspects the existing file at `path` without writing to it or creating anything beside it.
 caf::expected<probe_result> probe(const std::string& path) {
   std::error_code ec;
@@ -179,85 +239,26 @@ caf::expected<probe_result> probe(const std::string& path) {
     if (size == 0)
       return probe_result{true}; // a 0-byte file is an empty database
     if (!has_sqlite_magic(path))
-      return make_error(errc::not_a_database, path + ": not an SQLite database");
+      return not_a_database(path);
   }
-  // Without a -wal file the main file holds the whole database, so read it as immutable. With one, a
-  // connection may be live (or crashed): a plain read-only open lets SQLite use the WAL correctly.
-  auto db = wal_exists ? open_connection(path, SQLITE_OPEN_READONLY)
-                       : open_connection(immutable_uri(path), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, path);
-  if (!db)
-    return std::move(db.error());
-  auto h = db->get();
-  // A file that is not SQLite opens fine; its first read reports SQLITE_NOTADB.
-  std::vector<std::string> tables;
-  std::size_t objects = 0;
-  {
-    statement s{h, "SELECT type, name FROM sqlite_master ORDER BY name"};
-    if (!s) {
-      if ((s.rc() & 0xff) == SQLITE_NOTADB)
-        return make_error(errc::not_a_database, path + ": not an SQLite database");
-      return internal::sqlite_error(h, s.rc(), path, "cannot read the schema");
-    }
-    int rc;
-    while ((rc = s.step()) == SQLITE_ROW) {
-      ++objects;
-      if (s.column_text(0) == "table")
-        tables.push_back(s.column_text(1));
-    }
-    if (rc != SQLITE_DONE) {
-      if ((rc & 0xff) == SQLITE_NOTADB)
-        return make_error(errc::not_a_database, path + ": not an SQLite database");
-      return internal::sqlite_error(h, rc, path, "cannot read the schema");
-    }
-  }
-  std::int64_t app_id = 0;
-  std::int64_t user_version = 0;
-  if (auto rc = query_int(h, "PRAGMA application_id", app_id); rc != SQLITE_OK)
-    return internal::sqlite_error(h, rc, path, "cannot read application_id");
-  if (auto rc = query_int(h, "PRAGMA user_version", user_version); rc != SQLITE_OK)
-    return internal::sqlite_error(h, rc, path, "cannot read user_version");
-
-  probe_result res;
-  if (app_id == 0 && objects == 0) {
-    res.needs_schema = true;
-    return res;
-  }
-  if (app_id != journal::application_id) {
-    std::string msg = path + ": an SQLite database that is not a libactors journal (";
-    if (app_id != 0)
-      msg += "application_id " + hex32(static_cast<std::int32_t>(app_id)) + ", ";
-    if (tables.empty()) {
-      msg += std::to_string(objects) + " schema objects, no tables";
-    } else {
-      msg += "tables: ";
-      for (std::size_t i = 0; i < tables.size(); ++i) {
-        if (i > 0)
-          msg += ", ";
-        msg += tables[i];
-      }
-    }
-    msg += ")";
-    return make_error(errc::foreign_database, std::move(msg));
-  }
-  if (user_version > journal::schema_version)
+  auto facts = read_facts(path, wal_exists);
+  if (!facts)
+    return std::move(facts.error());
+  if (facts->app_id == 0 && facts->objects == 0)
+    return probe_result{true};
+  if (facts->app_id != journal::application_id)
+    return foreign(path, *facts);
+  if (facts->user_version > journal::schema_version)
     return make_error(errc::newer_schema,
-                      path + ": journal schema version " + std::to_string(user_version)
+                      path + ": journal schema version " + std::to_string(facts->user_version)
                         + " is newer than this libactors supports (schema version "
                         + std::to_string(journal::schema_version) + ")");
-  if (user_version < journal::schema_version) {
-    res.needs_schema = true; // ours, but initialisation never finished
-    return res;
-  }
-  auto has = [&](std::string_view name) {
-    for (auto& t : tables)
-      if (t == name)
-        return true;
-    return false;
-  };
-  for (auto name : {"meta", "tasks", "events"})
-    if (!has(name))
-      return make_error(errc::corrupt, path + ": journal lacks its '" + std::string{name} + "' table");
-  return res;
+  if (facts->user_version < journal::schema_version)
+    return probe_result{true}; // ours, but initialisation never finished
+  for (std::string name : {"meta", "tasks", "events"})
+    if (std::find(facts->tables.begin(), facts->tables.end(), name) == facts->tables.end())
+      return make_error(errc::corrupt, path + ": journal lacks its '" + name + "' table");
+  return probe_result{false};
 }
 
 /// Configures a writable connection and creates the schema if needed. Runs only after the checks.
@@ -312,6 +313,42 @@ void remove_created(const std::string& path) {
     std::filesystem::remove(path + suffix, ec);
 }
 
+/// A connection to the journal file, opened after the checks passed.
+struct connected {
+  connection db;
+  bool created = false;     ///< This open created the file (removed again if setup fails).
+  bool needs_schema = true;
+};
+
+/// Checks an existing file, or creates a missing one, and connects to it (read-only if asked).
+caf::expected<connected> connect(const journal_options& opts, bool memory) {
+  connected out;
+  const auto& path = opts.path;
+  std::error_code ec;
+  if (memory || std::filesystem::status(path, ec).type() == std::filesystem::file_type::not_found) {
+    if (opts.read_only && !memory)
+      return make_error(errc::not_found, path + ": no such journal");
+    auto db = open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (!db)
+      return std::move(db.error());
+    out.db = std::move(*db);
+    out.created = !memory;
+    return out;
+  }
+  auto found = probe(path);
+  if (!found)
+    return std::move(found.error());
+  out.needs_schema = found->needs_schema;
+  // Plain flags, never CREATE: the file was checked above and must not be replaced by a new one.
+  auto db = open_connection(path, opts.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
+  if (!db)
+    return std::move(db.error());
+  if (!opts.read_only && sqlite3_db_readonly(db->get(), "main") == 1)
+    return make_error(errc::io_error, path + ": the journal is write-protected");
+  out.db = std::move(*db);
+  return out;
+}
+
 } // namespace
 
 caf::error journal::impl::prepare_statements() {
@@ -352,58 +389,24 @@ caf::error journal::impl::prepare_statements() {
 caf::expected<std::unique_ptr<journal::impl>> journal::impl::open(const journal_options& opts) {
   if (opts.path.empty())
     return make_error(errc::not_found, "journal path is empty");
+  bool memory = opts.path == memory_path;
+  auto conn = connect(opts, memory);
+  if (!conn)
+    return std::move(conn.error());
   auto self = std::make_unique<impl>();
   self->path_ = opts.path;
   self->read_only_ = opts.read_only;
   self->max_batch_ = opts.max_batch == 0 ? 1 : opts.max_batch;
-  bool memory = opts.path == memory_path;
-  bool created = false;
-  bool needs_schema = true;
-  if (memory) {
-    auto db = open_connection(opts.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    if (!db)
-      return std::move(db.error());
-    self->db_ = std::move(*db);
-  } else {
-    std::error_code ec;
-    auto st = std::filesystem::status(opts.path, ec);
-    if (st.type() == std::filesystem::file_type::not_found) {
-      if (opts.read_only)
-        return make_error(errc::not_found, opts.path + ": no such journal");
-      auto db = open_connection(opts.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-      if (!db)
-        return std::move(db.error());
-      created = true;
-      self->db_ = std::move(*db);
-    } else {
-      auto found = probe(opts.path);
-      if (!found)
-        return std::move(found.error());
-      needs_schema = found->needs_schema;
-      if (opts.read_only) {
-        auto db = open_connection(opts.path, SQLITE_OPEN_READONLY);
-        if (!db)
-          return std::move(db.error());
-        self->db_ = std::move(*db);
-        self->has_schema_ = !needs_schema;
-      } else {
-        auto db = open_connection(opts.path, SQLITE_OPEN_READWRITE);
-        if (!db)
-          return std::move(db.error());
-        if (sqlite3_db_readonly(db->get(), "main") == 1)
-          return make_error(errc::io_error, opts.path + ": the journal is write-protected");
-        self->db_ = std::move(*db);
-      }
-    }
-  }
+  self->db_ = std::move(conn->db);
+  self->has_schema_ = !(opts.read_only && conn->needs_schema) || memory;
   caf::error err;
   if (!opts.read_only || memory)
-    err = setup(self->db_.get(), opts, needs_schema, memory);
+    err = setup(self->db_.get(), opts, conn->needs_schema, memory);
   if (!err && self->has_schema_)
     err = self->prepare_statements();
   if (err) {
     self.reset(); // closes statements and connection before touching the file
-    if (created)
+    if (conn->created)
       remove_created(opts.path);
     return err;
   }

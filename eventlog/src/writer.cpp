@@ -47,8 +47,14 @@ void journal::impl::when_durable(lsn n, durable_callback cb) {
     } else if (read_only_) {
       err = closed_error(path_, "the journal is open read-only");
     } else {
-      waiters_.push_back(waiter{n, waiter_order_++, std::move(cb)});
-      std::push_heap(waiters_.begin(), waiters_.end(), later{});
+      // Callbacks mostly arrive in lsn order: appending at the back is the common case.
+      if (waiters_.empty() || waiters_.back().n <= n) {
+        waiters_.push_back(waiter{n, std::move(cb)});
+      } else {
+        auto pos = std::upper_bound(waiters_.begin(), waiters_.end(), n,
+                                    [](lsn x, const waiter& w) { return x < w.n; });
+        waiters_.insert(pos, waiter{n, std::move(cb)});
+      }
       return;
     }
   }
@@ -109,11 +115,10 @@ void journal::impl::run_writer() {
     lk.lock();
   }
   // Callbacks for lsns that were never appended (or were dropped) must still be called once.
-  auto rest = std::move(waiters_);
-  waiters_.clear();
+  std::deque<waiter> rest;
+  rest.swap(waiters_);
   auto err = failed_ ? failed_ : closed_error(path_, "the journal is closed");
   lk.unlock();
-  std::sort(rest.begin(), rest.end(), [](const waiter& x, const waiter& y) { return later{}(y, x); });
   for (auto& w : rest)
     w.cb(err);
 }
@@ -197,9 +202,8 @@ void journal::impl::publish(lsn committed, std::vector<waiter>& scratch) {
   // only once no callback <= committed is left, which keeps inline calls in `when_durable` in order.
   for (;;) {
     while (!waiters_.empty() && waiters_.front().n <= committed) {
-      std::pop_heap(waiters_.begin(), waiters_.end(), later{});
-      scratch.push_back(std::move(waiters_.back()));
-      waiters_.pop_back();
+      scratch.push_back(std::move(waiters_.front()));
+      waiters_.pop_front();
     }
     if (scratch.empty())
       break;
@@ -215,18 +219,16 @@ void journal::impl::publish(lsn committed, std::vector<waiter>& scratch) {
 }
 
 void journal::impl::fail(caf::error err) {
-  std::vector<waiter> doomed;
+  std::deque<waiter> doomed;
   {
     std::lock_guard lk{mu_};
     if (!failed_)
       failed_ = std::move(err);
     err = failed_;
-    doomed = std::move(waiters_);
-    waiters_.clear();
+    doomed.swap(waiters_);
     queue_.clear(); // appends queued after the failed batch are dropped with it
   }
   durable_cv_.notify_all();
-  std::sort(doomed.begin(), doomed.end(), [](const waiter& x, const waiter& y) { return later{}(y, x); });
   for (auto& w : doomed)
     w.cb(err);
 }

@@ -266,12 +266,14 @@ caf::expected<task_id> engine::start_erased(
   rec.version = entry.version;
   rec.input_type = inv->input_type_name();
   rec.created = now_ns();
+  eventlog::lsn created = 0;
   if (c.journal)
-    c.journal->append_task(rec, *bytes, in_text);
+    created = c.journal->append_task(rec, *bytes, in_text);
   c.completions.create(task_id{rec.id}, rec.function, rec.version, &inv->output_type());
   auto id = task_id{rec.id};
   c.spawn(std::make_unique<detail::task_runtime>(
-    c, detail::task_runtime::setup{std::move(rec), std::move(inv), std::move(*bytes), {}, {}}));
+    c, detail::task_runtime::setup{std::move(rec), std::move(inv), std::move(*bytes), {}, {},
+                                   created}));
   return id;
 }
 

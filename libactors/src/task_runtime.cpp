@@ -76,6 +76,7 @@ task_runtime::task_runtime(engine_core& core, setup s)
     fn_(std::move(s.fn)),
     input_(std::move(s.input)),
     recorded_(std::move(s.recorded)),
+    last_lsn_(s.created_lsn),
     ctx_(this),
     rng_(core.new_seed()) {
   for (auto& c : s.children)
@@ -364,8 +365,9 @@ void task_runtime::dispatch_call(op& o) {
   child.input_type = inv->input_type_name();
   child.created = now_ns();
   pending_child_ = child.id;
+  eventlog::lsn created = 0;
   if (core_.journal)
-    last_lsn_ = core_.journal->append_task(child, o.request, o.text);
+    created = core_.journal->append_task(child, o.request, o.text);
   core_.completions.create(task_id{child.id}, child.function, child.version, &inv->output_type());
   core_.completions.on_complete(task_id{child.id},
                                 [self = handle(), seq = pending_seq_](const outcome& out) {
@@ -373,8 +375,8 @@ void task_runtime::dispatch_call(op& o) {
                                                  static_cast<std::uint8_t>(out.state), out.payload,
                                                  out.text, out.error);
                                 });
-  core_.spawn(std::make_unique<task_runtime>(core_, setup{std::move(child), std::move(inv),
-                                                          o.request, {}, {}}));
+  core_.spawn(std::make_unique<task_runtime>(
+    core_, setup{std::move(child), std::move(inv), o.request, {}, {}, created}));
 }
 
 void task_runtime::attach_child(const eventlog::task_record& child) {

@@ -38,6 +38,9 @@ public:
     std::string input;                           ///< serialized input
     std::vector<eventlog::event> recorded;       ///< events after `started` (resume only)
     std::vector<eventlog::task_record> children; ///< journaled children (resume only)
+    /// The lsn of the task's own creation: everything up to it (the caller's earlier results included)
+    /// must be durable before the task's first externally visible effect.
+    eventlog::lsn created_lsn = 0;
   };
 
   task_runtime(engine_core& core, setup s);

@@ -53,6 +53,12 @@ router& router::add_entry(std::string name, std::string version,
                         (name.empty() ? std::string{} : " (function '" + name + "')"));
     return *this;
   }
+  if (name.find('@') != std::string::npos || version.find('@') != std::string::npos) {
+    // The journal writes a call as "function@version".
+    problems_.push_back("function '" + name + "' version '" + version +
+                        "': names and versions may not contain '@'");
+    return *this;
+  }
   if (find(name, version) != nullptr) {
     problems_.push_back("function '" + name + "' version '" + version + "' registered twice");
     return *this;

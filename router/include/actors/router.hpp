@@ -70,8 +70,9 @@ struct invoker_factory;
 class router {
 public:
   /// Registers `fn` as version `version` of function `name`. `fn` is a coroutine function of shape
-  /// `actors::task<Out>(actors::ctx&, In)`. Chainable. A duplicate (name, version) or an empty name or
-  /// version is recorded and reported by `validate()` (and so by the engine that receives this router).
+  /// `actors::task<Out>(actors::ctx&, In)`. Chainable. A duplicate (name, version), an empty name or
+  /// version, or one containing '@' is recorded and reported by `validate()` (and so by the engine
+  /// that receives this router).
   template <class F>
   router& add(std::string name, std::string version, F fn) {
     return add_entry(std::move(name), std::move(version),

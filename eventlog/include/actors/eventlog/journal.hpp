@@ -25,7 +25,8 @@ namespace actors::eventlog {
 using lsn = std::uint64_t;
 
 /// Called once the append it waited for is durable, or with the write error that prevents it.
-/// Runs on the writer thread (or inline in `when_durable`): keep it short, never block.
+/// Runs on the writer thread (or inline in `when_durable`): keep it short, never block (never `flush`),
+/// never throw. It may append and call `when_durable`.
 using durable_callback = std::function<void(const caf::error&)>;
 
 /// How `journal::open` treats the file.
@@ -35,6 +36,7 @@ struct journal_options {
                                 ///< for the database; FULL also survives power loss).
   std::size_t max_batch = 8192; ///< Most appends committed in one transaction.
   bool read_only = false;       ///< Open for reading only (tools); never creates or alters the file.
+                                ///< Appends are refused: their callbacks receive `closed`.
   /// Test seam: PRAGMA max_page_count applied after open, so a test can make the journal "disk full"
   /// deterministically. Never set outside tests.
   std::optional<int> max_page_count_for_tests;
@@ -67,11 +69,12 @@ public:
   journal& operator=(const journal&) = delete;
 
   /// Queues the creation of `rec` in the tasks table together with its `started` event (seq 0) carrying
-  /// `input` (serialized) and `text`. Returns the append's lsn.
+  /// `input` (serialized) and `text`. A `created` of 0 is set to the current time (also the event's ts).
+  /// Returns the append's lsn. A task id must be appended once: a duplicate fails the journal (`corrupt`).
   lsn append_task(const task_record& rec, std::string input, std::string text);
 
   /// Queues `ev`. `completed` and `failed` events also set the task's status and finish time in the same
-  /// transaction. Returns the append's lsn.
+  /// transaction. A `ts` of 0 is set to the current time. Returns the append's lsn.
   lsn append(event ev);
 
   /// Calls `cb` once every append with lsn <= `n` is durable (inline if it already is), or with the
@@ -106,7 +109,7 @@ public:
   [[nodiscard]] caf::expected<std::vector<task_record>> list_tasks(const task_filter& filter);
 
   /// Events of all tasks with global order > `after_rowid`, at most `limit` (for `log --follow`).
-  /// Returns pairs of (rowid, event).
+  /// Returns pairs of (rowid, event); `limit` 0 returns nothing.
   [[nodiscard]] caf::expected<std::vector<std::pair<std::int64_t, event>>>
   tail(std::int64_t after_rowid, std::size_t limit);
 

@@ -1,0 +1,361 @@
+// actors_bench — libactors against raw CAF and raw SQLite, measured in the same run.
+//
+// Every figure is a throughput (higher is better), the median of `repetitions` runs; raw and ours runs
+// alternate (raw, ours, raw, ours, ...) so drift on a shared machine hits both sides alike. A ratio is
+// our median / the raw median. Only the workload is timed: actor systems, engines and files are set up
+// before the clock starts and torn down after it stops. Results are checked (sums, row counts); a wrong
+// result ends the run with exit code 1. Nothing checks timing.
+//
+// (a) trivial  — raw: a scoped_actor spawns an event-based actor, sends it an int and receives x + 1,
+//                in windows of `trivial_window` in flight. ours: `task<int64_t> inc(ctx&, x)` returning
+//                x + 1, journal off; `eng.start` a window, then `eng.wait` each. Both: scheduler policy
+//                "sharing", threads = usable CPUs (the engine's default). Goal ratio >= 0.5.
+// (b) durable  — raw: the rows of one durable task (tasks row + started, effect, effect, completed events,
+//                and the status update of the tasks row), copied from a real journal, inserted with
+//                prepared statements, WAL, synchronous=NORMAL, 200 tasks (1,000 rows) per transaction,
+//                into a temp file with the journal's schema. ours: a task performing two user effects
+//                (handlers return at once), journal on in a temp file; all tasks started, then all
+//                waited. rows/s counts 5 rows per task. Goal ratio >= 0.7.
+// (c) fanout   — raw: `fanout_parents` actors, each spawning `fanout_children` actors one after another
+//                (request an int, await x + 1, the child quits). ours: as many parent tasks, each making
+//                that many sequential `co_await cx.call<int64_t>("leaf", i)`, journal off (plus one
+//                journal-on figure, no goal). Reported in child tasks/s under both scheduler policies on
+//                both sides; the headline ratio is sharing vs sharing. Goal ratio >= 0.5 and
+//                ours >= 100,000 child tasks/s.
+//
+// Usage: actors_bench [--quick]   (--quick: small sizes and one repetition, for CI smoke runs)
+
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <actors/actors.hpp>
+#include <actors/eventlog/journal.hpp>
+
+#include "bench_common.hpp"
+#include "raw_caf.hpp"
+#include "raw_sqlite.hpp"
+
+namespace {
+
+using namespace bench;
+using actors::ctx;
+using actors::task;
+
+// --- task code -------------------------------------------------------------------------------------
+
+task<std::int64_t> inc(ctx&, std::int64_t x) {
+  co_return x + 1;
+}
+
+/// A user effect whose handler answers at once: (b) measures the journal, not a handler.
+struct echo {
+  using result_type = std::int64_t;
+  static constexpr const char* name = "bench.echo";
+  std::int64_t x = 0;
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & x;
+  }
+};
+
+task<std::int64_t> durable(ctx& cx, std::int64_t x) {
+  auto a = co_await cx.perform(echo{x});
+  auto b = co_await cx.perform(echo{a});
+  co_return b;
+}
+
+task<std::int64_t> fan_parent(ctx& cx, std::int64_t children) {
+  std::int64_t sum = 0;
+  for (std::int64_t i = 0; i < children; ++i)
+    sum += co_await cx.call<std::int64_t>("leaf", i);
+  co_return sum;
+}
+
+actors::router make_routes() {
+  actors::router r;
+  r.add("inc", "v1", inc).add("durable", "v1", durable).add("leaf", "v1", inc).add("fanParent", "v1",
+                                                                                   fan_parent);
+  return r;
+}
+
+actors::effects make_effects() {
+  actors::effects fx;
+  fx.handle<echo>([](const echo& e) { return e.x + 1; });
+  return fx;
+}
+
+/// An engine as the benchmarks run it: journal off unless `journal_path` is given.
+actors::engine_config engine_setup(const caf_setup& setup, const std::string& journal_path = {}) {
+  actors::engine_config cfg;
+  cfg.journal_enabled = !journal_path.empty();
+  if (cfg.journal_enabled)
+    cfg.journal = journal_path;
+  cfg.resume = false;
+  cfg.scheduler_policy = setup.policy;
+  cfg.scheduler_threads = setup.threads;
+  cfg.log_level = "warn";
+  return cfg;
+}
+
+void check_engine(actors::engine& eng) {
+  if (auto err = eng.status())
+    fail("engine did not start: " + actors::describe(err));
+}
+
+std::int64_t wait_value(actors::engine& eng, actors::task_id id) {
+  auto r = eng.wait<std::int64_t>(id);
+  if (!r)
+    fail("task failed: " + actors::describe(r.error()));
+  return *r;
+}
+
+// --- our side --------------------------------------------------------------------------------------
+
+/// (a) ours: start a window of trivial tasks, wait for each, repeat.
+double ours_trivial(const actors::router& routes, const actors::effects& fx, const caf_setup& setup,
+                    std::int64_t total, std::int64_t window) {
+  actors::engine eng{engine_setup(setup), routes, fx};
+  check_engine(eng);
+  std::vector<actors::task_id> ids;
+  ids.reserve(static_cast<std::size_t>(window));
+  std::int64_t sum = 0;
+  auto t0 = clock_type::now();
+  for (std::int64_t base = 0; base < total; base += window) {
+    ids.clear();
+    auto n = std::min(window, total - base);
+    for (std::int64_t i = 0; i < n; ++i) {
+      auto id = eng.start("inc", base + i);
+      if (!id)
+        fail("start: " + actors::describe(id.error()));
+      ids.push_back(*id);
+    }
+    for (auto id : ids)
+      sum += wait_value(eng, id);
+  }
+  auto elapsed = seconds_since(t0);
+  if (sum != total * (total + 1) / 2)
+    fail("trivial tasks: wrong sum of outputs");
+  return elapsed;
+}
+
+/// (b) ours: `tasks` durable tasks, all started, then all waited, journal in a fresh temp file.
+double ours_durable(const actors::router& routes, const actors::effects& fx, const caf_setup& setup,
+                    std::int64_t tasks) {
+  auto path = temp_db_path("ours_durable");
+  remove_db(path);
+  double elapsed = 0;
+  {
+    actors::engine eng{engine_setup(setup, path), routes, fx};
+    check_engine(eng);
+    std::vector<actors::task_id> ids;
+    ids.reserve(static_cast<std::size_t>(tasks));
+    std::int64_t sum = 0;
+    auto t0 = clock_type::now();
+    for (std::int64_t i = 0; i < tasks; ++i) {
+      auto id = eng.start("durable", i);
+      if (!id)
+        fail("start: " + actors::describe(id.error()));
+      ids.push_back(*id);
+    }
+    for (auto id : ids)
+      sum += wait_value(eng, id);
+    elapsed = seconds_since(t0);
+    if (sum != tasks * (tasks - 1) / 2 + 2 * tasks)
+      fail("durable tasks: wrong sum of outputs");
+  }
+  remove_db(path);
+  return elapsed;
+}
+
+/// (c) ours: `parents` parent tasks, all started, then all waited; each makes `children` calls.
+double ours_fanout(const actors::router& routes, const actors::effects& fx, const caf_setup& setup,
+                   std::int64_t parents, std::int64_t children, bool journal_on) {
+  auto path = journal_on ? temp_db_path("ours_fanout") : std::string{};
+  if (journal_on)
+    remove_db(path);
+  double elapsed = 0;
+  {
+    actors::engine eng{engine_setup(setup, path), routes, fx};
+    check_engine(eng);
+    std::vector<actors::task_id> ids;
+    ids.reserve(static_cast<std::size_t>(parents));
+    std::int64_t sum = 0;
+    auto t0 = clock_type::now();
+    for (std::int64_t p = 0; p < parents; ++p) {
+      auto id = eng.start("fanParent", children);
+      if (!id)
+        fail("start: " + actors::describe(id.error()));
+      ids.push_back(*id);
+    }
+    for (auto id : ids)
+      sum += wait_value(eng, id);
+    elapsed = seconds_since(t0);
+    if (sum != parents * (children * (children + 1) / 2))
+      fail("fan-out: wrong sum of outputs");
+  }
+  if (journal_on)
+    remove_db(path);
+  return elapsed;
+}
+
+/// The rows one durable task writes, read back from a real journal: the raw side inserts these bytes.
+task_rows capture_durable_rows(const actors::router& routes, const actors::effects& fx,
+                               const caf_setup& setup) {
+  auto path = temp_db_path("capture");
+  remove_db(path);
+  task_rows rows;
+  {
+    actors::engine eng{engine_setup(setup, path), routes, fx};
+    check_engine(eng);
+    auto id = eng.start("durable", std::int64_t{123456});
+    if (!id)
+      fail("start: " + actors::describe(id.error()));
+    wait_value(eng, *id);
+    auto rec = eng.journal()->find_task(id->value());
+    auto evs = eng.journal()->events(id->value());
+    if (!rec || !*rec || !evs)
+      fail("cannot read back the durable task's rows");
+    rows.task = **rec;
+    rows.events = std::move(*evs);
+  }
+  remove_db(path);
+  if (rows.events.size() != 4)
+    fail("a durable task wrote " + std::to_string(rows.events.size()) +
+         " events, expected 4 (started, effect, effect, completed)");
+  return rows;
+}
+
+// --- running and reporting -------------------------------------------------------------------------
+
+/// Runs `raw` and `ours` alternately `reps` times; returns the median seconds of each.
+std::pair<double, double> paired(int reps, const std::function<double()>& raw,
+                                 const std::function<double()>& ours, const std::string& name) {
+  std::vector<double> r, o;
+  for (int i = 0; i < reps; ++i) {
+    r.push_back(raw());
+    o.push_back(ours());
+  }
+  auto list = [](const std::vector<double>& xs) {
+    std::string s;
+    for (auto x : xs)
+      s += " " + std::to_string(x);
+    return s;
+  };
+  print_comment(name + " seconds per run: raw" + list(r) + " | ours" + list(o));
+  return {median(r), median(o)};
+}
+
+double repeated(int reps, const std::function<double()>& run, const std::string& name) {
+  std::vector<double> xs;
+  std::string s;
+  for (int i = 0; i < reps; ++i) {
+    xs.push_back(run());
+    s += " " + std::to_string(xs.back());
+  }
+  print_comment(name + " seconds per run:" + s);
+  return median(xs);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      quick = true;
+    } else {
+      std::fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
+      return 2;
+    }
+  }
+  auto sz = quick ? sizes::quick() : sizes{};
+  auto cpus = usable_cpus();
+  caf_setup sharing{"sharing", cpus};
+  caf_setup stealing{"stealing", cpus};
+  auto routes = make_routes();
+  auto fx = make_effects();
+  auto total_t0 = clock_type::now();
+
+  print_comment("actors_bench" + std::string{quick ? " --quick" : ""} + ": " + std::to_string(cpus) +
+                " usable CPUs = CAF scheduler threads on both sides; medians of " +
+                std::to_string(sz.repetitions) + " runs; ratio = ours / raw (higher is better)");
+
+  // (a) trivial tasks vs raw spawn + reply.
+  {
+    print_comment("(a) " + std::to_string(sz.trivial_tasks) + " tasks, " +
+                  std::to_string(sz.trivial_window) + " in flight, policy sharing; goal ratio >= 0.5");
+    auto [raw, ours] = paired(
+      sz.repetitions,
+      [&] { return raw_caf_spawn_reply(sharing, sz.trivial_tasks, sz.trivial_window); },
+      [&] { return ours_trivial(routes, fx, sharing, sz.trivial_tasks, sz.trivial_window); },
+      "trivial");
+    auto n = static_cast<double>(sz.trivial_tasks);
+    print_value("trivial.raw_caf", n / raw, "tasks/s");
+    print_value("trivial.ours", n / ours, "tasks/s");
+    print_ratio("trivial", n / ours, n / raw);
+  }
+
+  // (b) durable tasks vs raw SQLite inserts of the same rows.
+  {
+    print_comment("(b) " + std::to_string(sz.durable_tasks) +
+                  " durable tasks (2 user effects, journal on, temp file); raw: same rows, " +
+                  std::to_string(sz.durable_tasks_per_txn) + " tasks per transaction; goal ratio >= 0.7");
+    auto rows = capture_durable_rows(routes, fx, sharing);
+    auto rows_per_task = static_cast<double>(1 + rows.events.size());
+    auto [raw, ours] = paired(
+      sz.repetitions,
+      [&] {
+        return raw_sqlite_insert(temp_db_path("raw"), rows, sz.durable_tasks, sz.durable_tasks_per_txn,
+                                 true);
+      },
+      [&] { return ours_durable(routes, fx, sharing, sz.durable_tasks); }, "durable");
+    auto seq_ids = repeated(
+      sz.repetitions,
+      [&] {
+        return raw_sqlite_insert(temp_db_path("raw_seq"), rows, sz.durable_tasks,
+                                 sz.durable_tasks_per_txn, false);
+      },
+      "durable.raw_sqlite.sequential_ids");
+    auto n = static_cast<double>(sz.durable_tasks);
+    print_value("durable.raw_sqlite", n / raw, "tasks/s");
+    print_value("durable.raw_sqlite.rows", n * rows_per_task / raw, "rows/s");
+    print_value("durable.raw_sqlite.sequential_ids", n / seq_ids, "tasks/s");
+    print_value("durable.ours", n / ours, "tasks/s");
+    print_value("durable.ours.rows", n * rows_per_task / ours, "rows/s");
+    print_ratio("durable", n / ours, n / raw);
+  }
+
+  // (c) fan-out: running tasks calling child tasks vs actors spawning actors.
+  {
+    auto children = sz.fanout_parents * sz.fanout_children;
+    print_comment("(c) " + std::to_string(sz.fanout_parents) + " parents x " +
+                  std::to_string(sz.fanout_children) + " sequential children = " +
+                  std::to_string(children) +
+                  " child tasks; goal ratio (sharing) >= 0.5 and ours >= 100000 child_tasks/s");
+    auto n = static_cast<double>(children);
+    auto [raw_sh, ours_sh] = paired(
+      sz.repetitions, [&] { return raw_caf_fanout(sharing, sz.fanout_parents, sz.fanout_children); },
+      [&] { return ours_fanout(routes, fx, sharing, sz.fanout_parents, sz.fanout_children, false); },
+      "fanout.sharing");
+    auto [raw_st, ours_st] = paired(
+      sz.repetitions, [&] { return raw_caf_fanout(stealing, sz.fanout_parents, sz.fanout_children); },
+      [&] { return ours_fanout(routes, fx, stealing, sz.fanout_parents, sz.fanout_children, false); },
+      "fanout.stealing");
+    auto ours_journal = repeated(
+      sz.repetitions,
+      [&] { return ours_fanout(routes, fx, sharing, sz.fanout_parents, sz.fanout_children, true); },
+      "fanout.ours.journal_on.sharing");
+    print_value("fanout.raw_caf.sharing", n / raw_sh, "child_tasks/s");
+    print_value("fanout.raw_caf.stealing", n / raw_st, "child_tasks/s");
+    print_value("fanout.ours.sharing", n / ours_sh, "child_tasks/s");
+    print_value("fanout.ours.stealing", n / ours_st, "child_tasks/s");
+    print_value("fanout.ours.journal_on.sharing", n / ours_journal, "child_tasks/s");
+    print_ratio("fanout", n / ours_sh, n / raw_sh);
+    print_ratio("fanout.stealing", n / ours_st, n / raw_st);
+  }
+
+  print_comment("total run time " + std::to_string(seconds_since(total_t0)) + " s");
+  return 0;
+}

@@ -1,0 +1,144 @@
+// Raw SQLite inserts of a durable task's rows (see raw_sqlite.hpp).
+
+#include "raw_sqlite.hpp"
+
+#include <chrono>
+#include <random>
+
+#include <sqlite3.h>
+
+#include <actors/eventlog/journal.hpp>
+
+#include "bench_common.hpp"
+
+namespace bench {
+
+namespace {
+
+void check(sqlite3* db, int rc, const char* what) {
+  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+    fail(std::string{"raw SQLite: "} + what + ": " + sqlite3_errmsg(db));
+}
+
+void exec(sqlite3* db, const char* sql) {
+  check(db, sqlite3_exec(db, sql, nullptr, nullptr, nullptr), sql);
+}
+
+/// A prepared statement run many times: bind, step, reset.
+class statement {
+public:
+  statement(sqlite3* db, const char* sql) : db_(db) {
+    check(db, sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr), sql);
+  }
+  ~statement() { sqlite3_finalize(s_); }
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+
+  void i64(int i, std::int64_t x) { sqlite3_bind_int64(s_, i, x); }
+  void text(int i, const std::string& x) {
+    sqlite3_bind_text(s_, i, x.data(), static_cast<int>(x.size()), SQLITE_STATIC);
+  }
+  void blob(int i, const std::string& x) {
+    sqlite3_bind_blob(s_, i, x.data(), static_cast<int>(x.size()), SQLITE_STATIC);
+  }
+  void run() {
+    check(db_, sqlite3_step(s_), "step");
+    sqlite3_reset(s_);
+  }
+
+private:
+  sqlite3* db_;
+  sqlite3_stmt* s_ = nullptr;
+};
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+// The engine's id scheme (splitmix64 over a counter): ids spread over the whole 64-bit range.
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+} // namespace
+
+double raw_sqlite_insert(const std::string& path, const task_rows& rows, std::int64_t tasks,
+                         std::int64_t tasks_per_txn, bool random_ids) {
+  remove_db(path);
+  {
+    // The journal creates its own schema (tables, indexes, pragmas): both sides write the same layout.
+    actors::eventlog::journal_options opts;
+    opts.path = path;
+    auto j = actors::eventlog::journal::open(opts);
+    if (!j)
+      fail("raw SQLite: cannot create the journal schema in " + path);
+  }
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
+    fail("raw SQLite: cannot open " + path);
+  exec(db, "PRAGMA journal_mode=WAL");
+  exec(db, "PRAGMA synchronous=NORMAL");
+  double elapsed = 0;
+  {
+    statement begin{db, "BEGIN IMMEDIATE"};
+    statement commit{db, "COMMIT"};
+    statement insert_task{db, "INSERT INTO tasks(id, parent, root, parent_seq, function, version, "
+                              "input_type, status, created, finished) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"};
+    statement insert_event{db, "INSERT INTO events(task, seq, kind, failed, name, ref, request, "
+                               "result, text, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"};
+    statement finish_task{db, "UPDATE tasks SET status = ?2, finished = ?3 WHERE id = ?1"};
+    const auto& t = rows.task;
+    auto id_state = std::random_device{}() ^ static_cast<std::uint64_t>(now_ns());
+    auto t0 = clock_type::now();
+    for (std::int64_t base = 0; base < tasks; base += tasks_per_txn) {
+      begin.run();
+      auto n = std::min(tasks_per_txn, tasks - base);
+      for (std::int64_t k = 0; k < n; ++k) {
+        auto id = random_ids ? static_cast<std::int64_t>(splitmix64(id_state += 0x9e3779b97f4a7c15ULL))
+                             : base + k + 1;
+        auto ts = now_ns();
+        insert_task.i64(1, id);
+        insert_task.i64(2, 0);
+        insert_task.i64(3, id);
+        insert_task.i64(4, 0);
+        insert_task.text(5, t.function);
+        insert_task.text(6, t.version);
+        insert_task.text(7, t.input_type);
+        insert_task.i64(8, 0); // running
+        insert_task.i64(9, ts);
+        insert_task.i64(10, 0);
+        insert_task.run();
+        for (const auto& ev : rows.events) {
+          insert_event.i64(1, id);
+          insert_event.i64(2, ev.seq);
+          insert_event.i64(3, static_cast<std::int64_t>(ev.kind));
+          insert_event.i64(4, ev.failed ? 1 : 0);
+          insert_event.text(5, ev.name);
+          insert_event.i64(6, static_cast<std::int64_t>(ev.ref));
+          insert_event.blob(7, ev.request);
+          insert_event.blob(8, ev.result);
+          insert_event.text(9, ev.text);
+          insert_event.i64(10, ts);
+          insert_event.run();
+        }
+        finish_task.i64(1, id);
+        finish_task.i64(2, static_cast<std::int64_t>(actors::eventlog::task_status::completed));
+        finish_task.i64(3, ts);
+        finish_task.run();
+      }
+      commit.run();
+    }
+    elapsed = seconds_since(t0);
+  }
+  sqlite3_close(db);
+  remove_db(path);
+  return elapsed;
+}
+
+} // namespace bench
