@@ -23,8 +23,11 @@
 //                both sides; the headline ratio is sharing vs sharing. Goal ratio >= 0.5 and
 //                ours >= 100,000 child tasks/s.
 //
-// Usage: actors_bench [--quick]   (--quick: small sizes and one repetition, for CI smoke runs)
+// Usage: actors_bench [--quick] [--only trivial|durable|fanout]...
+//   --quick  small sizes and one repetition, for CI smoke runs (< 20 s)
+//   --only   run just the named section(s), e.g. under perf
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -114,14 +117,14 @@ std::int64_t wait_value(actors::engine& eng, actors::task_id id) {
 // --- our side --------------------------------------------------------------------------------------
 
 /// (a) ours: start a window of trivial tasks, wait for each, repeat.
-double ours_trivial(const actors::router& routes, const actors::effects& fx, const caf_setup& setup,
-                    std::int64_t total, std::int64_t window) {
+run_time ours_trivial(const actors::router& routes, const actors::effects& fx, const caf_setup& setup,
+                      std::int64_t total, std::int64_t window) {
   actors::engine eng{engine_setup(setup), routes, fx};
   check_engine(eng);
   std::vector<actors::task_id> ids;
   ids.reserve(static_cast<std::size_t>(window));
   std::int64_t sum = 0;
-  auto t0 = clock_type::now();
+  stopwatch watch;
   for (std::int64_t base = 0; base < total; base += window) {
     ids.clear();
     auto n = std::min(window, total - base);
@@ -134,25 +137,25 @@ double ours_trivial(const actors::router& routes, const actors::effects& fx, con
     for (auto id : ids)
       sum += wait_value(eng, id);
   }
-  auto elapsed = seconds_since(t0);
+  auto elapsed = watch.stop();
   if (sum != total * (total + 1) / 2)
     fail("trivial tasks: wrong sum of outputs");
   return elapsed;
 }
 
 /// (b) ours: `tasks` durable tasks, all started, then all waited, journal in a fresh temp file.
-double ours_durable(const actors::router& routes, const actors::effects& fx, const caf_setup& setup,
-                    std::int64_t tasks) {
+run_time ours_durable(const actors::router& routes, const actors::effects& fx, const caf_setup& setup,
+                      std::int64_t tasks) {
   auto path = temp_db_path("ours_durable");
   remove_db(path);
-  double elapsed = 0;
+  run_time elapsed;
   {
     actors::engine eng{engine_setup(setup, path), routes, fx};
     check_engine(eng);
     std::vector<actors::task_id> ids;
     ids.reserve(static_cast<std::size_t>(tasks));
     std::int64_t sum = 0;
-    auto t0 = clock_type::now();
+    stopwatch watch;
     for (std::int64_t i = 0; i < tasks; ++i) {
       auto id = eng.start("durable", i);
       if (!id)
@@ -161,7 +164,8 @@ double ours_durable(const actors::router& routes, const actors::effects& fx, con
     }
     for (auto id : ids)
       sum += wait_value(eng, id);
-    elapsed = seconds_since(t0);
+    elapsed = watch.stop();
+    // each task returns (i + 1) + 1
     if (sum != tasks * (tasks - 1) / 2 + 2 * tasks)
       fail("durable tasks: wrong sum of outputs");
   }
@@ -170,19 +174,19 @@ double ours_durable(const actors::router& routes, const actors::effects& fx, con
 }
 
 /// (c) ours: `parents` parent tasks, all started, then all waited; each makes `children` calls.
-double ours_fanout(const actors::router& routes, const actors::effects& fx, const caf_setup& setup,
-                   std::int64_t parents, std::int64_t children, bool journal_on) {
+run_time ours_fanout(const actors::router& routes, const actors::effects& fx, const caf_setup& setup,
+                     std::int64_t parents, std::int64_t children, bool journal_on) {
   auto path = journal_on ? temp_db_path("ours_fanout") : std::string{};
   if (journal_on)
     remove_db(path);
-  double elapsed = 0;
+  run_time elapsed;
   {
     actors::engine eng{engine_setup(setup, path), routes, fx};
     check_engine(eng);
     std::vector<actors::task_id> ids;
     ids.reserve(static_cast<std::size_t>(parents));
     std::int64_t sum = 0;
-    auto t0 = clock_type::now();
+    stopwatch watch;
     for (std::int64_t p = 0; p < parents; ++p) {
       auto id = eng.start("fanParent", children);
       if (!id)
@@ -191,7 +195,7 @@ double ours_fanout(const actors::router& routes, const actors::effects& fx, cons
     }
     for (auto id : ids)
       sum += wait_value(eng, id);
-    elapsed = seconds_since(t0);
+    elapsed = watch.stop();
     if (sum != parents * (children * (children + 1) / 2))
       fail("fan-out: wrong sum of outputs");
   }
@@ -229,47 +233,71 @@ task_rows capture_durable_rows(const actors::router& routes, const actors::effec
 
 // --- running and reporting -------------------------------------------------------------------------
 
-/// Runs `raw` and `ours` alternately `reps` times; returns the median seconds of each.
-std::pair<double, double> paired(int reps, const std::function<double()>& raw,
-                                 const std::function<double()>& ours, const std::string& name) {
-  std::vector<double> r, o;
+/// The runs of one figure: their medians, and a comment line listing every run.
+struct figure {
+  double wall = 0; ///< median wall-clock seconds
+  double cpu = 0;  ///< median CPU seconds (all threads)
+};
+
+figure summarize(const std::string& name, const std::vector<run_time>& runs, double units,
+                 const char* unit) {
+  std::vector<double> wall, cpu;
+  std::string list;
+  for (auto& r : runs) {
+    wall.push_back(r.wall);
+    cpu.push_back(r.cpu);
+    list += ' ';
+    list += std::to_string(r.wall);
+  }
+  figure f{median(wall), median(cpu)};
+  char cpu_text[64];
+  std::snprintf(cpu_text, sizeof(cpu_text), "%.2f", f.cpu / units * 1e6);
+  print_comment(name + ": wall s per run" + list + "; median CPU " + cpu_text + " us/" + unit +
+                " (all threads)");
+  return f;
+}
+
+/// Runs `raw` and `ours` alternately `reps` times (drift hits both alike); returns both summaries.
+std::pair<figure, figure> paired(int reps, const std::function<run_time()>& raw,
+                                 const std::function<run_time()>& ours, const std::string& raw_name,
+                                 const std::string& ours_name, double units, const char* unit) {
+  std::vector<run_time> r, o;
   for (int i = 0; i < reps; ++i) {
     r.push_back(raw());
     o.push_back(ours());
   }
-  auto list = [](const std::vector<double>& xs) {
-    std::string s;
-    for (auto x : xs)
-      s += " " + std::to_string(x);
-    return s;
-  };
-  print_comment(name + " seconds per run: raw" + list(r) + " | ours" + list(o));
-  return {median(r), median(o)};
+  return {summarize(raw_name, r, units, unit), summarize(ours_name, o, units, unit)};
 }
 
-double repeated(int reps, const std::function<double()>& run, const std::string& name) {
-  std::vector<double> xs;
-  std::string s;
-  for (int i = 0; i < reps; ++i) {
-    xs.push_back(run());
-    s += " " + std::to_string(xs.back());
-  }
-  print_comment(name + " seconds per run:" + s);
-  return median(xs);
+figure repeated(int reps, const std::function<run_time()>& run, const std::string& name, double units,
+                const char* unit) {
+  std::vector<run_time> runs;
+  for (int i = 0; i < reps; ++i)
+    runs.push_back(run());
+  return summarize(name, runs, units, unit);
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
   bool quick = false;
+  std::vector<std::string> only;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--quick") == 0) {
+    std::string arg = argv[i];
+    if (arg == "--quick") {
       quick = true;
+    } else if (arg == "--only" && i + 1 < argc &&
+               (std::strcmp(argv[i + 1], "trivial") == 0 || std::strcmp(argv[i + 1], "durable") == 0 ||
+                std::strcmp(argv[i + 1], "fanout") == 0)) {
+      only.emplace_back(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--only trivial|durable|fanout]...\n", argv[0]);
       return 2;
     }
   }
+  auto wanted = [&](const char* section) {
+    return only.empty() || std::find(only.begin(), only.end(), section) != only.end();
+  };
   auto sz = quick ? sizes::quick() : sizes{};
   auto cpus = usable_cpus();
   caf_setup sharing{"sharing", cpus};
@@ -283,53 +311,57 @@ int main(int argc, char** argv) {
                 std::to_string(sz.repetitions) + " runs; ratio = ours / raw (higher is better)");
 
   // (a) trivial tasks vs raw spawn + reply.
-  {
+  if (wanted("trivial")) {
     print_comment("(a) " + std::to_string(sz.trivial_tasks) + " tasks, " +
                   std::to_string(sz.trivial_window) + " in flight, policy sharing; goal ratio >= 0.5");
+    auto n = static_cast<double>(sz.trivial_tasks);
     auto [raw, ours] = paired(
       sz.repetitions,
       [&] { return raw_caf_spawn_reply(sharing, sz.trivial_tasks, sz.trivial_window); },
       [&] { return ours_trivial(routes, fx, sharing, sz.trivial_tasks, sz.trivial_window); },
-      "trivial");
-    auto n = static_cast<double>(sz.trivial_tasks);
-    print_value("trivial.raw_caf", n / raw, "tasks/s");
-    print_value("trivial.ours", n / ours, "tasks/s");
-    print_ratio("trivial", n / ours, n / raw);
+      "trivial.raw_caf", "trivial.ours", n, "task");
+    print_value("trivial.raw_caf", n / raw.wall, "tasks/s");
+    print_value("trivial.ours", n / ours.wall, "tasks/s");
+    print_ratio("trivial", n / ours.wall, n / raw.wall);
   }
 
   // (b) durable tasks vs raw SQLite inserts of the same rows.
-  {
+  if (wanted("durable")) {
     print_comment("(b) " + std::to_string(sz.durable_tasks) +
                   " durable tasks (2 user effects, journal on, temp file); raw: same rows, " +
-                  std::to_string(sz.durable_tasks_per_txn) + " tasks per transaction; goal ratio >= 0.7");
+                  std::to_string(sz.durable_tasks_per_txn) +
+                  " tasks per transaction, random 64-bit ids as the engine draws them; goal ratio >= 0.7");
     auto rows = capture_durable_rows(routes, fx, sharing);
     auto rows_per_task = static_cast<double>(1 + rows.events.size());
+    auto n = static_cast<double>(sz.durable_tasks);
     auto [raw, ours] = paired(
       sz.repetitions,
       [&] {
         return raw_sqlite_insert(temp_db_path("raw"), rows, sz.durable_tasks, sz.durable_tasks_per_txn,
                                  true);
       },
-      [&] { return ours_durable(routes, fx, sharing, sz.durable_tasks); }, "durable");
-    auto seq_ids = repeated(
+      [&] { return ours_durable(routes, fx, sharing, sz.durable_tasks); }, "durable.raw_sqlite",
+      "durable.ours", n, "task");
+    // Not a goal: how much of SQLite's cost is the ids' randomness (b-tree inserts all over the table).
+    auto seq = repeated(
       sz.repetitions,
       [&] {
         return raw_sqlite_insert(temp_db_path("raw_seq"), rows, sz.durable_tasks,
                                  sz.durable_tasks_per_txn, false);
       },
-      "durable.raw_sqlite.sequential_ids");
-    auto n = static_cast<double>(sz.durable_tasks);
-    print_value("durable.raw_sqlite", n / raw, "tasks/s");
-    print_value("durable.raw_sqlite.rows", n * rows_per_task / raw, "rows/s");
-    print_value("durable.raw_sqlite.sequential_ids", n / seq_ids, "tasks/s");
-    print_value("durable.ours", n / ours, "tasks/s");
-    print_value("durable.ours.rows", n * rows_per_task / ours, "rows/s");
-    print_ratio("durable", n / ours, n / raw);
+      "durable.raw_sqlite.sequential_ids", n, "task");
+    print_value("durable.raw_sqlite", n / raw.wall, "tasks/s");
+    print_value("durable.raw_sqlite.rows", n * rows_per_task / raw.wall, "rows/s");
+    print_value("durable.raw_sqlite.sequential_ids", n / seq.wall, "tasks/s");
+    print_value("durable.ours", n / ours.wall, "tasks/s");
+    print_value("durable.ours.rows", n * rows_per_task / ours.wall, "rows/s");
+    print_ratio("durable", n / ours.wall, n / raw.wall);
   }
 
   // (c) fan-out: running tasks calling child tasks vs actors spawning actors.
-  {
+  if (wanted("fanout")) {
     auto children = sz.fanout_parents * sz.fanout_children;
+    auto journal_children = sz.fanout_parents * sz.fanout_journal_children;
     print_comment("(c) " + std::to_string(sz.fanout_parents) + " parents x " +
                   std::to_string(sz.fanout_children) + " sequential children = " +
                   std::to_string(children) +
@@ -338,22 +370,28 @@ int main(int argc, char** argv) {
     auto [raw_sh, ours_sh] = paired(
       sz.repetitions, [&] { return raw_caf_fanout(sharing, sz.fanout_parents, sz.fanout_children); },
       [&] { return ours_fanout(routes, fx, sharing, sz.fanout_parents, sz.fanout_children, false); },
-      "fanout.sharing");
+      "fanout.raw_caf.sharing", "fanout.ours.sharing", n, "child");
     auto [raw_st, ours_st] = paired(
       sz.repetitions, [&] { return raw_caf_fanout(stealing, sz.fanout_parents, sz.fanout_children); },
       [&] { return ours_fanout(routes, fx, stealing, sz.fanout_parents, sz.fanout_children, false); },
-      "fanout.stealing");
-    auto ours_journal = repeated(
+      "fanout.raw_caf.stealing", "fanout.ours.stealing", n, "child");
+    print_comment("(c) journal on: " + std::to_string(sz.fanout_parents) + " parents x " +
+                  std::to_string(sz.fanout_journal_children) + " children = " +
+                  std::to_string(journal_children) + " child tasks (fewer: each waits for a commit)");
+    auto nj = static_cast<double>(journal_children);
+    auto journal = repeated(
       sz.repetitions,
-      [&] { return ours_fanout(routes, fx, sharing, sz.fanout_parents, sz.fanout_children, true); },
-      "fanout.ours.journal_on.sharing");
-    print_value("fanout.raw_caf.sharing", n / raw_sh, "child_tasks/s");
-    print_value("fanout.raw_caf.stealing", n / raw_st, "child_tasks/s");
-    print_value("fanout.ours.sharing", n / ours_sh, "child_tasks/s");
-    print_value("fanout.ours.stealing", n / ours_st, "child_tasks/s");
-    print_value("fanout.ours.journal_on.sharing", n / ours_journal, "child_tasks/s");
-    print_ratio("fanout", n / ours_sh, n / raw_sh);
-    print_ratio("fanout.stealing", n / ours_st, n / raw_st);
+      [&] {
+        return ours_fanout(routes, fx, sharing, sz.fanout_parents, sz.fanout_journal_children, true);
+      },
+      "fanout.ours.journal_on.sharing", nj, "child");
+    print_value("fanout.raw_caf.sharing", n / raw_sh.wall, "child_tasks/s");
+    print_value("fanout.raw_caf.stealing", n / raw_st.wall, "child_tasks/s");
+    print_value("fanout.ours.sharing", n / ours_sh.wall, "child_tasks/s");
+    print_value("fanout.ours.stealing", n / ours_st.wall, "child_tasks/s");
+    print_value("fanout.ours.journal_on.sharing", nj / journal.wall, "child_tasks/s");
+    print_ratio("fanout", n / ours_sh.wall, n / raw_sh.wall);
+    print_ratio("fanout.stealing", n / ours_st.wall, n / raw_st.wall);
   }
 
   print_comment("total run time " + std::to_string(seconds_since(total_t0)) + " s");

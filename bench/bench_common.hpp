@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace bench {
@@ -28,6 +29,7 @@ struct sizes {
   std::int64_t durable_tasks_per_txn = 200; ///< (b) raw side: 200 tasks x 5 rows = 1,000 rows per txn
   std::int64_t fanout_parents = 1'000;      ///< (c) parents running at once
   std::int64_t fanout_children = 100;       ///< (c) sequential child calls per parent
+  std::int64_t fanout_journal_children = 20; ///< (c) journal on: each call waits for a commit
 
   static sizes quick() {
     sizes s;
@@ -36,6 +38,7 @@ struct sizes {
     s.durable_tasks = 2'000;
     s.fanout_parents = 100;
     s.fanout_children = 20;
+    s.fanout_journal_children = 10;
     return s;
   }
 };
@@ -46,6 +49,32 @@ using clock_type = std::chrono::steady_clock;
 inline double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
+
+/// CPU seconds used so far by all threads of this process.
+inline double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+/// One timed run: wall-clock seconds (the figure reported) and the CPU seconds all threads of the
+/// process spent meanwhile — on a shared, loaded machine CPU time per unit of work is the steadier
+/// figure for finding where our side spends its time.
+struct run_time {
+  double wall = 0;
+  double cpu = 0;
+};
+
+/// Times one workload: construct right before it, call `stop()` right after it.
+class stopwatch {
+public:
+  stopwatch() : wall0_(clock_type::now()), cpu0_(process_cpu_seconds()) {}
+  run_time stop() const { return {seconds_since(wall0_), process_cpu_seconds() - cpu0_}; }
+
+private:
+  clock_type::time_point wall0_;
+  double cpu0_;
+};
 
 inline double median(std::vector<double> xs) {
   if (xs.empty())

@@ -65,12 +65,12 @@ caf::behavior fanout_parent(parent_actor* self, std::int64_t children, caf::acto
 
 } // namespace
 
-double raw_caf_spawn_reply(const caf_setup& setup, std::int64_t total, std::int64_t window) {
+run_time raw_caf_spawn_reply(const caf_setup& setup, std::int64_t total, std::int64_t window) {
   auto cfg = make_config(setup);
   caf::actor_system sys{*cfg};
   caf::scoped_actor self{sys};
   std::int64_t sum = 0;
-  auto t0 = clock_type::now();
+  stopwatch watch;
   for (std::int64_t base = 0; base < total; base += window) {
     auto n = std::min(window, total - base);
     for (std::int64_t i = 0; i < n; ++i)
@@ -78,25 +78,25 @@ double raw_caf_spawn_reply(const caf_setup& setup, std::int64_t total, std::int6
     std::int64_t received = 0;
     self->receive_for(received, n)([&](std::int64_t y) { sum += y; });
   }
-  auto elapsed = seconds_since(t0);
+  auto elapsed = watch.stop();
   // sum of (i + 1) for i in [0, total)
   if (sum != total * (total + 1) / 2)
     fail("raw CAF spawn/reply: wrong sum of replies");
   return elapsed;
 }
 
-double raw_caf_fanout(const caf_setup& setup, std::int64_t parents, std::int64_t children) {
+run_time raw_caf_fanout(const caf_setup& setup, std::int64_t parents, std::int64_t children) {
   auto cfg = make_config(setup);
   caf::actor_system sys{*cfg};
   caf::scoped_actor self{sys};
   auto sink = caf::actor_cast<caf::actor>(self);
   std::int64_t sum = 0;
-  auto t0 = clock_type::now();
+  stopwatch watch;
   for (std::int64_t p = 0; p < parents; ++p)
     sys.spawn(fanout_parent, children, sink);
   std::int64_t received = 0;
   self->receive_for(received, parents)([&](std::int64_t s) { sum += s; });
-  auto elapsed = seconds_since(t0);
+  auto elapsed = watch.stop();
   if (sum != parents * (children * (children + 1) / 2))
     fail("raw CAF fan-out: wrong sum of replies");
   return elapsed;

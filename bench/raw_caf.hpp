@@ -1,10 +1,12 @@
 #pragma once
 // The raw CAF side of the paired measurements: plain event-based actors, no libactors. Each function
 // builds its own actor system (policy + threads as given), runs the workload once and returns the
-// wall-clock seconds of the workload only (system start-up and shutdown are not timed).
+// wall-clock and CPU time of the workload only (system start-up and shutdown are not timed).
 
 #include <cstdint>
 #include <string>
+
+#include "bench_common.hpp"
 
 namespace bench {
 
@@ -15,11 +17,11 @@ struct caf_setup {
 
 /// (a) From a scoped_actor on the calling thread: spawn `window` actors, send each an int, collect the
 /// `window` replies (each actor replies x + 1 and quits); repeat until `total` actors have run.
-double raw_caf_spawn_reply(const caf_setup& setup, std::int64_t total, std::int64_t window);
+run_time raw_caf_spawn_reply(const caf_setup& setup, std::int64_t total, std::int64_t window);
 
 /// (c) `parents` actors spawned from the calling thread; each spawns `children` short-lived actors one
 /// after another (request an int, await the reply x + 1, the child quits, spawn the next), then reports
 /// to the scoped_actor. Timed until every parent has reported.
-double raw_caf_fanout(const caf_setup& setup, std::int64_t parents, std::int64_t children);
+run_time raw_caf_fanout(const caf_setup& setup, std::int64_t parents, std::int64_t children);
 
 } // namespace bench

@@ -67,7 +67,7 @@ std::uint64_t splitmix64(std::uint64_t x) {
 
 } // namespace
 
-double raw_sqlite_insert(const std::string& path, const task_rows& rows, std::int64_t tasks,
+run_time raw_sqlite_insert(const std::string& path, const task_rows& rows, std::int64_t tasks,
                          std::int64_t tasks_per_txn, bool random_ids) {
   remove_db(path);
   {
@@ -83,7 +83,7 @@ double raw_sqlite_insert(const std::string& path, const task_rows& rows, std::in
     fail("raw SQLite: cannot open " + path);
   exec(db, "PRAGMA journal_mode=WAL");
   exec(db, "PRAGMA synchronous=NORMAL");
-  double elapsed = 0;
+  run_time elapsed;
   {
     statement begin{db, "BEGIN IMMEDIATE"};
     statement commit{db, "COMMIT"};
@@ -95,7 +95,7 @@ double raw_sqlite_insert(const std::string& path, const task_rows& rows, std::in
     statement finish_task{db, "UPDATE tasks SET status = ?2, finished = ?3 WHERE id = ?1"};
     const auto& t = rows.task;
     auto id_state = std::random_device{}() ^ static_cast<std::uint64_t>(now_ns());
-    auto t0 = clock_type::now();
+    stopwatch watch;
     for (std::int64_t base = 0; base < tasks; base += tasks_per_txn) {
       begin.run();
       auto n = std::min(tasks_per_txn, tasks - base);
@@ -134,7 +134,7 @@ double raw_sqlite_insert(const std::string& path, const task_rows& rows, std::in
       }
       commit.run();
     }
-    elapsed = seconds_since(t0);
+    elapsed = watch.stop();
   }
   sqlite3_close(db);
   remove_db(path);

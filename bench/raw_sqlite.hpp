@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <string>
+
+#include "bench_common.hpp"
 #include <vector>
 
 #include <actors/eventlog/event.hpp>
@@ -21,8 +23,8 @@ struct task_rows {
 /// otherwise 1, 2, 3, ...) into a new database at `path` whose schema is the journal's (created by
 /// opening it as a journal first). Per task: INSERT the tasks row, INSERT each event, then UPDATE the
 /// task's status and finish time as the journal does for a `completed` event. `tasks_per_txn` tasks
-/// share one transaction. Returns the seconds from the first BEGIN to the last COMMIT.
-double raw_sqlite_insert(const std::string& path, const task_rows& rows, std::int64_t tasks,
+/// share one transaction. Returns the time from the first BEGIN to the last COMMIT.
+run_time raw_sqlite_insert(const std::string& path, const task_rows& rows, std::int64_t tasks,
                          std::int64_t tasks_per_txn, bool random_ids);
 
 } // namespace bench

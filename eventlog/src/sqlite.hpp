@@ -73,7 +73,8 @@ public:
   void bind_u64(int i, std::uint64_t x) noexcept { sqlite3_bind_int64(stmt_, i, to_i64(x)); }
 
   void bind_text(int i, std::string_view x) noexcept {
-    sqlite3_bind_text(stmt_, i, x.data(), static_cast<int>(x.size()), SQLITE_STATIC);
+    // Empty text, not NULL (the text columns are NOT NULL): data() of an empty view may be null.
+    sqlite3_bind_text(stmt_, i, x.empty() ? "" : x.data(), static_cast<int>(x.size()), SQLITE_STATIC);
   }
 
   void bind_blob(int i, std::string_view x) noexcept {

@@ -5,6 +5,8 @@
 // human-readable form tools show ("{42, \"Ada\"}"), computed from the same `serialize` function.
 
 #include <cstdint>
+#include <cstring>
+#include <stdexcept>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -20,30 +22,104 @@
 #include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
 
+#include <boost/serialization/split_free.hpp>
+
 #include "actors/detail/render_archive.hpp"
 
+// Boost 1.74 serializes boost::optional but not std::optional: provide it (a presence flag, then the
+// value).
+namespace boost::serialization {
+
+template <class Ar, class T>
+void save(Ar& ar, const std::optional<T>& x, unsigned) {
+  bool has = x.has_value();
+  ar << has;
+  if (has)
+    ar << *x;
+}
+
+template <class Ar, class T>
+void load(Ar& ar, std::optional<T>& x, unsigned) {
+  bool has = false;
+  ar >> has;
+  if (!has) {
+    x.reset();
+    return;
+  }
+  T value{};
+  ar >> value;
+  x = std::move(value);
+}
+
+template <class Ar, class T>
+void serialize(Ar& ar, std::optional<T>& x, unsigned version) {
+  split_free(ar, x, version);
+}
+
+} // namespace boost::serialization
+
 namespace actors {
+
+namespace detail {
+
+// Fast paths for the commonest journal values. They write exactly the bytes a Boost binary archive
+// (no header) writes for these types — a raw native-endian value; for std::string an 8-byte length then
+// the characters — so both paths read each other's output (tests/libactors/serialization_tests.cpp).
+template <class T>
+inline constexpr bool raw_bytes_v = std::is_arithmetic_v<T> && !std::is_same_v<T, bool>;
+
+} // namespace detail
 
 /// Writes `x` as a Boost binary archive (no header) and returns the bytes.
 template <class T>
 std::string to_bytes(const T& x) {
-  std::ostringstream os{std::ios::binary};
-  {
-    boost::archive::binary_oarchive ar{os, boost::archive::no_header};
-    ar << x;
+  if constexpr (detail::raw_bytes_v<T>) {
+    std::string out(sizeof(T), '\0');
+    std::memcpy(out.data(), &x, sizeof(T));
+    return out;
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    std::uint64_t n = x.size();
+    std::string out(sizeof n + x.size(), '\0');
+    std::memcpy(out.data(), &n, sizeof n);
+    std::memcpy(out.data() + sizeof n, x.data(), x.size());
+    return out;
+  } else {
+    std::ostringstream os{std::ios::binary};
+    {
+      boost::archive::binary_oarchive ar{os, boost::archive::no_header};
+      ar << x;
+    }
+    return std::move(os).str();
   }
-  return std::move(os).str();
 }
 
 /// Reads a `T` from bytes written by `to_bytes<T>`. Throws boost::archive::archive_exception (or
 /// std::exception) on malformed input; callers turn that into an error naming the value.
 template <class T>
 T from_bytes(const std::string& bytes) {
-  std::istringstream is{bytes, std::ios::binary};
-  boost::archive::binary_iarchive ar{is, boost::archive::no_header};
-  T x{};
-  ar >> x;
-  return x;
+  if constexpr (detail::raw_bytes_v<T>) {
+    if (bytes.size() != sizeof(T))
+      throw std::invalid_argument("expected " + std::to_string(sizeof(T)) + " bytes, got " +
+                                  std::to_string(bytes.size()));
+    T x;
+    std::memcpy(&x, bytes.data(), sizeof(T));
+    return x;
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    std::uint64_t n = 0;
+    if (bytes.size() < sizeof n)
+      throw std::invalid_argument("string value shorter than its length prefix");
+    std::memcpy(&n, bytes.data(), sizeof n);
+    if (n != bytes.size() - sizeof n)
+      throw std::invalid_argument("string length prefix " + std::to_string(n) + " does not match " +
+                                  std::to_string(bytes.size() - sizeof n) + " bytes");
+    return bytes.substr(sizeof n);
+  } else {
+    std::istringstream is{bytes, std::ios::binary};
+    boost::archive::binary_iarchive ar{is, boost::archive::no_header};
+    T x{};
+    ar >> x;
+    return x;
+  }
 }
 
 /// A short human-readable rendering of `x`, e.g. `{42, "Ada"}`, built from its `serialize` function.
