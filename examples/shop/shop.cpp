@@ -117,8 +117,8 @@ std::string Page::render() const {
       line(fmt::format("{:>4}  {:<32}{:>10}{:>12}", it.qty, it.title, money(it.price_cents),
                        money(it.price_cents * it.qty)));
     }
-    line(fmt::format("{:>58}", "--------"));
-    line(fmt::format("{:>46}{:>12}", "total", money(total)));
+    line(fmt::format("{:>60}", "--------"));
+    line(fmt::format("{:>48}{:>12}", "total", money(total)));
   }
   rule("└", "┘");
   return out;
