@@ -19,6 +19,7 @@ endif()
 
 if(NOT CAF_FIND_COMPONENTS)
   set(CAF_FIND_COMPONENTS core)
+  set(CAF_FIND_REQUIRED_core TRUE)  # a bare find_package(CAF) still means "the core library"
 endif()
 
 find_package(Threads REQUIRED)

@@ -168,7 +168,7 @@ private:
   static constexpr const char* cyan = "36";
 
   std::string paint(const char* sgr, const std::string& s) const {
-    if (!opts_.color || s.empty())
+    if (!opts_.color || sgr == nullptr || s.empty())
       return s;
     return fmt::format("\x1b[{}m{}\x1b[0m", sgr, s);
   }
@@ -229,7 +229,7 @@ private:
       auto lines = wrap(ev.text, text_w);
       const char* text_color = ev.failed || ev.kind == el::event_kind::failed ? red
                                : ev.kind == el::event_kind::log               ? dim
-                                                                               : "0";
+                                                                               : nullptr;
       for (std::size_t i = 0; i < lines.size(); ++i) {
         os_ << paint(dim, prefix) << (i == 0 ? left : std::string(left_w, ' '))
             << paint(text_color, lines[i]) << '\n';

@@ -136,9 +136,15 @@ int run_demo(const demo_options& opts) {
   }
   for (std::size_t i = 0; i < ids.size(); ++i) {
     auto page = eng.wait<shop::Page>(ids[i]);
-    if (!page)
-      return fail("request " + std::to_string(i + 1) + " (task " + actors::to_string(ids[i]) +
-                  ") failed: " + actors::describe(page.error()));
+    if (!page) {
+      auto code = fail("request " + std::to_string(i + 1) + " (task " + actors::to_string(ids[i]) +
+                       ") failed: " + actors::describe(page.error()));
+      if (auto* journal = eng.journal()) { // show what happened, if the journal can tell
+        std::cout << "\nJournal of the failed request:\n\n";
+        (void)shop::print_call_tree(*journal, ids[i].value(), std::cout, shop::terminal_options());
+      }
+      return code;
+    }
     std::cout << fmt::format("request {}/{} · user {} · task {}\n", i + 1, ids.size(), uids[i],
                              actors::to_string(ids[i]))
               << page->render() << '\n';

@@ -6,7 +6,9 @@
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
-#include <fmt/chrono.h>
+#include <ctime>
+
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "actors/errc.hpp"
@@ -38,6 +40,16 @@ std::string exception_message(const std::exception_ptr& ep) {
   } catch (...) {
     return "unknown exception (not derived from std::exception)";
   }
+}
+
+/// "2026-11-23T18:22:58.981Z": UTC, milliseconds, independent of the writer's TZ.
+std::string utc_text(std::int64_t ns) {
+  auto secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  auto ms = static_cast<int>((ns / 1'000'000) % 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 }
 
 /// Splits "F@V" into (F, V).
@@ -211,7 +223,7 @@ bool task_runtime::begin_live(op& o) {
       auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
       o.result = encode_u64(static_cast<std::uint64_t>(ns));
       append(event{.seq = next_seq_++, .kind = event_kind::now, .result = o.result,
-                   .text = fmt::format("{:%Y-%m-%d %H:%M:%S}", t)});
+                   .text = utc_text(ns)});
       return true;
     }
     case op_kind::random: {
