@@ -22,10 +22,13 @@
 //                journal-on figure, no goal). Reported in child tasks/s under both scheduler policies on
 //                both sides; the headline ratio is sharing vs sharing. Goal ratio >= 0.5 and
 //                ours >= 100,000 child tasks/s.
+// (d) burst    — raw CAF only, no goal: the spawn trap of shared/BASELINES.md — one actor spawning
+//                `burst_children` short-lived actors at once — under both policies, so the README can
+//                say which scheduler setup keeps spawn bursts fast.
 //
-// Usage: actors_bench [--quick] [--only trivial|durable|fanout]...
+// Usage: actors_bench [--quick] [--only trivial|durable|fanout|burst]... [--side raw|ours]
 //   --quick  small sizes and one repetition, for CI smoke runs (< 20 s)
-//   --only   run just the named section(s), e.g. under perf
+//   --only   run just the named section(s); --side just one side (no ratios): for profiling
 
 #include <algorithm>
 #include <cstring>
@@ -239,8 +242,22 @@ struct figure {
   double cpu = 0;  ///< median CPU seconds (all threads)
 };
 
+/// Units per second of a figure; 0 if it did not run (--side).
+double rate(double units, const figure& f) {
+  return f.wall > 0 ? units / f.wall : 0;
+}
+
+/// Which sides run; --side limits a run to one (for profiling one side alone).
+struct sides {
+  bool raw = true;
+  bool ours = true;
+};
+sides run_sides;
+
 figure summarize(const std::string& name, const std::vector<run_time>& runs, double units,
                  const char* unit) {
+  if (runs.empty())
+    return {};
   std::vector<double> wall, cpu;
   std::string list;
   for (auto& r : runs) {
@@ -263,15 +280,20 @@ std::pair<figure, figure> paired(int reps, const std::function<run_time()>& raw,
                                  const std::string& ours_name, double units, const char* unit) {
   std::vector<run_time> r, o;
   for (int i = 0; i < reps; ++i) {
-    r.push_back(raw());
-    o.push_back(ours());
+    if (run_sides.raw)
+      r.push_back(raw());
+    if (run_sides.ours)
+      o.push_back(ours());
   }
   return {summarize(raw_name, r, units, unit), summarize(ours_name, o, units, unit)};
 }
 
-figure repeated(int reps, const std::function<run_time()>& run, const std::string& name, double units,
-                const char* unit) {
+/// Runs one side's extra figure `reps` times (skipped when --side excludes `ours_side`).
+figure repeated(bool ours_side, int reps, const std::function<run_time()>& run, const std::string& name,
+                double units, const char* unit) {
   std::vector<run_time> runs;
+  if (ours_side ? !run_sides.ours : !run_sides.raw)
+    return {};
   for (int i = 0; i < reps; ++i)
     runs.push_back(run());
   return summarize(name, runs, units, unit);
@@ -288,10 +310,16 @@ int main(int argc, char** argv) {
       quick = true;
     } else if (arg == "--only" && i + 1 < argc &&
                (std::strcmp(argv[i + 1], "trivial") == 0 || std::strcmp(argv[i + 1], "durable") == 0 ||
-                std::strcmp(argv[i + 1], "fanout") == 0)) {
+                std::strcmp(argv[i + 1], "fanout") == 0 || std::strcmp(argv[i + 1], "burst") == 0)) {
       only.emplace_back(argv[++i]);
+    } else if (arg == "--side" && i + 1 < argc &&
+               (std::strcmp(argv[i + 1], "raw") == 0 || std::strcmp(argv[i + 1], "ours") == 0)) {
+      std::string side = argv[++i];
+      run_sides.raw = side == "raw";
+      run_sides.ours = side == "ours";
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--only trivial|durable|fanout]...\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--only trivial|durable|fanout|burst]... [--side raw|ours]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -320,9 +348,9 @@ int main(int argc, char** argv) {
       [&] { return raw_caf_spawn_reply(sharing, sz.trivial_tasks, sz.trivial_window); },
       [&] { return ours_trivial(routes, fx, sharing, sz.trivial_tasks, sz.trivial_window); },
       "trivial.raw_caf", "trivial.ours", n, "task");
-    print_value("trivial.raw_caf", n / raw.wall, "tasks/s");
-    print_value("trivial.ours", n / ours.wall, "tasks/s");
-    print_ratio("trivial", n / ours.wall, n / raw.wall);
+    print_value("trivial.raw_caf", rate(n, raw), "tasks/s");
+    print_value("trivial.ours", rate(n, ours), "tasks/s");
+    print_ratio("trivial", rate(n, ours), rate(n, raw));
   }
 
   // (b) durable tasks vs raw SQLite inserts of the same rows.
@@ -344,18 +372,20 @@ int main(int argc, char** argv) {
       "durable.ours", n, "task");
     // Not a goal: how much of SQLite's cost is the ids' randomness (b-tree inserts all over the table).
     auto seq = repeated(
-      sz.repetitions,
+      false, sz.repetitions,
       [&] {
         return raw_sqlite_insert(temp_db_path("raw_seq"), rows, sz.durable_tasks,
                                  sz.durable_tasks_per_txn, false);
       },
       "durable.raw_sqlite.sequential_ids", n, "task");
-    print_value("durable.raw_sqlite", n / raw.wall, "tasks/s");
-    print_value("durable.raw_sqlite.rows", n * rows_per_task / raw.wall, "rows/s");
-    print_value("durable.raw_sqlite.sequential_ids", n / seq.wall, "tasks/s");
-    print_value("durable.ours", n / ours.wall, "tasks/s");
-    print_value("durable.ours.rows", n * rows_per_task / ours.wall, "rows/s");
-    print_ratio("durable", n / ours.wall, n / raw.wall);
+    print_value("durable.raw_sqlite", rate(n, raw), "tasks/s");
+    print_value("durable.raw_sqlite.rows", rate(n * rows_per_task, raw), "rows/s");
+    print_value("durable.raw_sqlite.sequential_ids", rate(n, seq), "tasks/s");
+    print_value("durable.ours", rate(n, ours), "tasks/s");
+    print_value("durable.ours.rows", rate(n * rows_per_task, ours), "rows/s");
+    print_ratio("durable", rate(n, ours), rate(n, raw));
+    // Not a goal: against SQLite's ceiling for this volume (ids appended in order).
+    print_ratio("durable.sequential_ids", rate(n, ours), rate(n, seq));
   }
 
   // (c) fan-out: running tasks calling child tasks vs actors spawning actors.
@@ -377,21 +407,36 @@ int main(int argc, char** argv) {
       "fanout.raw_caf.stealing", "fanout.ours.stealing", n, "child");
     print_comment("(c) journal on: " + std::to_string(sz.fanout_parents) + " parents x " +
                   std::to_string(sz.fanout_journal_children) + " children = " +
-                  std::to_string(journal_children) + " child tasks (fewer: each waits for a commit)");
+                  std::to_string(journal_children) + " child tasks (no goal)");
     auto nj = static_cast<double>(journal_children);
     auto journal = repeated(
-      sz.repetitions,
+      true, sz.repetitions,
       [&] {
         return ours_fanout(routes, fx, sharing, sz.fanout_parents, sz.fanout_journal_children, true);
       },
       "fanout.ours.journal_on.sharing", nj, "child");
-    print_value("fanout.raw_caf.sharing", n / raw_sh.wall, "child_tasks/s");
-    print_value("fanout.raw_caf.stealing", n / raw_st.wall, "child_tasks/s");
-    print_value("fanout.ours.sharing", n / ours_sh.wall, "child_tasks/s");
-    print_value("fanout.ours.stealing", n / ours_st.wall, "child_tasks/s");
-    print_value("fanout.ours.journal_on.sharing", nj / journal.wall, "child_tasks/s");
-    print_ratio("fanout", n / ours_sh.wall, n / raw_sh.wall);
-    print_ratio("fanout.stealing", n / ours_st.wall, n / raw_st.wall);
+    print_value("fanout.raw_caf.sharing", rate(n, raw_sh), "child_tasks/s");
+    print_value("fanout.raw_caf.stealing", rate(n, raw_st), "child_tasks/s");
+    print_value("fanout.ours.sharing", rate(n, ours_sh), "child_tasks/s");
+    print_value("fanout.ours.stealing", rate(n, ours_st), "child_tasks/s");
+    print_value("fanout.ours.journal_on.sharing", rate(nj, journal), "child_tasks/s");
+    print_ratio("fanout", rate(n, ours_sh), rate(n, raw_sh));
+    print_ratio("fanout.stealing", rate(n, ours_st), rate(n, raw_st));
+  }
+
+  // (d) raw CAF only: the spawn trap, for choosing the scheduler policy.
+  if (wanted("burst")) {
+    print_comment("(d) raw CAF: one actor spawns " + std::to_string(sz.burst_children) +
+                  " children at once (no goal; context for the scheduler policy)");
+    auto n = static_cast<double>(sz.burst_children);
+    auto sh = repeated(
+      false, sz.repetitions, [&] { return raw_caf_burst(sharing, sz.burst_children); },
+      "burst.raw_caf.sharing", n, "child");
+    auto st = repeated(
+      false, sz.repetitions, [&] { return raw_caf_burst(stealing, sz.burst_children); },
+      "burst.raw_caf.stealing", n, "child");
+    print_value("burst.raw_caf.sharing", rate(n, sh), "child_tasks/s");
+    print_value("burst.raw_caf.stealing", rate(n, st), "child_tasks/s");
   }
 
   print_comment("total run time " + std::to_string(seconds_since(total_t0)) + " s");

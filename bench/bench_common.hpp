@@ -22,14 +22,15 @@ namespace bench {
 
 /// Workload sizes; `--quick` shrinks them so the whole run stays a CI smoke test (< 20 s).
 struct sizes {
-  int repetitions = 3;            ///< each figure is the median of this many runs
+  int repetitions = 5;            ///< each figure is the median of this many runs
   std::int64_t trivial_tasks = 100'000; ///< (a) spawn + reply / trivial tasks, in total
   std::int64_t trivial_window = 1'000;  ///< (a) how many are in flight at once
   std::int64_t durable_tasks = 10'000;  ///< (b) durable tasks, all started then all waited
   std::int64_t durable_tasks_per_txn = 200; ///< (b) raw side: 200 tasks x 5 rows = 1,000 rows per txn
   std::int64_t fanout_parents = 1'000;      ///< (c) parents running at once
   std::int64_t fanout_children = 100;       ///< (c) sequential child calls per parent
-  std::int64_t fanout_journal_children = 20; ///< (c) journal on: each call waits for a commit
+  std::int64_t fanout_journal_children = 100; ///< (c) journal on (each call waits for a commit)
+  std::int64_t burst_children = 20'000;      ///< (d) raw CAF: children spawned at once by one actor
 
   static sizes quick() {
     sizes s;
@@ -38,7 +39,8 @@ struct sizes {
     s.durable_tasks = 2'000;
     s.fanout_parents = 100;
     s.fanout_children = 20;
-    s.fanout_journal_children = 10;
+    s.fanout_journal_children = 20;
+    s.burst_children = 2'000;
     return s;
   }
 };
@@ -94,13 +96,19 @@ inline std::size_t usable_cpus() {
   return 1;
 }
 
+/// Prints `name value unit`; nothing for a figure that did not run (value 0).
 inline void print_value(const std::string& name, double value, const char* unit) {
+  if (value <= 0)
+    return;
   std::printf("%s %.0f %s\n", name.c_str(), value, unit);
   std::fflush(stdout);
 }
 
+/// Prints `name.ratio ours/raw`; nothing unless both sides ran.
 inline void print_ratio(const std::string& name, double ours, double raw) {
-  std::printf("%s.ratio %.3f\n", name.c_str(), raw > 0 ? ours / raw : 0.0);
+  if (ours <= 0 || raw <= 0)
+    return;
+  std::printf("%s.ratio %.3f\n", name.c_str(), ours / raw);
   std::fflush(stdout);
 }
 

@@ -63,6 +63,29 @@ caf::behavior fanout_parent(parent_actor* self, std::int64_t children, caf::acto
   };
 }
 
+struct burst_state {
+  std::int64_t pending = 0; ///< replies still to come
+  std::int64_t sum = 0;
+};
+
+using burst_actor = caf::stateful_actor<burst_state>;
+
+caf::behavior burst_parent(burst_actor* self, std::int64_t children, caf::actor sink) {
+  self->state.pending = children;
+  for (std::int64_t i = 0; i < children; ++i) {
+    self->request(self->spawn(increment), caf::infinite, i).then([self, sink](std::int64_t y) {
+      self->state.sum += y;
+      if (--self->state.pending == 0) {
+        self->send(sink, self->state.sum);
+        self->quit();
+      }
+    });
+  }
+  return {
+    [](caf::unit_t) {},
+  };
+}
+
 } // namespace
 
 run_time raw_caf_spawn_reply(const caf_setup& setup, std::int64_t total, std::int64_t window) {
@@ -99,6 +122,20 @@ run_time raw_caf_fanout(const caf_setup& setup, std::int64_t parents, std::int64
   auto elapsed = watch.stop();
   if (sum != parents * (children * (children + 1) / 2))
     fail("raw CAF fan-out: wrong sum of replies");
+  return elapsed;
+}
+
+run_time raw_caf_burst(const caf_setup& setup, std::int64_t children) {
+  auto cfg = make_config(setup);
+  caf::actor_system sys{*cfg};
+  caf::scoped_actor self{sys};
+  std::int64_t sum = 0;
+  stopwatch watch;
+  sys.spawn(burst_parent, children, caf::actor_cast<caf::actor>(self));
+  self->receive([&](std::int64_t s) { sum = s; });
+  auto elapsed = watch.stop();
+  if (sum != children * (children + 1) / 2)
+    fail("raw CAF burst: wrong sum of replies");
   return elapsed;
 }
 

@@ -24,4 +24,10 @@ run_time raw_caf_spawn_reply(const caf_setup& setup, std::int64_t total, std::in
 /// to the scoped_actor. Timed until every parent has reported.
 run_time raw_caf_fanout(const caf_setup& setup, std::int64_t parents, std::int64_t children);
 
+/// (d) The spawn trap of shared/BASELINES.md: one actor spawns `children` short-lived actors at once
+/// (request an int each, the child replies x + 1 and quits), then reports to the scoped_actor. Timed
+/// until the report arrives. Context for choosing the scheduler policy; libactors has no counterpart yet
+/// (a task's calls are sequential).
+run_time raw_caf_burst(const caf_setup& setup, std::int64_t children);
+
 } // namespace bench

@@ -236,10 +236,8 @@ caf::error engine::status() const {
   return impl_->status;
 }
 
-caf::expected<task_id> engine::start_erased(
-  std::string_view fn, std::string_view pinned, const std::type_info& in_type,
-  const std::string& in_type_name, std::string in_text,
-  const std::function<std::optional<std::string>(const std::type_info&)>& encode) {
+caf::expected<task_id> engine::start_erased(std::string_view fn, std::string_view pinned,
+                                            const input_ref& in) {
   if (impl_->status)
     return impl_->status;
   auto& c = *impl_->core;
@@ -253,12 +251,11 @@ caf::expected<task_id> engine::start_erased(
     return from_router(route.error());
   const auto& entry = *route->entry;
   auto inv = std::static_pointer_cast<const detail::invoker>(entry.impl);
-  auto bytes = encode(inv->input_type());
+  auto bytes = in.encode(in.value, inv->input_type());
   if (!bytes)
     return make_error(errc::wrong_input_type,
                       "function '" + entry.name + "' version '" + entry.version + "' takes " +
-                        inv->input_type_name() + ", not " + in_type_name);
-  (void) in_type;
+                        inv->input_type_name() + ", not " + type_name(*in.type));
   eventlog::task_record rec;
   rec.id = c.new_id().value();
   rec.root = rec.id;
@@ -268,7 +265,7 @@ caf::expected<task_id> engine::start_erased(
   rec.created = now_ns();
   eventlog::lsn created = 0;
   if (c.journal)
-    created = c.journal->append_task(rec, *bytes, in_text);
+    created = c.journal->append_task(rec, *bytes, in.render(in.value));
   c.completions.create(task_id{rec.id}, rec.function, rec.version, &inv->output_type());
   auto id = task_id{rec.id};
   c.spawn(std::make_unique<detail::task_runtime>(

@@ -64,6 +64,10 @@ std::pair<std::string_view, std::string_view> split_qualified(std::string_view s
 
 // --- the awaiter entry points (declared in actors/detail/op.hpp) -----------------------------------
 
+bool journaling(const task_runtime* rt) noexcept {
+  return rt->journaling();
+}
+
 bool begin_op(task_runtime* rt, op& o) {
   return rt->begin(o);
 }
@@ -103,6 +107,10 @@ task_runtime::task_runtime(engine_core& core, setup s)
 }
 
 task_runtime::~task_runtime() = default;
+
+bool task_runtime::journaling() const noexcept {
+  return core_.journal != nullptr;
+}
 
 std::string task_runtime::who() const {
   return "task " + to_string(task_id{rec_.id}) + " (" + rec_.function + "@" + rec_.version + ")";
@@ -462,7 +470,8 @@ void task_runtime::complete() {
   } else {
     ev.kind = event_kind::completed;
     ev.result = running_->output_bytes();
-    ev.text = running_->output_text();
+    if (core_.journal)
+      ev.text = running_->output_text();
     out.payload = ev.result;
     out.text = ev.text;
   }

@@ -67,6 +67,7 @@ public:
   const std::string& function() const noexcept { return rec_.function; }
   const std::string& version() const noexcept { return rec_.version; }
   bool replaying() const noexcept { return cursor_ < recorded_.size(); }
+  bool journaling() const noexcept;
 
 private:
   bool replay(op& o);

@@ -97,7 +97,8 @@ private:
     o.kind = detail::op_kind::effect;
     o.name = E::name;
     o.request = to_bytes(e);
-    o.text = render(e);
+    if (detail::journaling(rt_))
+      o.text = render(e);
     o.effect_type = &typeid(E);
     return detail::op_awaiter<result_type, decode_bytes<result_type>>{rt_, std::move(o)};
   }
@@ -137,7 +138,8 @@ private:
     o.version = std::move(pinned);
     o.output_type = &typeid(T);
     auto input = std::make_shared<input_type>(std::forward<In>(in));
-    o.text = render(*input);
+    if (detail::journaling(rt_))
+      o.text = render(*input);
     o.encode = [input](const std::type_info& target) {
       return detail::encode_input<input_type>(*input, target);
     };

@@ -146,20 +146,29 @@ private:
       return typeid(T);
   }
 
+  /// A type-erased view of a start() input: no allocation, names and renderings only when needed.
+  struct input_ref {
+    const void* value;
+    const std::type_info* type;
+    std::optional<std::string> (*encode)(const void* value, const std::type_info& target);
+    std::string (*render)(const void* value);
+  };
+
   template <class In>
   caf::expected<task_id> start_impl(std::string_view fn, std::string pinned, In&& in) {
     using input_type = detail::normalized_input_t<In>;
     const input_type& x = in;
-    return start_erased(fn, pinned, typeid(input_type), type_name<input_type>(), render(x),
-                        [&x](const std::type_info& target) {
-                          return detail::encode_input<input_type>(x, target);
-                        });
+    input_ref ref{&x, &typeid(input_type),
+                  [](const void* p, const std::type_info& target) {
+                    return detail::encode_input<input_type>(*static_cast<const input_type*>(p),
+                                                            target);
+                  },
+                  [](const void* p) { return actors::render(*static_cast<const input_type*>(p)); }};
+    return start_erased(fn, pinned, ref);
   }
 
-  caf::expected<task_id>
-  start_erased(std::string_view fn, std::string_view pinned, const std::type_info& in_type,
-               const std::string& in_type_name, std::string in_text,
-               const std::function<std::optional<std::string>(const std::type_info&)>& encode);
+  caf::expected<task_id> start_erased(std::string_view fn, std::string_view pinned,
+                                      const input_ref& in);
 
   caf::expected<std::string> wait_bytes(task_id id, const std::type_info& out_type);
 

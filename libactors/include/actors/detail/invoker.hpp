@@ -37,8 +37,9 @@ class invoker : public function_impl {
 public:
   /// Deserializes `input` and creates the (suspended) root coroutine. Throws if `input` is malformed.
   virtual std::unique_ptr<running_task> start(ctx& cx, const std::string& input) const = 0;
-  virtual std::string input_type_name() const = 0;
-  virtual std::string output_type_name() const = 0;
+  /// Readable type names (computed once: they are journaled with every task).
+  virtual const std::string& input_type_name() const noexcept = 0;
+  virtual const std::string& output_type_name() const noexcept = 0;
 };
 
 template <class Out, class In>
@@ -71,7 +72,8 @@ template <class Out, class In>
 class typed_invoker final : public invoker {
 public:
   using fn_type = std::function<task<Out>(ctx&, In&)>;
-  explicit typed_invoker(fn_type fn) : fn_(std::move(fn)) {}
+  explicit typed_invoker(fn_type fn)
+    : fn_(std::move(fn)), input_name_(type_name<In>()), output_name_(make_output_name()) {}
 
   const std::type_info& input_type() const noexcept override { return typeid(In); }
   const std::type_info& output_type() const noexcept override {
@@ -80,19 +82,23 @@ public:
     else
       return typeid(Out);
   }
-  std::string input_type_name() const override { return type_name<In>(); }
-  std::string output_type_name() const override {
-    if constexpr (std::is_void_v<Out>)
-      return "void";
-    else
-      return type_name<Out>();
-  }
+  const std::string& input_type_name() const noexcept override { return input_name_; }
+  const std::string& output_type_name() const noexcept override { return output_name_; }
   std::unique_ptr<running_task> start(ctx& cx, const std::string& input) const override {
     return std::make_unique<typed_running<Out, In>>(fn_, cx, from_bytes<In>(input));
   }
 
 private:
+  static std::string make_output_name() {
+    if constexpr (std::is_void_v<Out>)
+      return "void";
+    else
+      return type_name<Out>();
+  }
+
   fn_type fn_;
+  std::string input_name_;
+  std::string output_name_;
 };
 
 template <class Sig>

@@ -46,6 +46,9 @@ inline op builtin_op(op_kind k) {
   return o;
 }
 
+/// True if the task's engine journals (renderings for tools are only computed then).
+bool journaling(const task_runtime* rt) noexcept;
+
 /// Starts `o`: answers it from the journal or locally (returns true), or returns false when the task
 /// must suspend until the runtime resumes it.
 bool begin_op(task_runtime* rt, op& o);
