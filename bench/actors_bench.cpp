@@ -6,6 +6,10 @@
 // before the clock starts and torn down after it stops. Results are checked (sums, row counts); a wrong
 // result ends the run with exit code 1. Nothing checks timing.
 //
+// Before the figures of each section, a comment line per figure lists every run's wall-clock seconds
+// and the median CPU time per unit of work summed over all threads of the process: on a shared, loaded
+// machine CPU per unit is the steadier number for seeing where our side spends its time.
+//
 // (a) trivial  — raw: a scoped_actor spawns an event-based actor, sends it an int and receives x + 1,
 //                in windows of `trivial_window` in flight. ours: `task<int64_t> inc(ctx&, x)` returning
 //                x + 1, journal off; `eng.start` a window, then `eng.wait` each. Both: scheduler policy
@@ -13,15 +17,17 @@
 // (b) durable  — raw: the rows of one durable task (tasks row + started, effect, effect, completed events,
 //                and the status update of the tasks row), copied from a real journal, inserted with
 //                prepared statements, WAL, synchronous=NORMAL, 200 tasks (1,000 rows) per transaction,
-//                into a temp file with the journal's schema. ours: a task performing two user effects
-//                (handlers return at once), journal on in a temp file; all tasks started, then all
-//                waited. rows/s counts 5 rows per task. Goal ratio >= 0.7.
+//                into a temp file with the journal's schema, task ids drawn like the engine draws them
+//                (random 64-bit). ours: a task performing two user effects (handlers return at once),
+//                journal on in a temp file; all tasks started, then all waited. rows/s counts 5 rows per
+//                task. Goal ratio >= 0.7. Extra, no goal: the raw side with ids 1, 2, 3, ... (SQLite's
+//                ceiling: every b-tree appended at its right edge) and our ratio against it.
 // (c) fanout   — raw: `fanout_parents` actors, each spawning `fanout_children` actors one after another
 //                (request an int, await x + 1, the child quits). ours: as many parent tasks, each making
-//                that many sequential `co_await cx.call<int64_t>("leaf", i)`, journal off (plus one
-//                journal-on figure, no goal). Reported in child tasks/s under both scheduler policies on
-//                both sides; the headline ratio is sharing vs sharing. Goal ratio >= 0.5 and
-//                ours >= 100,000 child tasks/s.
+//                that many sequential `co_await cx.call<int64_t>("leaf", i)`, journal off. Reported in
+//                child tasks/s under both scheduler policies on both sides; the headline ratio is sharing
+//                vs sharing. Goal ratio >= 0.5 and ours >= 100,000 child tasks/s. Extra, no goal: ours
+//                with the journal on (sharing; `fanout_journal_repetitions` runs, each takes seconds).
 // (d) burst    — raw CAF only, no goal: the spawn trap of shared/BASELINES.md — one actor spawning
 //                `burst_children` short-lived actors at once — under both policies, so the README can
 //                say which scheduler setup keeps spawn bursts fast.
@@ -410,7 +416,7 @@ int main(int argc, char** argv) {
                   std::to_string(journal_children) + " child tasks (no goal)");
     auto nj = static_cast<double>(journal_children);
     auto journal = repeated(
-      true, sz.repetitions,
+      true, sz.fanout_journal_repetitions,
       [&] {
         return ours_fanout(routes, fx, sharing, sz.fanout_parents, sz.fanout_journal_children, true);
       },

@@ -30,17 +30,19 @@ struct sizes {
   std::int64_t fanout_parents = 1'000;      ///< (c) parents running at once
   std::int64_t fanout_children = 100;       ///< (c) sequential child calls per parent
   std::int64_t fanout_journal_children = 100; ///< (c) journal on (each call waits for a commit)
+  int fanout_journal_repetitions = 3;         ///< (c) journal on: seconds per run, so fewer runs
   std::int64_t burst_children = 20'000;      ///< (d) raw CAF: children spawned at once by one actor
 
   static sizes quick() {
     sizes s;
     s.repetitions = 1;
-    s.trivial_tasks = 10'000;
+    s.trivial_tasks = 20'000;
     s.durable_tasks = 2'000;
-    s.fanout_parents = 100;
-    s.fanout_children = 20;
-    s.fanout_journal_children = 20;
-    s.burst_children = 2'000;
+    s.fanout_parents = 200;
+    s.fanout_children = 50;
+    s.fanout_journal_children = 10;
+    s.fanout_journal_repetitions = 1;
+    s.burst_children = 5'000;
     return s;
   }
 };

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -78,7 +79,10 @@ struct journal::impl {
   std::vector<pending> queue_;
   lsn last_lsn_ = 0;                    ///< Last lsn handed out.
   lsn durable_ = 0;                     ///< Published: every callback for lsn <= durable_ has run.
-  std::deque<waiter> waiters_;          ///< Sorted by n, equal n in registration order.
+  /// Keyed by n; equal n in registration order (multimap inserts equal keys at the upper bound).
+  /// O(log n) for the frequent out-of-order registrations (a task's first effect waits on its small
+  /// creation lsn after others registered larger ones).
+  std::multimap<lsn, durable_callback> waiters_;
   caf::error failed_;
   bool stopping_ = false;
   std::atomic<lsn> durable_atomic_{0};  ///< Last committed lsn, for lock-free `durable_lsn()`; set

@@ -93,6 +93,20 @@ caf::expected<std::vector<task_record>> journal::unfinished_tasks() {
   return p.read_tasks(p.select_unfinished_, "cannot read unfinished tasks");
 }
 
+caf::expected<std::uint64_t> journal::max_task_id() {
+  auto& p = *impl_;
+  if (!p.has_schema_)
+    return std::uint64_t{0};
+  std::lock_guard lk{p.db_mu_};
+  statement s{p.db_.get(), "SELECT COALESCE(MAX(id), 0) FROM tasks"};
+  if (!s)
+    return internal::sqlite_error(p.db_.get(), s.rc(), p.path_, "cannot read the largest task id");
+  auto rc = s.step();
+  if (rc != SQLITE_ROW)
+    return internal::sqlite_error(p.db_.get(), rc, p.path_, "cannot read the largest task id");
+  return s.column_u64(0);
+}
+
 caf::expected<std::optional<task_record>> journal::find_task(std::uint64_t id) {
   auto& p = *impl_;
   if (!p.has_schema_)

@@ -47,14 +47,7 @@ void journal::impl::when_durable(lsn n, durable_callback cb) {
     } else if (read_only_) {
       err = closed_error(path_, "the journal is open read-only");
     } else {
-      // Callbacks mostly arrive in lsn order: appending at the back is the common case.
-      if (waiters_.empty() || waiters_.back().n <= n) {
-        waiters_.push_back(waiter{n, std::move(cb)});
-      } else {
-        auto pos = std::upper_bound(waiters_.begin(), waiters_.end(), n,
-                                    [](lsn x, const waiter& w) { return x < w.n; });
-        waiters_.insert(pos, waiter{n, std::move(cb)});
-      }
+      waiters_.emplace_hint(waiters_.end(), n, std::move(cb));
       return;
     }
   }
@@ -115,12 +108,12 @@ void journal::impl::run_writer() {
     lk.lock();
   }
   // Callbacks for lsns that were never appended (or were dropped) must still be called once.
-  std::deque<waiter> rest;
+  std::multimap<lsn, durable_callback> rest;
   rest.swap(waiters_);
   auto err = failed_ ? failed_ : closed_error(path_, "the journal is closed");
   lk.unlock();
-  for (auto& w : rest)
-    w.cb(err);
+  for (auto& [n, cb] : rest)
+    cb(err);
 }
 
 caf::error journal::impl::commit(std::span<pending> ops) {
@@ -201,9 +194,9 @@ void journal::impl::publish(lsn committed, std::vector<waiter>& scratch) {
   // Callbacks registered while we run the ready ones are picked up by the next round; durable_ moves
   // only once no callback <= committed is left, which keeps inline calls in `when_durable` in order.
   for (;;) {
-    while (!waiters_.empty() && waiters_.front().n <= committed) {
-      scratch.push_back(std::move(waiters_.front()));
-      waiters_.pop_front();
+    while (!waiters_.empty() && waiters_.begin()->first <= committed) {
+      auto node = waiters_.extract(waiters_.begin());
+      scratch.push_back(waiter{node.key(), std::move(node.mapped())});
     }
     if (scratch.empty())
       break;
@@ -219,7 +212,7 @@ void journal::impl::publish(lsn committed, std::vector<waiter>& scratch) {
 }
 
 void journal::impl::fail(caf::error err) {
-  std::deque<waiter> doomed;
+  std::multimap<lsn, durable_callback> doomed;
   {
     std::lock_guard lk{mu_};
     if (!failed_)
@@ -229,8 +222,8 @@ void journal::impl::fail(caf::error err) {
     queue_.clear(); // appends queued after the failed batch are dropped with it
   }
   durable_cv_.notify_all();
-  for (auto& w : doomed)
-    w.cb(err);
+  for (auto& [n, cb] : doomed)
+    cb(err);
 }
 
 } // namespace actors::eventlog

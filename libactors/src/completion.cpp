@@ -2,22 +2,26 @@
 
 namespace actors::detail {
 
-std::shared_ptr<completion> completion_registry::create(task_id id, std::string function,
-                                                        std::string version,
-                                                        const std::type_info* output_type) {
+std::shared_ptr<completion> completion_registry::create(task_id id, const function_entry* entry) {
   auto c = std::make_shared<completion>();
-  c->function = std::move(function);
-  c->version = std::move(version);
-  c->output_type = output_type;
-  std::lock_guard guard{mx_};
-  entries_[id] = c;
+  c->entry = entry;
+  auto& s = shard_of(id);
+  std::lock_guard guard{s.mx};
+  s.entries[id] = c;
   return c;
 }
 
 std::shared_ptr<completion> completion_registry::find(task_id id) const {
-  std::lock_guard guard{mx_};
-  auto i = entries_.find(id);
-  return i == entries_.end() ? nullptr : i->second;
+  auto& s = shard_of(id);
+  std::lock_guard guard{s.mx};
+  auto i = s.entries.find(id);
+  return i == s.entries.end() ? nullptr : i->second;
+}
+
+void completion_registry::forget(task_id id) {
+  auto& s = shard_of(id);
+  std::lock_guard guard{s.mx};
+  s.entries.erase(id);
 }
 
 bool completion_registry::on_complete(task_id id, std::function<void(const outcome&)> cb) {
@@ -31,6 +35,7 @@ bool completion_registry::on_complete(task_id id, std::function<void(const outco
       return true;
     }
   }
+  forget(id);
   cb(c->result);
   return true;
 }
@@ -49,22 +54,30 @@ void completion_registry::complete(task_id id, outcome out) {
   c->cv.notify_all();
   for (auto& cb : callbacks)
     cb(c->result);
-  std::lock_guard guard{mx_};
   if (!callbacks.empty()) {
-    entries_.erase(id); // delivered to its parent: nobody else asks for a child's outcome
+    forget(id); // delivered: nobody else asks for it
     return;
   }
-  retained_.push_back(id);
-  while (retained_.size() > max_retained) {
-    entries_.erase(retained_.front());
-    retained_.pop_front();
+  if (retain_bound_ == 0)
+    return; // kept until waited for
+  auto& s = shard_of(id);
+  std::lock_guard guard{s.mx};
+  s.retained.push_back(id);
+  while (s.retained.size() > retain_bound_ / shard_count + 1) {
+    s.entries.erase(s.retained.front()); // no-op if already waited for
+    s.retained.pop_front();
   }
 }
 
-outcome completion_registry::wait(completion& c) {
-  std::unique_lock guard{c.mx};
-  c.cv.wait(guard, [&] { return c.done; });
-  return c.result;
+outcome completion_registry::wait(task_id id, completion& c) {
+  outcome out;
+  {
+    std::unique_lock guard{c.mx};
+    c.cv.wait(guard, [&] { return c.done; });
+    out = c.result;
+  }
+  forget(id);
+  return out;
 }
 
 } // namespace actors::detail

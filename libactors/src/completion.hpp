@@ -1,7 +1,9 @@
 #pragma once
-// Completion registry: how a finished task's outcome reaches whoever waits for it — a parent task's actor
-// (callback) or a thread blocked in engine::wait. One entry per task started or resumed by this engine.
+// Completion registry: how a finished root task's outcome reaches whoever waits for it (a thread blocked
+// in engine::wait), and how a resumed parent finds a resumed child. Children started by a running parent
+// bypass it: their outcome goes straight to the parent's actor (see engine_core::finished).
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -9,12 +11,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <typeinfo>
 #include <unordered_map>
 #include <vector>
 
 #include <caf/error.hpp>
 
+#include "actors/router.hpp"
 #include "actors/task_id.hpp"
 
 namespace actors::detail {
@@ -29,14 +31,12 @@ enum class outcome_state : std::uint8_t {
 struct outcome {
   outcome_state state = outcome_state::completed;
   std::string payload; ///< Output bytes, or the failure message.
-  std::string text;    ///< Readable rendering of the output or failure.
+  std::string text;    ///< Readable rendering of the output or failure (only when journaling).
   caf::error error;    ///< For aborted tasks.
 };
 
 struct completion {
-  std::string function;
-  std::string version;
-  const std::type_info* output_type = nullptr;
+  const function_entry* entry = nullptr; ///< What the task runs (owned by the engine's router).
   std::mutex mx;
   std::condition_variable cv;
   bool done = false;
@@ -46,29 +46,43 @@ struct completion {
 
 class completion_registry {
 public:
-  /// Registers a running task.
-  std::shared_ptr<completion> create(task_id id, std::string function, std::string version,
-                                     const std::type_info* output_type);
+  /// `retain_bound`: how many finished, never-waited-for outcomes to keep (oldest dropped first); 0
+  /// keeps them all (the journal is off, so they could not be read back from it).
+  explicit completion_registry(std::size_t retain_bound = 0) : retain_bound_(retain_bound) {}
 
-  /// The entry of `id`, or nullptr (never registered, or finished long ago).
+  void set_retain_bound(std::size_t n) noexcept { retain_bound_ = n; }
+
+  /// Registers a running task.
+  std::shared_ptr<completion> create(task_id id, const function_entry* entry);
+
+  /// The entry of `id`, or nullptr (never registered, already waited for, or dropped).
   std::shared_ptr<completion> find(task_id id) const;
 
-  /// Calls `cb` with the outcome of `id` once it finishes (inline if it has). Returns false if `id`
-  /// is unknown.
+  /// Calls `cb` with the outcome of `id` once it finishes (inline if it has), then forgets `id`.
+  /// Returns false if `id` is unknown.
   bool on_complete(task_id id, std::function<void(const outcome&)> cb);
 
-  /// Records the outcome and notifies waiters. Entries whose outcome nobody has consumed yet stay for
-  /// later `find`s, up to a bound (oldest evicted first).
+  /// Records the outcome and notifies waiters.
   void complete(task_id id, outcome out);
 
-  /// Blocks until `c` is done and returns its outcome.
-  static outcome wait(completion& c);
+  /// Blocks until `id`'s entry `c` is done, returns its outcome and forgets `id` (a later wait reads
+  /// the journal).
+  outcome wait(task_id id, completion& c);
 
 private:
-  static constexpr std::size_t max_retained = 65536;
-  mutable std::mutex mx_;
-  std::unordered_map<task_id, std::shared_ptr<completion>> entries_;
-  std::deque<task_id> retained_;
+  static constexpr std::size_t shard_count = 16;
+  struct shard {
+    mutable std::mutex mx;
+    std::unordered_map<task_id, std::shared_ptr<completion>> entries;
+    std::deque<task_id> retained;
+  };
+  shard& shard_of(task_id id) const noexcept {
+    return shards_[(id.value() ^ (id.value() >> 17)) % shard_count];
+  }
+  void forget(task_id id);
+
+  std::size_t retain_bound_;
+  mutable std::array<shard, shard_count> shards_;
 };
 
 } // namespace actors::detail

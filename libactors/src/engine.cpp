@@ -8,6 +8,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
+#include <caf/send.hpp>
 #include <sched.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -15,6 +16,7 @@
 #include "actors/eventlog/journal.hpp"
 #include "actors/router_errc.hpp"
 #include "engine_core.hpp"
+#include "messages.hpp"
 #include "task_actor.hpp"
 #include "task_runtime.hpp"
 
@@ -34,27 +36,31 @@ std::uint64_t splitmix64(std::uint64_t x) noexcept {
 } // namespace
 
 task_id engine_core::new_id() noexcept {
-  for (;;) {
-    auto x = splitmix64(id_state.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed));
-    if (x != 0)
-      return task_id{x};
-  }
+  auto ms = static_cast<std::uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count());
+  auto floor = ms << 20;
+  auto prev = last_id.load(std::memory_order_relaxed);
+  std::uint64_t next;
+  do {
+    next = std::max(prev + 1, floor);
+  } while (!last_id.compare_exchange_weak(prev, next, std::memory_order_relaxed));
+  return task_id{next};
 }
 
 std::uint64_t engine_core::new_seed() noexcept {
-  return splitmix64(id_state.fetch_add(1, std::memory_order_relaxed) ^ 0x5851f42d4c957f2dULL);
+  return splitmix64(seed_state.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed));
 }
 
 void engine_core::spawn(std::unique_ptr<task_runtime> rt) {
-  {
-    std::lock_guard guard{drain_mx};
-    ++in_flight;
-  }
+  in_flight.fetch_add(1, std::memory_order_relaxed);
   stats.started.fetch_add(1, std::memory_order_relaxed);
   system->spawn<task_actor>(std::move(rt));
 }
 
-void engine_core::finished(task_id id, outcome out) {
+void engine_core::finished(task_id id, outcome out, const caf::actor& parent,
+                           std::uint32_t parent_seq) {
   switch (out.state) {
     case outcome_state::completed:
       stats.completed.fetch_add(1, std::memory_order_relaxed);
@@ -62,10 +68,15 @@ void engine_core::finished(task_id id, outcome out) {
     default:
       stats.failed.fetch_add(1, std::memory_order_relaxed);
   }
-  completions.complete(id, std::move(out));
-  std::lock_guard guard{drain_mx};
-  if (--in_flight == 0)
+  if (parent)
+    caf::anon_send(parent, call_done_atom::value, parent_seq, static_cast<std::uint8_t>(out.state),
+                   std::move(out.payload), std::move(out.text), std::move(out.error));
+  else
+    completions.complete(id, std::move(out));
+  if (in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    std::lock_guard guard{drain_mx};
     drain_cv.notify_all();
+  }
 }
 
 } // namespace detail
@@ -126,8 +137,9 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
   core.fx = fx;
   core.log = make_logger("actors", core.cfg.log_level);
   core.task_log = make_logger("task", core.cfg.log_level);
-  core.id_state = std::random_device{}() ^ (static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
-                  static_cast<std::uint64_t>(now_ns());
+  core.seed_state = std::random_device{}() ^
+                    (static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
+                    static_cast<std::uint64_t>(now_ns());
   if (auto err = routes.validate()) {
     impl_->status = from_router(err);
     return;
@@ -146,6 +158,15 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
       return;
     }
     core.journal = std::move(*j);
+    // Finished outcomes can be read back from the journal: keep only a window of them in memory.
+    core.completions.set_retain_bound(65536);
+    // New ids must stay above every journaled one, whatever the clock did since.
+    auto max_id = core.journal->max_task_id();
+    if (!max_id) {
+      impl_->status = std::move(max_id.error());
+      return;
+    }
+    core.last_id = *max_id;
   }
   auto cpus = usable_cpus();
   core.pool = std::make_unique<detail::worker_pool>(
@@ -202,12 +223,13 @@ void engine::impl::resume_unfinished() {
     s.recorded = std::move(*events);
     s.children = std::move(*children);
     s.fn = std::move(inv);
+    s.entry = entry;
     s.rec = std::move(rec);
     ready.push_back(std::move(s));
   }
   // Register every outcome before any actor runs: resumed parents attach to resumed children.
   for (auto& s : ready)
-    c.completions.create(task_id{s.rec.id}, s.rec.function, s.rec.version, &s.fn->output_type());
+    c.completions.create(task_id{s.rec.id}, s.entry);
   for (auto& s : ready) {
     c.stats.resumed.fetch_add(1, std::memory_order_relaxed);
     c.log->info("resuming task {} ({}@{}) from {} journaled events", to_string(task_id{s.rec.id}),
@@ -266,11 +288,15 @@ caf::expected<task_id> engine::start_erased(std::string_view fn, std::string_vie
   eventlog::lsn created = 0;
   if (c.journal)
     created = c.journal->append_task(rec, *bytes, in.render(in.value));
-  c.completions.create(task_id{rec.id}, rec.function, rec.version, &inv->output_type());
+  c.completions.create(task_id{rec.id}, &entry);
   auto id = task_id{rec.id};
-  c.spawn(std::make_unique<detail::task_runtime>(
-    c, detail::task_runtime::setup{std::move(rec), std::move(inv), std::move(*bytes), {}, {},
-                                   created}));
+  detail::task_runtime::setup s;
+  s.rec = std::move(rec);
+  s.fn = std::move(inv);
+  s.entry = &entry;
+  s.input = std::move(*bytes);
+  s.created_lsn = created;
+  c.spawn(std::make_unique<detail::task_runtime>(c, std::move(s)));
   return id;
 }
 
@@ -289,14 +315,14 @@ caf::expected<std::string> engine::wait_bytes(task_id id, const std::type_info& 
     return {};
   };
   if (auto comp = c.completions.find(id)) {
-    if (auto err = check_type(comp->output_type, comp->function, comp->version))
+    const auto& e = *comp->entry;
+    if (auto err = check_type(&e.impl->output_type(), e.name, e.version))
       return err;
-    auto out = detail::completion_registry::wait(*comp);
+    auto out = c.completions.wait(id, *comp);
     switch (out.state) {
       case detail::outcome_state::completed: return std::move(out.payload);
       case detail::outcome_state::failed:
-        return make_error(errc::task_failed,
-                          name(comp->function, comp->version) + " failed: " + out.payload);
+        return make_error(errc::task_failed, name(e.name, e.version) + " failed: " + out.payload);
       default: return out.error;
     }
   }
@@ -336,7 +362,7 @@ void engine::drain() {
     return;
   auto& c = *impl_->core;
   std::unique_lock guard{c.drain_mx};
-  c.drain_cv.wait(guard, [&] { return c.in_flight == 0; });
+  c.drain_cv.wait(guard, [&] { return c.in_flight.load(std::memory_order_acquire) == 0; });
 }
 
 engine_stats engine::stats() const {

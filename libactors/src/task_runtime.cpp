@@ -94,7 +94,7 @@ task_runtime::task_runtime(engine_core& core, setup s)
     recorded_(std::move(s.recorded)),
     last_lsn_(s.created_lsn),
     ctx_(this),
-    rng_(core.new_seed()) {
+    parent_(std::move(s.parent)) {
   for (auto& c : s.children)
     children_.emplace(c.parent_seq, std::move(c));
   // Only effects are replayed; a journaled end would mean the task is not unfinished.
@@ -240,8 +240,7 @@ bool task_runtime::begin_live(op& o) {
         o.failed = true;
         o.result = "random(0): the bound must be positive";
       } else {
-        auto x = std::uniform_int_distribution<std::uint64_t>{0, n - 1}(rng_);
-        o.result = encode_u64(x);
+        o.result = encode_u64(draw(n));
       }
       append(event{.seq = next_seq_++, .kind = event_kind::random, .failed = o.failed,
                    .request = o.request, .result = o.result,
@@ -269,6 +268,28 @@ bool task_runtime::begin_live(op& o) {
       return false;
   }
   return false;
+}
+
+// A uniform draw in [0, n) (Lemire's multiply-shift with rejection) from a splitmix64 stream.
+std::uint64_t task_runtime::draw(std::uint64_t n) {
+  if (rng_state_ == 0)
+    rng_state_ = core_.new_seed() | 1;
+  auto next = [this] {
+    auto z = (rng_state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  auto m = static_cast<unsigned __int128>(next()) * n;
+  auto low = static_cast<std::uint64_t>(m);
+  if (low < n) {
+    auto threshold = (0 - n) % n;
+    while (low < threshold) {
+      m = static_cast<unsigned __int128>(next()) * n;
+      low = static_cast<std::uint64_t>(m);
+    }
+  }
+  return static_cast<std::uint64_t>(m >> 64);
 }
 
 // Routes a call and checks its types. On failure sets o.failed / o.result and returns false.
@@ -388,15 +409,14 @@ void task_runtime::dispatch_call(op& o) {
   eventlog::lsn created = 0;
   if (core_.journal)
     created = core_.journal->append_task(child, o.request, o.text);
-  core_.completions.create(task_id{child.id}, child.function, child.version, &inv->output_type());
-  core_.completions.on_complete(task_id{child.id},
-                                [self = handle(), seq = pending_seq_](const outcome& out) {
-                                  caf::anon_send(self, call_done_atom::value, seq,
-                                                 static_cast<std::uint8_t>(out.state), out.payload,
-                                                 out.text, out.error);
-                                });
-  core_.spawn(std::make_unique<task_runtime>(
-    core_, setup{std::move(child), std::move(inv), o.request, {}, {}, created}));
+  setup s;
+  s.rec = std::move(child);
+  s.fn = std::move(inv);
+  s.entry = route_entry;
+  s.input = o.request;
+  s.created_lsn = created;
+  s.parent = handle(); // the child reports straight to this actor
+  core_.spawn(std::make_unique<task_runtime>(core_, std::move(s)));
 }
 
 void task_runtime::attach_child(const eventlog::task_record& child) {
@@ -478,20 +498,21 @@ void task_runtime::complete() {
   running_.reset();
   finished_ = true;
   if (!core_.journal) {
-    core_.finished(id(), std::move(out));
+    core_.finished(id(), std::move(out), parent_, rec_.parent_seq);
     return;
   }
   auto lsn = append(std::move(ev));
   // Durability rule: the result is reported only once it is durable.
-  core_.journal->when_durable(lsn, [&core = core_, id = id(),
-                                    out = std::move(out)](const caf::error& err) mutable {
+  core_.journal->when_durable(lsn, [&core = core_, id = id(), out = std::move(out),
+                                    parent = parent_, seq = rec_.parent_seq](
+                                     const caf::error& err) mutable {
     if (err) {
       out.state = outcome_state::aborted;
       out.error = make_error(errc::journal_failure, "task " + to_string(id) +
                                                       ": its result could not be journaled: " +
                                                       describe(err));
     }
-    core.finished(id, std::move(out));
+    core.finished(id, std::move(out), parent, seq);
   });
 }
 
@@ -505,7 +526,7 @@ void task_runtime::abort(caf::error err) {
   outcome out;
   out.state = outcome_state::aborted;
   out.error = std::move(err);
-  core_.finished(id(), std::move(out));
+  core_.finished(id(), std::move(out), parent_, rec_.parent_seq);
 }
 
 } // namespace actors::detail

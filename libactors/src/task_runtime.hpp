@@ -6,7 +6,6 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
-#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,12 +34,16 @@ public:
   struct setup {
     eventlog::task_record rec;
     std::shared_ptr<const invoker> fn;
+    const function_entry* entry = nullptr;       ///< what `fn` is registered as (router-owned)
     std::string input;                           ///< serialized input
     std::vector<eventlog::event> recorded;       ///< events after `started` (resume only)
     std::vector<eventlog::task_record> children; ///< journaled children (resume only)
     /// The lsn of the task's own creation: everything up to it (the caller's earlier results included)
     /// must be durable before the task's first externally visible effect.
     eventlog::lsn created_lsn = 0;
+    /// The actor of the parent that called this task and waits for it (empty for roots and resumed
+    /// tasks, whose outcome goes through the completion registry).
+    caf::actor parent;
   };
 
   task_runtime(engine_core& core, setup s);
@@ -73,6 +76,7 @@ private:
   bool replay(op& o);
   bool begin_live(op& o);
   bool prepare_call(op& o, const std::string& pinned);
+  std::uint64_t draw(std::uint64_t n);
   void dispatch_effect(op& o);
   void dispatch_call(op& o);
   void attach_child(const eventlog::task_record& child);
@@ -101,7 +105,8 @@ private:
   std::uint64_t pending_child_ = 0;
   caf::error abort_;
   bool finished_ = false;
-  std::mt19937_64 rng_;
+  caf::actor parent_;
+  std::uint64_t rng_state_ = 0; ///< splitmix64 state, seeded on the first random() (most tasks never draw)
 };
 
 } // namespace actors::detail

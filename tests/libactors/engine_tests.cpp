@@ -303,3 +303,33 @@ TEST_CASE("task ids print as 16 hex digits and parse back", "[task_id]") {
     CHECK_THAT(describe(r.error()), Catch::Contains("is not a task id"));
   }
 }
+
+TEST_CASE("task ids increase and stay above every id already in the journal", "[engine][task_id]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  const std::uint64_t planted = 0x7000000000000000ULL; // far in the future for a time-ordered id
+  {
+    auto j = eventlog::journal::open({.path = path});
+    REQUIRE(j);
+    eventlog::task_record rec;
+    rec.id = planted;
+    rec.root = planted;
+    rec.function = "gone";
+    rec.version = "v0";
+    rec.input_type = "long";
+    rec.status = eventlog::task_status::completed;
+    (*j)->append_task(rec, to_bytes(std::int64_t{1}), "1");
+    REQUIRE_FALSE((*j)->flush());
+  }
+  std::atomic<int> db{0}, kv{0};
+  engine eng{test::config_for(path), make_routes(), counting_effects(db, kv)};
+  REQUIRE_FALSE(eng.status());
+  task_id prev{planted};
+  for (int i = 0; i < 100; ++i) {
+    auto id = eng.start("addOne", std::int64_t{i});
+    REQUIRE(id);
+    CHECK(*id > prev);
+    prev = *id;
+  }
+  eng.drain();
+}

@@ -96,6 +96,10 @@ public:
   /// Every task whose status is `running`, oldest first.
   [[nodiscard]] caf::expected<std::vector<task_record>> unfinished_tasks();
 
+  /// The largest task id in the journal (as stored: the uint64 bit pattern compared as int64), or 0 if
+  /// there are no tasks. Engines hand out new ids above it.
+  [[nodiscard]] caf::expected<std::uint64_t> max_task_id();
+
   /// The task with id `id`, or an empty optional if there is none.
   [[nodiscard]] caf::expected<std::optional<task_record>> find_task(std::uint64_t id);
 
