@@ -57,7 +57,7 @@ std::int64_t now_ns() {
     .count();
 }
 
-// The engine's id scheme (splitmix64 over a counter): ids spread over the whole 64-bit range.
+// Random 64-bit ids (splitmix64 over a counter), spread over the whole range: the contrast case.
 std::uint64_t splitmix64(std::uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
