@@ -97,8 +97,11 @@ public:
   }
 
   /// Blocks until task `id` finishes and returns its output. Works for tasks of this engine and for
-  /// tasks in its journal, including tasks started before a crash. Errors: task_failed (message holds
-  /// the exception's message), wrong_output_type, unknown_task, not_resumable, nondeterminism, ...
+  /// tasks in its journal, including tasks started before a crash. The engine keeps a finished task's
+  /// outcome in memory until the first `wait` takes it (with the journal on, at most the 65,536 most
+  /// recent unclaimed ones); later waits read it back from the journal. With the journal off, only the
+  /// first `wait` for a task succeeds. Errors: task_failed (message holds the exception's message),
+  /// wrong_output_type, unknown_task, not_resumable, nondeterminism, ...
   template <class T>
   [[nodiscard]] caf::expected<T> wait(task_id id) {
     auto bytes = wait_bytes(id, typeid_of<T>());
