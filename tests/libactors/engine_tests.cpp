@@ -333,3 +333,27 @@ TEST_CASE("task ids increase and stay above every id already in the journal", "[
   }
   eng.drain();
 }
+
+TEST_CASE("a second wait reads the outcome back from the journal", "[engine]") {
+  temp_dir dir;
+  std::atomic<int> db{0}, kv{0};
+  engine eng{test::config_for(dir.file("j.db")), make_routes(), counting_effects(db, kv)};
+  auto id = eng.start("lookupUser", std::int64_t{3});
+  REQUIRE(id);
+  CHECK(eng.wait<std::string>(*id).value() == "user3");
+  CHECK(eng.wait<std::string>(*id).value() == "user3");
+  CHECK(db == 1);
+}
+
+TEST_CASE("with the journal off, only the first wait for a task gets its outcome", "[engine]") {
+  std::atomic<int> db{0}, kv{0};
+  auto cfg = test::config_for("unused.db");
+  cfg.journal_enabled = false;
+  engine eng{cfg, make_routes(), counting_effects(db, kv)};
+  auto id = eng.start("addOne", std::int64_t{1});
+  REQUIRE(id);
+  CHECK(eng.wait<std::int64_t>(*id).value() == 2);
+  auto again = eng.wait<std::int64_t>(*id);
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code() == static_cast<std::uint8_t>(errc::unknown_task));
+}
