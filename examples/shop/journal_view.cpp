@@ -1,4 +1,5 @@
 #include "journal_view.hpp"
+#include "shop.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -91,15 +92,6 @@ std::string duration(std::int64_t ns) {
   if (ns < 1'000'000'000)
     return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
   return fmt::format("{:.2f} s", static_cast<double>(ns) / 1e9);
-}
-
-std::string utc_time(std::int64_t ns) {
-  std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return fmt::format("{}.{:03} UTC", buf, (ns / 1'000'000) % 1000);
 }
 
 /// Splits `s` into lines of at most `w` columns, preferring to break after a space. w == 0: no wrap.

@@ -66,15 +66,6 @@ std::string money(std::int64_t cents) {
                      std::abs(cents) % 100);
 }
 
-std::string utc_time(std::int64_t ns) {
-  std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return fmt::format("{}.{:03} UTC", buf, (ns / 1'000'000) % 1000);
-}
-
 /// Width of `s` in terminal columns (UTF-8: counts code points, not bytes).
 std::size_t columns(const std::string& s) {
   std::size_t n = 0;
@@ -84,6 +75,15 @@ std::size_t columns(const std::string& s) {
 }
 
 } // namespace
+
+std::string utc_time(std::int64_t ns) {
+  std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return fmt::format("{}.{:03} UTC", buf, (ns / 1'000'000) % 1000);
+}
 
 std::string Page::render() const {
   constexpr std::size_t inner = 62; // columns between the box's borders

@@ -29,4 +29,7 @@ actors::router make_routes();
 /// Live handlers for catalog.user and catalog.items, querying `cat`.
 actors::effects make_effects(std::shared_ptr<const catalog> cat);
 
+/// "2026-11-23 18:22:58.981 UTC" for a time in nanoseconds since the Unix epoch.
+std::string utc_time(std::int64_t ns);
+
 } // namespace shop
