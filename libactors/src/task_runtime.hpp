@@ -85,6 +85,9 @@ private:
   void complete();
   void abort(caf::error err);
   eventlog::lsn append(eventlog::event ev);
+  /// A strong handle. Whatever a suspended task waits for holds one (the worker-pool job of an effect,
+  /// the child it called, a registry callback): CAF destroys an actor nobody references, even one
+  /// with a behaviour.
   caf::actor handle() const;
   std::string who() const;
 
