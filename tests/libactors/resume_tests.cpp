@@ -175,3 +175,81 @@ TEST_CASE("a task killed with SIGKILL while an effect is in flight completes aft
   CHECK(after["ship"] == 1);
   CHECK(eng.stats().resumed == 1);
 }
+
+namespace {
+
+/// Journals "durable" (qty 5) interrupted after both of its effects, inside its call of "ship": the child
+/// task row exists; `child_done` says whether the child had also completed before the crash.
+std::pair<std::uint64_t, std::uint64_t> journal_interrupted_call(const std::string& path,
+                                                                 bool child_done) {
+  auto j = eventlog::journal::open({.path = path});
+  REQUIRE(j);
+  eventlog::task_record rec;
+  rec.id = 0x2000;
+  rec.root = rec.id;
+  rec.function = "durable";
+  rec.version = "v1";
+  rec.input_type = type_name<std::int64_t>();
+  (*j)->append_task(rec, to_bytes(std::int64_t{5}), "5");
+  (*j)->append(event{.task = rec.id, .seq = 1, .kind = event_kind::log, .text = "order of 5"});
+  (*j)->append(event{.task = rec.id, .seq = 2, .kind = event_kind::effect, .name = "stock.reserve",
+                     .request = to_bytes(test::reserve{5}), .result = to_bytes(std::int64_t{42})});
+  (*j)->append(event{.task = rec.id, .seq = 3, .kind = event_kind::effect, .name = "card.charge",
+                     .request = to_bytes(test::charge{500}),
+                     .result = to_bytes(std::string{"paid-old"})});
+  eventlog::task_record child;
+  child.id = 0x2001;
+  child.parent = rec.id;
+  child.root = rec.id;
+  child.parent_seq = 4;
+  child.function = "ship";
+  child.version = "v1";
+  child.input_type = type_name<std::int64_t>();
+  (*j)->append_task(child, to_bytes(std::int64_t{5}), "5");
+  (*j)->append(event{.task = child.id, .seq = 1, .kind = event_kind::effect, .name = "parcel.ship",
+                     .request = to_bytes(test::ship{5}),
+                     .result = to_bytes(std::string{"parcel-journaled"})});
+  if (child_done)
+    (*j)->append(event{.task = child.id, .seq = 2, .kind = event_kind::completed,
+                       .result = to_bytes(std::string{"parcel-journaled"})});
+  REQUIRE_FALSE((*j)->flush());
+  return {rec.id, child.id};
+}
+
+} // namespace
+
+TEST_CASE("a resumed parent waits for its resumed child instead of calling again", "[resume]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  auto [parent, child] = journal_interrupted_call(path, false);
+  auto ledger = dir.file("ledger");
+  engine eng{test::config_for(path), test::crash_routes(), test::crash_effects(ledger, {})};
+  auto out = eng.wait<std::string>(task_id{parent});
+  REQUIRE(out);
+  CHECK(*out == "42/paid-old/parcel-journaled");
+  CHECK(ledger_counts(ledger).empty()); // every effect was journaled: no handler ran
+  CHECK(eng.stats().resumed == 2);
+  auto evs = eng.journal()->events(parent);
+  REQUIRE(evs);
+  REQUIRE(evs->size() == 6);
+  CHECK((*evs)[4].kind == event_kind::call);
+  CHECK((*evs)[4].ref == child); // the journaled child, not a new one
+  auto kids = eng.journal()->children(parent);
+  REQUIRE(kids);
+  CHECK(kids->size() == 1);
+}
+
+TEST_CASE("a resumed parent takes the output of a child that finished before the crash",
+          "[resume]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  auto [parent, child] = journal_interrupted_call(path, true);
+  auto ledger = dir.file("ledger");
+  engine eng{test::config_for(path), test::crash_routes(), test::crash_effects(ledger, {})};
+  auto out = eng.wait<std::string>(task_id{parent});
+  REQUIRE(out);
+  CHECK(*out == "42/paid-old/parcel-journaled");
+  CHECK(ledger_counts(ledger).empty());
+  CHECK(eng.stats().resumed == 1);
+  CHECK(eng.journal()->children(parent)->size() == 1);
+}
