@@ -56,6 +56,7 @@ struct journal::impl {
   bool read_only_ = false;
   bool has_schema_ = true;   ///< False only for a read-only open of a fresh (empty) file.
   std::size_t max_batch_ = 8192;
+  std::size_t max_queue_ = 65536; ///< 0 = unbounded
 
   // --- SQLite, guarded by db_mu_. Statements are declared after the connection: destroyed first. ---
   std::mutex db_mu_;
@@ -76,6 +77,8 @@ struct journal::impl {
   std::mutex mu_;
   std::condition_variable work_cv_;     ///< Writer waits for appends or stop.
   std::condition_variable durable_cv_;  ///< `flush` waits for durability or failure.
+  std::condition_variable space_cv_;    ///< Producers wait for room in a full queue.
+  std::thread::id writer_id_;           ///< The writer never blocks on its own queue.
   std::vector<pending> queue_;
   lsn last_lsn_ = 0;                    ///< Last lsn handed out.
   lsn durable_ = 0;                     ///< Published: every callback for lsn <= durable_ has run.

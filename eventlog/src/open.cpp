@@ -397,6 +397,7 @@ caf::expected<std::unique_ptr<journal::impl>> journal::impl::open(const journal_
   self->path_ = opts.path;
   self->read_only_ = opts.read_only;
   self->max_batch_ = opts.max_batch == 0 ? 1 : opts.max_batch;
+  self->max_queue_ = opts.max_queue;
   self->db_ = std::move(conn->db);
   self->has_schema_ = !(opts.read_only && conn->needs_schema) || memory;
   caf::error err;

@@ -22,6 +22,10 @@ caf::error closed_error(const std::string& path, const char* why) {
 
 lsn journal::impl::enqueue(pending&& op) {
   std::unique_lock lk{mu_};
+  if (max_queue_ > 0 && queue_.size() >= max_queue_ && std::this_thread::get_id() != writer_id_)
+    space_cv_.wait(lk, [this] {
+      return queue_.size() < max_queue_ || failed_ || stopping_;
+    });
   auto n = ++last_lsn_;
   // A failed, read-only or stopping journal drops the append; `when_durable(n)` reports why.
   if (failed_ || read_only_ || stopping_)
@@ -72,6 +76,10 @@ caf::error journal::impl::flush() {
 void journal::impl::start_writer() {
   writer_ = std::thread{[this] {
     pthread_setname_np(pthread_self(), "actors.journal"); // shows in top, perf and gdb
+    {
+      std::lock_guard lk{mu_};
+      writer_id_ = std::this_thread::get_id();
+    }
     run_writer();
   }};
 }
@@ -82,6 +90,7 @@ void journal::impl::stop_writer() {
     stopping_ = true;
   }
   work_cv_.notify_one();
+  space_cv_.notify_all();
   if (writer_.joinable())
     writer_.join();
 }
@@ -101,6 +110,7 @@ void journal::impl::run_writer() {
     // Take everything: the emptied buffer keeps its capacity for the producers (no reallocation).
     batch.swap(queue_);
     lk.unlock();
+    space_cv_.notify_all();
     for (std::size_t i = 0; i < batch.size(); i += max_batch_) {
       auto chunk = std::span<pending>{batch}.subspan(i, std::min(max_batch_, batch.size() - i));
       if (auto err = commit(chunk)) {
@@ -227,6 +237,7 @@ void journal::impl::fail(caf::error err) {
     queue_.clear(); // appends queued after the failed batch are dropped with it
   }
   durable_cv_.notify_all();
+  space_cv_.notify_all();
   for (auto& [n, cb] : doomed)
     cb(err);
 }

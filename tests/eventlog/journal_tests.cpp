@@ -1,6 +1,7 @@
 // Behaviour of the journal on healthy storage: appends, group commit, durability callbacks, reads, reopen,
 // and a disk-full fault injected through max_page_count_for_tests.
 
+#include <atomic>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -480,4 +481,39 @@ TEST_CASE("errc and event enums have names") {
   CHECK(err == errc::corrupt);
   CHECK(err != errc::closed);
   CHECK(message_of(err) == "x");
+}
+
+TEST_CASE("with a tiny append-queue bound, producers wait for the writer and every append becomes durable") {
+  temp_dir dir;
+  auto opts = options(dir.file("j.db"));
+  opts.max_queue = 8; // tiny: producers block many times
+  opts.max_batch = 4;
+  auto j = open_ok(opts);
+  constexpr int threads = 3;
+  constexpr int per_thread = 3000;
+  std::atomic<int> callbacks{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      auto id = static_cast<std::uint64_t>(t + 1);
+      j->append_task(make_task(id, "producer"), "", "");
+      for (int i = 1; i <= per_thread; ++i) {
+        auto n = j->append(make_event(id, static_cast<std::uint32_t>(i), event_kind::log));
+        if (i % 100 == 0)
+          j->when_durable(n, [&](const caf::error& err) {
+            if (!err)
+              ++callbacks;
+          });
+      }
+    });
+  }
+  for (auto& w : workers)
+    w.join();
+  REQUIRE_FALSE(j->flush());
+  CHECK(callbacks == threads * per_thread / 100);
+  for (int t = 1; t <= threads; ++t) {
+    auto evs = j->events(static_cast<std::uint64_t>(t));
+    REQUIRE(evs);
+    CHECK(evs->size() == per_thread + 1);
+  }
 }

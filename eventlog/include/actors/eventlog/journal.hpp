@@ -35,6 +35,10 @@ struct journal_options {
   bool synchronous_full = false;///< PRAGMA synchronous=FULL instead of NORMAL (WAL makes NORMAL crash-safe
                                 ///< for the database; FULL also survives power loss).
   std::size_t max_batch = 8192; ///< Most appends committed in one transaction.
+  /// Back-pressure: an append that finds this many appends queued (not yet taken by the writer) blocks
+  /// until the writer takes them, so producers faster than the disk cannot grow memory without bound.
+  /// 0 = unbounded.
+  std::size_t max_queue = 65536;
   bool read_only = false;       ///< Open for reading only (tools); never creates or alters the file.
                                 ///< Appends are refused: their callbacks receive `closed`.
   /// Test seam: PRAGMA max_page_count applied after open, so a test can make the journal "disk full"
