@@ -153,6 +153,26 @@ run_time ours_trivial(const actors::router& routes, const actors::effects& fx, c
   return elapsed;
 }
 
+/// Starts `n` tasks of `fn` (the i-th with input `input_of(i)`), then waits for each in turn; returns the
+/// time for all of it and the sum of the outputs.
+template <class InputOf>
+std::pair<run_time, std::int64_t> start_all_then_wait(actors::engine& eng, const char* fn,
+                                                      std::int64_t n, InputOf input_of) {
+  std::vector<actors::task_id> ids;
+  ids.reserve(static_cast<std::size_t>(n));
+  std::int64_t sum = 0;
+  stopwatch watch;
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto id = eng.start(fn, input_of(i));
+    if (!id)
+      fail("start: " + actors::describe(id.error()));
+    ids.push_back(*id);
+  }
+  for (auto id : ids)
+    sum += wait_value(eng, id);
+  return {watch.stop(), sum};
+}
+
 /// (b) ours: `tasks` durable tasks, all started, then all waited, journal in a fresh temp file.
 run_time ours_durable(const actors::router& routes, const actors::effects& fx, const caf_setup& setup,
                       std::int64_t tasks) {
@@ -162,19 +182,8 @@ run_time ours_durable(const actors::router& routes, const actors::effects& fx, c
   {
     actors::engine eng{engine_setup(setup, path), routes, fx};
     check_engine(eng);
-    std::vector<actors::task_id> ids;
-    ids.reserve(static_cast<std::size_t>(tasks));
-    std::int64_t sum = 0;
-    stopwatch watch;
-    for (std::int64_t i = 0; i < tasks; ++i) {
-      auto id = eng.start("durable", i);
-      if (!id)
-        fail("start: " + actors::describe(id.error()));
-      ids.push_back(*id);
-    }
-    for (auto id : ids)
-      sum += wait_value(eng, id);
-    elapsed = watch.stop();
+    auto [t, sum] = start_all_then_wait(eng, "durable", tasks, [](std::int64_t i) { return i; });
+    elapsed = t;
     // each task returns (i + 1) + 1
     if (sum != tasks * (tasks - 1) / 2 + 2 * tasks)
       fail("durable tasks: wrong sum of outputs");
@@ -193,19 +202,9 @@ run_time ours_fanout(const actors::router& routes, const actors::effects& fx, co
   {
     actors::engine eng{engine_setup(setup, path), routes, fx};
     check_engine(eng);
-    std::vector<actors::task_id> ids;
-    ids.reserve(static_cast<std::size_t>(parents));
-    std::int64_t sum = 0;
-    stopwatch watch;
-    for (std::int64_t p = 0; p < parents; ++p) {
-      auto id = eng.start("fanParent", children);
-      if (!id)
-        fail("start: " + actors::describe(id.error()));
-      ids.push_back(*id);
-    }
-    for (auto id : ids)
-      sum += wait_value(eng, id);
-    elapsed = watch.stop();
+    auto [t, sum] =
+      start_all_then_wait(eng, "fanParent", parents, [children](std::int64_t) { return children; });
+    elapsed = t;
     if (sum != parents * (children * (children + 1) / 2))
       fail("fan-out: wrong sum of outputs");
   }
