@@ -33,24 +33,29 @@ std::map<std::string, int> ledger_counts(const std::string& path) {
   return out;
 }
 
-/// Writes the journal of a task of "durable" interrupted after its first effect, as an engine would
-/// have journaled it before a crash.
-std::uint64_t journal_interrupted_task(const std::string& path) {
-  auto j = eventlog::journal::open({.path = path});
-  REQUIRE(j);
+/// Journals the start of a root task `id` of "durable" (qty 5) and its first two events — its log line
+/// and stock.reserve answered 42 — as an engine would have journaled them before a crash.
+void journal_durable_start(eventlog::journal& j, std::uint64_t id) {
   eventlog::task_record rec;
-  rec.id = 0x1234abcd;
-  rec.root = rec.id;
+  rec.id = id;
+  rec.root = id;
   rec.function = "durable";
   rec.version = "v1";
   rec.input_type = type_name<std::int64_t>();
-  (*j)->append_task(rec, to_bytes(std::int64_t{5}), "5");
-  (*j)->append(event{.task = rec.id, .seq = 1, .kind = event_kind::log, .text = "order of 5"});
-  (*j)->append(event{.task = rec.id, .seq = 2, .kind = event_kind::effect, .name = "stock.reserve",
-                     .request = to_bytes(test::reserve{5}), .result = to_bytes(std::int64_t{42}),
-                     .text = "{5} -> 42"});
+  j.append_task(rec, to_bytes(std::int64_t{5}), "5");
+  j.append(event{.task = id, .seq = 1, .kind = event_kind::log, .text = "order of 5"});
+  j.append(event{.task = id, .seq = 2, .kind = event_kind::effect, .name = "stock.reserve",
+                 .request = to_bytes(test::reserve{5}), .result = to_bytes(std::int64_t{42}),
+                 .text = "{5} -> 42"});
+}
+
+/// A journal holding one task of "durable" interrupted after its first effect.
+std::uint64_t journal_interrupted_task(const std::string& path) {
+  auto j = eventlog::journal::open({.path = path});
+  REQUIRE(j);
+  journal_durable_start(**j, 0x1234abcd);
   REQUIRE_FALSE((*j)->flush());
-  return rec.id;
+  return 0x1234abcd;
 }
 
 } // namespace
@@ -186,14 +191,7 @@ std::pair<std::uint64_t, std::uint64_t> journal_interrupted_call(const std::stri
   REQUIRE(j);
   eventlog::task_record rec;
   rec.id = 0x2000;
-  rec.root = rec.id;
-  rec.function = "durable";
-  rec.version = "v1";
-  rec.input_type = type_name<std::int64_t>();
-  (*j)->append_task(rec, to_bytes(std::int64_t{5}), "5");
-  (*j)->append(event{.task = rec.id, .seq = 1, .kind = event_kind::log, .text = "order of 5"});
-  (*j)->append(event{.task = rec.id, .seq = 2, .kind = event_kind::effect, .name = "stock.reserve",
-                     .request = to_bytes(test::reserve{5}), .result = to_bytes(std::int64_t{42})});
+  journal_durable_start(**j, rec.id);
   (*j)->append(event{.task = rec.id, .seq = 3, .kind = event_kind::effect, .name = "card.charge",
                      .request = to_bytes(test::charge{500}),
                      .result = to_bytes(std::string{"paid-old"})});
