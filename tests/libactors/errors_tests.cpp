@@ -213,3 +213,46 @@ TEST_CASE("a foreign SQLite database is refused and left untouched", "[errors][j
   CHECK_THAT(describe(eng.status()), Catch::Contains("users"));
   CHECK(slurp(path) == before);
 }
+
+TEST_CASE("a call to an unknown function, version or with the wrong types throws call_error "
+          "naming it, and is journaled",
+          "[errors]") {
+  auto caller = [](ctx& cx, std::int64_t which) -> task<std::string> {
+    try {
+      if (which == 0)
+        co_await cx.call<std::int64_t>("sqare", std::int64_t{2});
+      else if (which == 1)
+        co_await cx.call<std::int64_t>("square", std::int64_t{2}, version{"v7"});
+      else if (which == 2)
+        co_await cx.call<std::int64_t>("square", std::string{"two"});
+      else
+        co_await cx.call<std::string>("square", std::int64_t{2});
+    } catch (const call_error& e) {
+      co_return std::string{e.what()};
+    }
+    co_return "no error";
+  };
+  router r = make_routes();
+  r.add("caller", "v1", caller);
+  temp_dir dir;
+  engine eng{test::config_for(dir.file("j.db")), r, effects{}};
+  auto unknown = eng.run<std::string>("caller", std::int64_t{0});
+  REQUIRE(unknown);
+  CHECK_THAT(*unknown, Catch::Contains("'sqare'") && Catch::Contains("square"));
+  auto bad_version = eng.run<std::string>("caller", std::int64_t{1});
+  REQUIRE(bad_version);
+  CHECK_THAT(*bad_version, Catch::Contains("'v7'"));
+  auto bad_input = eng.run<std::string>("caller", std::int64_t{2});
+  REQUIRE(bad_input);
+  CHECK_THAT(*bad_input, Catch::Contains("takes long, not std::string"));
+  auto id = eng.start("caller", std::int64_t{3});
+  REQUIRE(id);
+  auto bad_output = eng.wait<std::string>(*id);
+  REQUIRE(bad_output);
+  CHECK_THAT(*bad_output, Catch::Contains("returns long, not std::string"));
+  auto evs = eng.journal()->events(id->value());
+  REQUIRE(evs);
+  REQUIRE(evs->size() == 3); // started, the failed call, completed
+  CHECK((*evs)[1].kind == eventlog::event_kind::call);
+  CHECK((*evs)[1].failed);
+}

@@ -25,7 +25,10 @@
 namespace actors {
 
 /// Pins a call to one version: `cx.call<User>("lookupUser", uid, actors::version{"v1"})`.
+/// Not an aggregate on purpose: GCC 12 destroys aggregate temporaries with a std::string member twice
+/// inside a co_await expression (DESIGN-NOTES §5), and this type is built exactly there.
 struct version {
+  explicit version(std::string n) : name(std::move(n)) {}
   std::string name;
 };
 
