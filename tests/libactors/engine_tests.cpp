@@ -357,3 +357,47 @@ TEST_CASE("with the journal off, only the first wait for a task gets its outcome
   REQUIRE_FALSE(again);
   CHECK(again.error().code() == static_cast<std::uint8_t>(errc::unknown_task));
 }
+
+TEST_CASE("a task<void> runs, journals its end, and is awaited with wait<void>", "[engine]") {
+  static std::atomic<int> performed{0};
+  auto side = [](ctx& cx, std::int64_t x) -> task<void> {
+    co_await cx.perform(db_get{x});
+    ++performed;
+  };
+  auto caller = [](ctx& cx, std::int64_t x) -> task<std::int64_t> {
+    co_await cx.call<void>("side", x);
+    co_return x;
+  };
+  router r;
+  r.add("side", "v1", side).add("caller", "v1", caller);
+  effects fx;
+  fx.handle<db_get>([](const db_get& q) { return std::to_string(q.id); });
+  temp_dir dir;
+  engine eng{test::config_for(dir.file("j.db")), r, fx};
+  auto id = eng.start("side", std::int64_t{1});
+  REQUIRE(id);
+  auto done = eng.wait<void>(*id);
+  CHECK(done);
+  CHECK(eng.run<std::int64_t>("caller", std::int64_t{2}).value() == 2);
+  CHECK(performed == 2);
+  auto wrong = eng.wait<std::int64_t>(*id); // read back from the journal: the type is still checked
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().code() == static_cast<std::uint8_t>(errc::wrong_output_type));
+}
+
+TEST_CASE("random(0) is an effect_error in task code, not undefined behaviour", "[engine]") {
+  auto fn = [](ctx& cx, std::int64_t) -> task<std::string> {
+    try {
+      co_await cx.random(0);
+    } catch (const effect_error& e) {
+      co_return std::string{e.what()};
+    }
+    co_return "no error";
+  };
+  router r;
+  r.add("f", "v1", fn);
+  engine eng{test::config_for(":memory:"), r, effects{}};
+  auto out = eng.run<std::string>("f", std::int64_t{0});
+  REQUIRE(out);
+  CHECK_THAT(*out, Catch::Contains("random") && Catch::Contains("bound must be positive"));
+}
