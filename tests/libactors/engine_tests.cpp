@@ -401,3 +401,69 @@ TEST_CASE("random(0) is an effect_error in task code, not undefined behaviour", 
   REQUIRE(out);
   CHECK_THAT(*out, Catch::Contains("random") && Catch::Contains("bound must be positive"));
 }
+
+namespace {
+
+task<std::int64_t> fib(ctx& cx, std::int64_t n) {
+  if (n < 2)
+    co_return n;
+  auto a = co_await cx.call<std::int64_t>("fib", n - 1);
+  auto b = co_await cx.call<std::int64_t>("fib", n - 2);
+  co_return a + b;
+}
+
+task<std::int64_t> failing_subroutine(ctx& cx, std::int64_t x) {
+  co_await cx.log("subroutine {}", x);
+  throw std::invalid_argument("bad x " + std::to_string(x));
+}
+
+task<std::string> catches_subroutine(ctx& cx, std::int64_t x) {
+  try {
+    co_await failing_subroutine(cx, x);
+  } catch (const std::invalid_argument& e) {
+    co_return std::string{"caught "} + e.what();
+  }
+  co_return "not thrown";
+}
+
+} // namespace
+
+TEST_CASE("recursive calls build a deep tree of child tasks with the right result", "[engine][load]") {
+  router r;
+  r.add("fib", "v1", fib);
+  temp_dir dir;
+  engine eng{test::config_for(dir.file("j.db")), r, effects{}};
+  auto out = eng.run<std::int64_t>("fib", std::int64_t{15});
+  REQUIRE(out);
+  CHECK(*out == 610);
+  eng.drain();
+  CHECK(eng.stats().completed == 1973); // fib(15) makes 1973 calls, the root included
+}
+
+TEST_CASE("an exception from a subroutine reaches its awaiter in the same task", "[engine]") {
+  router r;
+  r.add("catches", "v1", catches_subroutine);
+  engine eng{test::config_for(":memory:"), r, effects{}};
+  auto out = eng.run<std::string>("catches", std::int64_t{4});
+  REQUIRE(out);
+  CHECK(*out == "caught bad x 4");
+}
+
+TEST_CASE("several threads may wait for the same task", "[engine]") {
+  std::atomic<int> db{0}, kv{0};
+  temp_dir dir;
+  engine eng{test::config_for(dir.file("j.db")), make_routes(), counting_effects(db, kv)};
+  auto id = eng.start("everyEffect", std::int64_t{6});
+  REQUIRE(id);
+  std::vector<std::string> results(4);
+  std::vector<std::thread> waiters;
+  for (std::size_t i = 0; i < results.size(); ++i)
+    waiters.emplace_back([&, i] {
+      auto r = eng.wait<std::string>(*id);
+      results[i] = r ? *r : describe(r.error());
+    });
+  for (auto& w : waiters)
+    w.join();
+  for (auto& r : results)
+    CHECK(r == "user6|user6|12|1|1");
+}
