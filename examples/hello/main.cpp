@@ -1,5 +1,6 @@
 // The README's twenty-line example, verbatim: built and run by the test suite so the README stays true.
 #include <actors/actors.hpp>
+#include <iostream>
 
 struct db_get {                                    // a user effect: db.get :: id -> name
   using result_type = std::string;
@@ -25,5 +26,6 @@ int main() {
   fx.handle<db_get>([](const db_get& q) { return "user" + std::to_string(q.id); });
   actors::engine eng{actors::engine_config{}, routes, fx};           // journal: ./actors.db
   auto page = eng.run<std::string>("greet", 42);                     // caf::expected<std::string>
+  std::cout << (page ? *page : actors::describe(page.error())) << "\n";  // "hello user42"
   return page ? 0 : 1;
 }
