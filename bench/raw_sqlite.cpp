@@ -68,7 +68,7 @@ std::uint64_t splitmix64(std::uint64_t x) {
 } // namespace
 
 run_time raw_sqlite_insert(const std::string& path, const task_rows& rows, std::int64_t tasks,
-                         std::int64_t tasks_per_txn, bool random_ids) {
+                         std::int64_t tasks_per_txn, row_order order) {
   remove_db(path);
   {
     // The journal creates its own schema (tables, indexes, pragmas): both sides write the same layout.
@@ -95,44 +95,83 @@ run_time raw_sqlite_insert(const std::string& path, const task_rows& rows, std::
     statement finish_task{db, "UPDATE tasks SET status = ?2, finished = ?3 WHERE id = ?1"};
     const auto& t = rows.task;
     auto id_state = std::random_device{}() ^ static_cast<std::uint64_t>(now_ns());
+    auto next_id = [&](std::int64_t i) {
+      return order == row_order::random_ids
+               ? static_cast<std::int64_t>(splitmix64(id_state += 0x9e3779b97f4a7c15ULL))
+               : i + 1;
+    };
+    auto write_task = [&](std::int64_t id, std::int64_t ts) {
+      insert_task.i64(1, id);
+      insert_task.i64(2, 0);
+      insert_task.i64(3, id);
+      insert_task.i64(4, 0);
+      insert_task.text(5, t.function);
+      insert_task.text(6, t.version);
+      insert_task.text(7, t.input_type);
+      insert_task.i64(8, 0); // running
+      insert_task.i64(9, ts);
+      insert_task.i64(10, 0);
+      insert_task.run();
+    };
+    auto write_event = [&](std::int64_t id, const actors::eventlog::event& ev, std::int64_t ts) {
+      insert_event.i64(1, id);
+      insert_event.i64(2, ev.seq);
+      insert_event.i64(3, static_cast<std::int64_t>(ev.kind));
+      insert_event.i64(4, ev.failed ? 1 : 0);
+      insert_event.text(5, ev.name);
+      insert_event.i64(6, static_cast<std::int64_t>(ev.ref));
+      insert_event.blob(7, ev.request);
+      insert_event.blob(8, ev.result);
+      insert_event.text(9, ev.text);
+      insert_event.i64(10, ts);
+      insert_event.run();
+    };
+    auto write_finish = [&](std::int64_t id, std::int64_t ts) {
+      finish_task.i64(1, id);
+      finish_task.i64(2, static_cast<std::int64_t>(actors::eventlog::task_status::completed));
+      finish_task.i64(3, ts);
+      finish_task.run();
+    };
     stopwatch watch;
-    for (std::int64_t base = 0; base < tasks; base += tasks_per_txn) {
-      begin.run();
-      auto n = std::min(tasks_per_txn, tasks - base);
-      for (std::int64_t k = 0; k < n; ++k) {
-        auto id = random_ids ? static_cast<std::int64_t>(splitmix64(id_state += 0x9e3779b97f4a7c15ULL))
-                             : base + k + 1;
-        auto ts = now_ns();
-        insert_task.i64(1, id);
-        insert_task.i64(2, 0);
-        insert_task.i64(3, id);
-        insert_task.i64(4, 0);
-        insert_task.text(5, t.function);
-        insert_task.text(6, t.version);
-        insert_task.text(7, t.input_type);
-        insert_task.i64(8, 0); // running
-        insert_task.i64(9, ts);
-        insert_task.i64(10, 0);
-        insert_task.run();
-        for (const auto& ev : rows.events) {
-          insert_event.i64(1, id);
-          insert_event.i64(2, ev.seq);
-          insert_event.i64(3, static_cast<std::int64_t>(ev.kind));
-          insert_event.i64(4, ev.failed ? 1 : 0);
-          insert_event.text(5, ev.name);
-          insert_event.i64(6, static_cast<std::int64_t>(ev.ref));
-          insert_event.blob(7, ev.request);
-          insert_event.blob(8, ev.result);
-          insert_event.text(9, ev.text);
-          insert_event.i64(10, ts);
-          insert_event.run();
+    if (order != row_order::pipelined) {
+      for (std::int64_t base = 0; base < tasks; base += tasks_per_txn) {
+        begin.run();
+        auto n = std::min(tasks_per_txn, tasks - base);
+        for (std::int64_t k = 0; k < n; ++k) {
+          auto id = next_id(base + k);
+          auto ts = now_ns();
+          write_task(id, ts);
+          for (const auto& ev : rows.events)
+            write_event(id, ev, ts);
+          write_finish(id, ts);
         }
-        finish_task.i64(1, id);
-        finish_task.i64(2, static_cast<std::int64_t>(actors::eventlog::task_status::completed));
-        finish_task.i64(3, ts);
-        finish_task.run();
+        commit.run();
       }
-      commit.run();
+    } else {
+      // Transaction j holds step 0 (task row + started) of window j, step 1 of window j - 1, ...: the
+      // order in which concurrent tasks that wait for durability between steps produce their rows.
+      auto steps = static_cast<std::int64_t>(rows.events.size());
+      auto windows = (tasks + tasks_per_txn - 1) / tasks_per_txn;
+      for (std::int64_t j = 0; j < windows + steps - 1; ++j) {
+        begin.run();
+        for (std::int64_t step = 0; step < steps; ++step) {
+          auto w = j - step;
+          if (w < 0 || w >= windows)
+            continue;
+          auto base = w * tasks_per_txn;
+          auto n = std::min(tasks_per_txn, tasks - base);
+          for (std::int64_t k = 0; k < n; ++k) {
+            auto id = base + k + 1;
+            auto ts = now_ns();
+            if (step == 0)
+              write_task(id, ts);
+            write_event(id, rows.events[static_cast<std::size_t>(step)], ts);
+            if (step == steps - 1)
+              write_finish(id, ts);
+          }
+        }
+        commit.run();
+      }
     }
     elapsed = watch.stop();
   }

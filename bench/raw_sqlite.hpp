@@ -24,7 +24,15 @@ struct task_rows {
 /// opening it as a journal first). Per task: INSERT the tasks row, INSERT each event, then UPDATE the
 /// task's status and finish time as the journal does for a `completed` event. `tasks_per_txn` tasks
 /// share one transaction. Returns the time from the first BEGIN to the last COMMIT.
+/// How the raw side orders its rows.
+enum class row_order {
+  sequential, ///< all rows of a task together, ids increasing (SQLite's ceiling)
+  random_ids, ///< as sequential, with random 64-bit ids (b-tree inserts all over the tables)
+  pipelined,  ///< each transaction holds one step of several windows of tasks, ids increasing: the
+              ///< order of concurrent tasks that each wait for durability between their steps
+};
+
 run_time raw_sqlite_insert(const std::string& path, const task_rows& rows, std::int64_t tasks,
-                         std::int64_t tasks_per_txn, bool random_ids);
+                         std::int64_t tasks_per_txn, row_order order);
 
 } // namespace bench

@@ -64,6 +64,14 @@ caf::error journal::failure() const {
   return impl_->failed_;
 }
 
+journal_stats journal::stats() const noexcept {
+  journal_stats s;
+  s.appends = impl_->stat_appends_.load(std::memory_order_relaxed);
+  s.commits = impl_->stat_commits_.load(std::memory_order_relaxed);
+  s.commit_ns = impl_->stat_commit_ns_.load(std::memory_order_relaxed);
+  return s;
+}
+
 const std::string& journal::path() const noexcept {
   return impl_->path_;
 }

@@ -93,6 +93,11 @@ struct journal::impl {
 
   std::thread writer_;
 
+  // --- counters, written by the writer only ------------------------------------------------------
+  std::atomic<std::uint64_t> stat_appends_{0};
+  std::atomic<std::uint64_t> stat_commits_{0};
+  std::atomic<std::uint64_t> stat_commit_ns_{0};
+
   impl() = default;
   ~impl(); ///< Drains the queue and joins the writer.
   impl(const impl&) = delete;

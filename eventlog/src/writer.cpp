@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "journal_impl.hpp"
@@ -113,10 +114,17 @@ void journal::impl::run_writer() {
     space_cv_.notify_all();
     for (std::size_t i = 0; i < batch.size(); i += max_batch_) {
       auto chunk = std::span<pending>{batch}.subspan(i, std::min(max_batch_, batch.size() - i));
+      auto t0 = std::chrono::steady_clock::now();
       if (auto err = commit(chunk)) {
         fail(std::move(err));
         break;
       }
+      auto dt = std::chrono::steady_clock::now() - t0;
+      stat_commit_ns_.fetch_add(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(dt).count()),
+        std::memory_order_relaxed);
+      stat_commits_.fetch_add(1, std::memory_order_relaxed);
+      stat_appends_.fetch_add(chunk.size(), std::memory_order_relaxed);
       publish(chunk.back().n, scratch);
     }
     batch.clear();

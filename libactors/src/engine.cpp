@@ -374,6 +374,12 @@ engine_stats engine::stats() const {
   out.failed = s.failed.load();
   out.effects_executed = s.effects_executed.load();
   out.effects_replayed = s.effects_replayed.load();
+  if (auto& j = impl_->core->journal) {
+    auto js = j->stats();
+    out.journal_appends = js.appends;
+    out.journal_commits = js.commits;
+    out.journal_commit_ns = js.commit_ns;
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 // Journal value encoding: fast paths agree with Boost, rendering is readable, bad bytes are errors.
 
+#include <cstring>
 #include <map>
 #include <sstream>
 
@@ -44,7 +45,67 @@ struct user {
   }
 };
 
+struct point {
+  double x = 0;
+  double y = 0;
+  bool operator==(const point&) const = default;
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & x & y;
+  }
+};
+
+struct order {
+  user buyer;
+  std::vector<point> route;
+  std::map<std::string, std::int32_t> items;
+  std::pair<bool, char> flags;
+  std::vector<std::string> notes;
+  std::vector<double> prices;
+  std::optional<point> pickup;
+  std::wstring wide;
+  bool operator==(const order&) const = default;
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & buyer & route & items & flags & notes & prices & pickup & wide;
+  }
+};
+
+/// Both directions: our archive writes Boost's bytes, and each reads the other's.
+template <class T>
+void check_boost_compatible(const T& x) {
+  auto ours = to_bytes(x);
+  auto theirs = boost_bytes(x);
+  CHECK(ours == theirs);
+  CHECK(from_bytes<T>(theirs) == x);
+  CHECK(boost_read<T>(ours) == x);
+}
+
 } // namespace
+
+TEST_CASE("journal archives write exactly Boost's binary archive bytes", "[serialization]") {
+  check_boost_compatible(user{42, "Ada", {1, 2, 3}, std::string{"ada@example.org"}});
+  check_boost_compatible(user{});
+  check_boost_compatible(point{1.5, -2.25});
+  check_boost_compatible(std::vector<point>{{1, 2}, {3, 4}});
+  check_boost_compatible(std::vector<std::int64_t>{5, 6, 7});
+  check_boost_compatible(std::vector<std::string>{"a", "", "ccc"});
+  check_boost_compatible(std::map<std::string, std::vector<long>>{{"x", {1}}, {"y", {}}});
+  check_boost_compatible(std::optional<std::string>{});
+  check_boost_compatible(std::optional<std::string>{"here"});
+  check_boost_compatible(std::pair<int, std::string>{3, "three"});
+  order o;
+  o.buyer = user{7, "Grace", {}, std::nullopt};
+  o.route = {{0, 0}, {1, 1}};
+  o.items = {{"book", 2}, {"pen", 10}};
+  o.flags = {true, 'z'};
+  o.notes = {"fragile"};
+  o.prices = {9.99, 1.25};
+  o.pickup = point{3, 4};
+  o.wide = L"wide ✓";
+  check_boost_compatible(o);
+  check_boost_compatible(std::vector<order>{o, order{}, o});
+}
 
 TEST_CASE("fast-path encodings are byte-identical to Boost binary archives", "[serialization]") {
   CHECK(to_bytes(std::int64_t{-42}) == boost_bytes(std::int64_t{-42}));
@@ -75,6 +136,21 @@ TEST_CASE("malformed bytes are an exception, never undefined behaviour", "[seria
   CHECK_THROWS(from_bytes<std::int64_t>(std::string{"abc"}));
   CHECK_THROWS(from_bytes<std::string>(std::string{"\x05\0\0\0\0\0\0\0ab", 10}));
   CHECK_THROWS(from_bytes<user>(std::string{"\x01"}));
+  // A length prefix far beyond the bytes present is refused before anything is allocated.
+  auto huge = to_bytes(user{1, "x", {}, std::nullopt});
+  std::uint64_t big = 1ULL << 60;
+  // name's length prefix: the 8 bytes 01 00 .. 00 just before the only "x".
+  auto x = huge.find('x');
+  REQUIRE(x != std::string::npos);
+  REQUIRE(x >= 8);
+  auto at = x - 8;
+  std::uint64_t len = 0;
+  std::memcpy(&len, huge.data() + at, 8);
+  REQUIRE(len == 1);
+  std::memcpy(huge.data() + at, &big, 8);
+  CHECK_THROWS_AS(from_bytes<user>(huge), boost::archive::archive_exception);
+  // Bytes left over after a value mean it is not that type.
+  CHECK_THROWS(from_bytes<user>(to_bytes(user{}) + "extra"));
 }
 
 TEST_CASE("type names are readable", "[serialization]") {

@@ -65,6 +65,9 @@ struct engine_stats {
   std::uint64_t failed = 0;    ///< Tasks that finished with an error.
   std::uint64_t effects_executed = 0; ///< User effect handlers called.
   std::uint64_t effects_replayed = 0; ///< User effects answered from the journal.
+  std::uint64_t journal_appends = 0;  ///< Journal appends committed (0 with the journal off).
+  std::uint64_t journal_commits = 0;  ///< Journal transactions: appends / commits is the group-commit batch.
+  std::uint64_t journal_commit_ns = 0;///< Wall time the journal writer spent inside transactions.
 };
 
 class engine {

@@ -8,14 +8,11 @@
 #include <cstring>
 #include <stdexcept>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
 
-#include <boost/archive/binary_iarchive.hpp>
-#include <boost/archive/binary_oarchive.hpp>
 #include <boost/serialization/map.hpp>
 #include <boost/serialization/optional.hpp>
 #include <boost/serialization/string.hpp>
@@ -24,6 +21,7 @@
 
 #include <boost/serialization/split_free.hpp>
 
+#include "actors/detail/journal_archive.hpp"
 #include "actors/detail/render_archive.hpp"
 
 // Boost 1.74 serializes boost::optional but not std::optional: provide it (a presence flag, then the
@@ -70,7 +68,7 @@ inline constexpr bool raw_bytes_v = std::is_arithmetic_v<T> && !std::is_same_v<T
 
 } // namespace detail
 
-/// Writes `x` as a Boost binary archive (no header) and returns the bytes.
+/// Writes `x` as a Boost binary archive (no header) and returns the bytes (detail/journal_archive.hpp).
 template <class T>
 std::string to_bytes(const T& x) {
   if constexpr (detail::raw_bytes_v<T>) {
@@ -84,12 +82,10 @@ std::string to_bytes(const T& x) {
     std::memcpy(out.data() + sizeof n, x.data(), x.size());
     return out;
   } else {
-    std::ostringstream os{std::ios::binary};
-    {
-      boost::archive::binary_oarchive ar{os, boost::archive::no_header};
-      ar << x;
-    }
-    return std::move(os).str();
+    std::string out;
+    detail::journal_oarchive ar{out};
+    ar << x;
+    return out;
   }
 }
 
@@ -114,10 +110,11 @@ T from_bytes(const std::string& bytes) {
                                   std::to_string(bytes.size() - sizeof n) + " bytes");
     return bytes.substr(sizeof n);
   } else {
-    std::istringstream is{bytes, std::ios::binary};
-    boost::archive::binary_iarchive ar{is, boost::archive::no_header};
+    detail::journal_iarchive ar{bytes};
     T x{};
     ar >> x;
+    if (ar.remaining() != 0)
+      throw std::invalid_argument(std::to_string(ar.remaining()) + " bytes left over after the value");
     return x;
   }
 }

@@ -54,6 +54,13 @@ struct task_filter {
   std::size_t limit = 0;        ///< 0 = no limit. Newest first.
 };
 
+/// Counters of the writer since open (for `engine::stats`, tools and benchmarks).
+struct journal_stats {
+  std::uint64_t appends = 0;   ///< appends committed
+  std::uint64_t commits = 0;   ///< transactions committed (group commits)
+  std::uint64_t commit_ns = 0; ///< wall time spent inside those transactions (BEGIN .. COMMIT)
+};
+
 /// The journal file. Create with `open`; destroying it flushes pending appends and stops the writer.
 class journal {
 public:
@@ -120,6 +127,9 @@ public:
   /// Returns pairs of (rowid, event); `limit` 0 returns nothing.
   [[nodiscard]] caf::expected<std::vector<std::pair<std::int64_t, event>>>
   tail(std::int64_t after_rowid, std::size_t limit);
+
+  /// Writer counters so far; appends / commits is the average group-commit batch.
+  journal_stats stats() const noexcept;
 
   /// The path this journal was opened with.
   const std::string& path() const noexcept;
