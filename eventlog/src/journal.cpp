@@ -51,6 +51,19 @@ void journal::when_durable(lsn n, durable_callback cb) {
   impl_->when_durable(n, std::move(cb));
 }
 
+void journal::set_commit_listener(commit_listener fn) {
+  std::lock_guard lk{impl_->mu_};
+  impl_->listener_ = std::move(fn);
+  if (!impl_->listener_)
+    return;
+  if (impl_->failed_)
+    impl_->listener_(impl_->durable_, impl_->failed_);
+  else if (impl_->read_only_ || impl_->closed_)
+    impl_->listener_(impl_->durable_, make_error(errc::closed, impl_->path_ + ": the journal is closed"));
+  else
+    impl_->listener_(impl_->durable_atomic_.load(std::memory_order_acquire), caf::error{});
+}
+
 caf::error journal::flush() {
   return impl_->flush();
 }

@@ -88,6 +88,8 @@ struct journal::impl {
   std::multimap<lsn, durable_callback> waiters_;
   caf::error failed_;
   bool stopping_ = false;
+  bool closed_ = false;                 ///< The writer has exited: nothing more becomes durable.
+  commit_listener listener_;            ///< Called under mu_ after every commit, on failure and close.
   std::atomic<lsn> durable_atomic_{0};  ///< Last committed lsn, for lock-free `durable_lsn()`; set
                                         ///< before the callbacks run, so it may lead durable_.
 

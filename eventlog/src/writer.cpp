@@ -134,6 +134,9 @@ void journal::impl::run_writer() {
   std::multimap<lsn, durable_callback> rest;
   rest.swap(waiters_);
   auto err = failed_ ? failed_ : closed_error(path_, "the journal is closed");
+  closed_ = true;
+  if (listener_ && !failed_) // a failure was reported already
+    listener_(durable_, err);
   lk.unlock();
   for (auto& [n, cb] : rest)
     cb(err);
@@ -214,6 +217,8 @@ void journal::impl::publish(lsn committed, std::vector<waiter>& scratch) {
   // durable_lsn() may report the commit at once; durable_ (inline calls, flush) waits for the callbacks.
   durable_atomic_.store(committed, std::memory_order_release);
   std::unique_lock lk{mu_};
+  if (listener_)
+    listener_(committed, caf::error{});
   // Callbacks registered while we run the ready ones are picked up by the next round; durable_ moves
   // only once no callback <= committed is left, which keeps inline calls in `when_durable` in order.
   for (;;) {
@@ -243,6 +248,8 @@ void journal::impl::fail(caf::error err) {
     err = failed_;
     doomed.swap(waiters_);
     queue_.clear(); // appends queued after the failed batch are dropped with it
+    if (listener_)
+      listener_(durable_, err);
   }
   durable_cv_.notify_all();
   space_cv_.notify_all();

@@ -171,6 +171,9 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
   auto cpus = usable_cpus();
   core.pool = std::make_unique<detail::worker_pool>(
     core.cfg.worker_threads > 0 ? core.cfg.worker_threads : std::max<std::size_t>(4, 2 * cpus));
+  if (core.journal)
+    core.journal->set_commit_listener(
+      [pool = core.pool.get()](eventlog::lsn n, const caf::error& err) { pool->durable(n, err); });
   core.system_cfg = std::make_unique<caf::actor_system_config>();
   core.system_cfg->set("scheduler.max-threads",
                        core.cfg.scheduler_threads > 0 ? core.cfg.scheduler_threads : cpus);
@@ -242,11 +245,12 @@ engine::~engine() {
   if (!impl_ || !impl_->core)
     return;
   auto& c = *impl_->core;
-  if (c.system) {
+  if (c.system)
     drain();
-    c.pool.reset();
-    c.system.reset();
-  }
+  if (c.journal)
+    c.journal->set_commit_listener({}); // the pool goes before the journal
+  c.pool.reset();
+  c.system.reset();
   if (c.journal) {
     if (auto err = c.journal->flush())
       c.log->error("journal flush at shutdown failed: {}", describe(err));

@@ -334,8 +334,16 @@ void task_runtime::suspend(op& o, std::coroutine_handle<> h) {
 
 void task_runtime::dispatch_effect(op& o) {
   auto* h = core_.fx.find(o.name);
-  auto job = [&core = core_, h, request = o.request, cx = effect_context{id(), pending_seq_},
-              self = handle()]() mutable {
+  // Durability rule: everything this task journaled so far is durable before the effect runs. The
+  // pool holds the job until the journal reports that lsn committed.
+  auto after = core_.journal ? last_lsn_ : eventlog::lsn{0};
+  core_.pool->submit_after(after, [&core = core_, h, request = o.request,
+                                   cx = effect_context{id(), pending_seq_},
+                                   self = handle()](const caf::error& err) mutable {
+    if (err) {
+      caf::anon_send(self, journal_fail_atom::value, describe(err));
+      return;
+    }
     effect_result r;
     bool failed = false;
     try {
@@ -352,19 +360,7 @@ void task_runtime::dispatch_effect(op& o) {
     core.stats.effects_executed.fetch_add(1, std::memory_order_relaxed);
     caf::anon_send(self, effect_done_atom::value, cx.seq, failed, std::move(r.bytes),
                    std::move(r.text));
-  };
-  // Durability rule: everything this task journaled so far is durable before the effect runs.
-  if (core_.journal && last_lsn_ > core_.journal->durable_lsn()) {
-    core_.journal->when_durable(
-      last_lsn_, [&core = core_, job = std::move(job), self = handle()](const caf::error& err) mutable {
-        if (err)
-          caf::anon_send(self, journal_fail_atom::value, describe(err));
-        else
-          core.pool->submit(std::move(job));
-      });
-  } else {
-    core_.pool->submit(std::move(job));
-  }
+  });
 }
 
 void task_runtime::on_effect_done(std::uint32_t seq, bool failed, std::string payload,

@@ -2,7 +2,16 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+
 namespace actors::detail {
+
+namespace {
+
+/// Orders the gated heap so that the smallest `after` is at the front.
+constexpr auto later = [](const auto& a, const auto& b) { return a.after > b.after; };
+
+} // namespace
 
 worker_pool::worker_pool(std::size_t threads) {
   threads_.reserve(threads);
@@ -23,26 +32,68 @@ worker_pool::~worker_pool() {
     t.join();
 }
 
-void worker_pool::submit(std::function<void()> job) {
+void worker_pool::submit_after(std::uint64_t after, job j) {
+  bool wake = false;
   {
     std::lock_guard guard{mx_};
-    jobs_.push_back(std::move(job));
+    if (after <= durable_ || failed_) {
+      ready_.push_back(ready_job{std::move(j), failed_});
+      wake = idle_ > 0;
+    } else {
+      gated_.push_back(gated_job{after, std::move(j)});
+      std::push_heap(gated_.begin(), gated_.end(), later);
+    }
   }
-  cv_.notify_one();
+  if (wake)
+    cv_.notify_one();
+}
+
+void worker_pool::durable(std::uint64_t n, const caf::error& err) {
+  std::size_t released = 0;
+  std::size_t idle = 0;
+  {
+    std::lock_guard guard{mx_};
+    durable_ = std::max(durable_, n);
+    if (err && !failed_)
+      failed_ = err;
+    released = release_locked();
+    idle = idle_;
+  }
+  // One wake-up per idle worker that has something to do, not one per job.
+  if (released >= idle)
+    cv_.notify_all();
+  else
+    for (std::size_t i = 0; i < released; ++i)
+      cv_.notify_one();
+}
+
+std::size_t worker_pool::release_locked() {
+  std::size_t n = 0;
+  while (!gated_.empty() && (failed_ || gated_.front().after <= durable_)) {
+    std::pop_heap(gated_.begin(), gated_.end(), later);
+    ready_.push_back(ready_job{std::move(gated_.back().fn), failed_});
+    gated_.pop_back();
+    ++n;
+  }
+  return n;
 }
 
 void worker_pool::run() {
+  std::unique_lock guard{mx_};
   for (;;) {
-    std::function<void()> job;
-    {
-      std::unique_lock guard{mx_};
-      cv_.wait(guard, [this] { return stopping_ || !jobs_.empty(); });
-      if (jobs_.empty())
+    if (ready_.empty()) {
+      if (stopping_)
         return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
+      ++idle_;
+      cv_.wait(guard, [this] { return stopping_ || !ready_.empty(); });
+      --idle_;
+      continue;
     }
-    job();
+    auto j = std::move(ready_.front());
+    ready_.pop_front();
+    guard.unlock();
+    j.fn(j.err);
+    guard.lock();
   }
 }
 

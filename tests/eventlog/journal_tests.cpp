@@ -517,3 +517,59 @@ TEST_CASE("with a tiny append-queue bound, producers wait for the writer and eve
     CHECK(evs->size() == per_thread + 1);
   }
 }
+
+TEST_CASE("the commit listener is told at install, after each commit, and once when the journal closes") {
+  temp_dir dir;
+  std::mutex mx;
+  std::vector<std::pair<lsn, bool>> calls; // (durable lsn, with an error)
+  auto listener = [&](lsn n, const caf::error& err) {
+    std::lock_guard guard{mx};
+    calls.emplace_back(n, static_cast<bool>(err));
+  };
+  lsn last = 0;
+  {
+    auto j = open_ok(options(dir.file("j.db")));
+    j->set_commit_listener(listener);
+    {
+      std::lock_guard guard{mx};
+      REQUIRE(calls.size() == 1);
+      CHECK(calls[0] == std::pair<lsn, bool>{0, false});
+    }
+    j->append_task(make_task(1, "f"), "", "");
+    last = j->append(make_event(1, 1, event_kind::effect, "fx", "a", "b"));
+    REQUIRE(!j->flush());
+    {
+      // flush returns once durable_ is published, which is after the listener heard of the commit.
+      std::lock_guard guard{mx};
+      REQUIRE(calls.size() >= 2);
+      CHECK(calls.back() == std::pair<lsn, bool>{last, false});
+      for (std::size_t i = 1; i < calls.size(); ++i)
+        CHECK(calls[i].first >= calls[i - 1].first); // never goes back
+    }
+  }
+  std::lock_guard guard{mx};
+  CHECK(calls.back() == std::pair<lsn, bool>{last, true}); // closed: nothing more will be durable
+}
+
+TEST_CASE("a removed commit listener is not called again; a failed journal reports its error to a new one") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  auto opts = options(path);
+  opts.max_page_count_for_tests = 16;
+  auto j = open_ok(opts);
+  std::atomic<int> removed_calls{0};
+  j->set_commit_listener([&](lsn, const caf::error&) { ++removed_calls; });
+  CHECK(removed_calls == 1);
+  j->set_commit_listener({});
+  j->append_task(make_task(1, "f"), "", "");
+  REQUIRE(!j->flush());
+  CHECK(removed_calls == 1);
+  std::string payload(4096, 'x');
+  for (std::uint32_t i = 0; i < 200; ++i)
+    j->append(make_event(1, i + 1, event_kind::effect, "fx", payload, payload));
+  REQUIRE(code_of(j->flush()) == code(errc::io_error));
+  caf::error told;
+  j->set_commit_listener([&](lsn, const caf::error& err) { told = err; });
+  CHECK(code_of(told) == code(errc::io_error));
+  CHECK(removed_calls == 1);
+}

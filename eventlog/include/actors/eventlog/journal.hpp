@@ -29,6 +29,12 @@ using lsn = std::uint64_t;
 /// never throw. It may append and call `when_durable`.
 using durable_callback = std::function<void(const caf::error&)>;
 
+/// Told after every commit that everything up to `durable` is durable; called once more with an error
+/// when the journal fails or closes (nothing more will become durable). Runs on the writer thread with
+/// the journal's queue lock held: keep it to a few instructions, never append, never call back into the
+/// journal.
+using commit_listener = std::function<void(lsn durable, const caf::error&)>;
+
 /// How `journal::open` treats the file.
 struct journal_options {
   std::string path;             ///< A file path, or ":memory:".
@@ -91,6 +97,11 @@ public:
   /// Calls `cb` once every append with lsn <= `n` is durable (inline if it already is), or with the
   /// write error if the journal has failed.
   void when_durable(lsn n, durable_callback cb);
+
+  /// Installs (or, with an empty function, removes) the one commit listener. It is first called at
+  /// once, with the current durable lsn (and the failure, if the journal has failed). Removing it
+  /// waits for a call in progress, so the listener's target may be destroyed right after.
+  void set_commit_listener(commit_listener fn);
 
   /// Blocks until every append queued so far is durable. Returns the write error if any.
   [[nodiscard]] caf::error flush();
