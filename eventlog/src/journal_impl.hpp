@@ -55,6 +55,7 @@ struct journal::impl {
   std::string path_;
   bool read_only_ = false;
   bool has_schema_ = true;   ///< False only for a read-only open of a fresh (empty) file.
+  int file_version_ = journal::schema_version; ///< Older only when opened read-only (not migrated).
   std::size_t max_batch_ = 8192;
   std::size_t max_queue_ = 65536; ///< 0 = unbounded
 

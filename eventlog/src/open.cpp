@@ -68,7 +68,8 @@ CREATE TABLE IF NOT EXISTS tasks(
   input_type TEXT NOT NULL,
   status INTEGER NOT NULL,
   created INTEGER NOT NULL,
-  finished INTEGER NOT NULL);
+  finished INTEGER NOT NULL,
+  route TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS tasks_by_parent ON tasks(parent, parent_seq);
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks(status);
 CREATE TABLE IF NOT EXISTS events(
@@ -83,10 +84,30 @@ CREATE TABLE IF NOT EXISTS events(
   text TEXT NOT NULL,
   ts INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_task ON events(task, seq);
+CREATE TABLE IF NOT EXISTS divergences(
+  id INTEGER PRIMARY KEY,
+  task INTEGER NOT NULL,
+  function TEXT NOT NULL,
+  primary_version TEXT NOT NULL,
+  candidate_version TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  what TEXT NOT NULL,
+  primary_side TEXT NOT NULL,
+  candidate_side TEXT NOT NULL,
+  ts INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS divergences_by_function ON divergences(function, id);
+)sql";
+
+// Schema 1 -> 2: the route each task was given (DESIGN §3), and shadow-run divergences.
+constexpr const char* migrate_1_to_2_sql = R"sql(
+ALTER TABLE tasks ADD COLUMN route TEXT NOT NULL DEFAULT '';
 )sql";
 
 constexpr const char* task_columns =
-  "id, parent, root, parent_seq, function, version, input_type, status, created, finished";
+  "id, parent, root, parent_seq, function, version, input_type, status, created, finished, route";
+/// The same columns from a schema-1 journal opened read-only (not migrated): no route yet.
+constexpr const char* task_columns_v1 =
+  "id, parent, root, parent_seq, function, version, input_type, status, created, finished, '' AS route";
 
 constexpr const char* event_columns =
   "rowid, task, seq, kind, failed, name, ref, request, result, text, ts";
@@ -139,6 +160,7 @@ int query_int(sqlite3* db, const char* sql, std::int64_t& out) {
 /// What a look at an existing file found.
 struct probe_result {
   bool needs_schema = false; ///< Fresh (empty) database, or ours with initialisation unfinished.
+  int version = 0;           ///< The file's schema version when it is a complete journal of ours.
 };
 
 /// A `file:` URI naming `path` as immutable: SQLite then takes no locks and creates no -wal or -shm file.
@@ -253,16 +275,17 @@ caf::expected<probe_result> probe(const std::string& path) {
                       path + ": journal schema version " + std::to_string(facts->user_version)
                         + " is newer than this libactors supports (schema version "
                         + std::to_string(journal::schema_version) + ")");
-  if (facts->user_version < journal::schema_version)
+  if (facts->user_version == 0)
     return probe_result{true}; // ours, but initialisation never finished
   for (std::string name : {"meta", "tasks", "events"})
     if (std::find(facts->tables.begin(), facts->tables.end(), name) == facts->tables.end())
       return make_error(errc::corrupt, path + ": journal lacks its '" + name + "' table");
-  return probe_result{false};
+  return probe_result{false, static_cast<int>(facts->user_version)};
 }
 
 /// Configures a writable connection and creates the schema if needed. Runs only after the checks.
-caf::error setup(sqlite3* db, const journal_options& opts, bool needs_schema, bool memory) {
+caf::error setup(sqlite3* db, const journal_options& opts, bool needs_schema, int version,
+                 bool memory) {
   auto fail = [&](int rc, std::string_view what) { return internal::sqlite_error(db, rc, opts.path, what); };
   if (!memory) {
     if (auto rc = internal::exec(db, "PRAGMA journal_mode=WAL"); rc != SQLITE_OK)
@@ -298,6 +321,27 @@ caf::error setup(sqlite3* db, const journal_options& opts, bool needs_schema, bo
       return err;
     }
   }
+  if (!needs_schema && version < journal::schema_version) {
+    // An older journal of ours: migrate in one transaction (all or nothing).
+    if (auto rc = internal::exec(db, "BEGIN IMMEDIATE"); rc != SQLITE_OK)
+      return fail(rc, "cannot begin the schema migration");
+    auto rc = SQLITE_OK;
+    if (version < 2)
+      rc = internal::exec(db, migrate_1_to_2_sql);
+    if (rc == SQLITE_OK)
+      rc = internal::exec(db, schema_sql); // tables and indexes new since `version`
+    if (rc == SQLITE_OK) {
+      auto pragma = "PRAGMA user_version=" + std::to_string(journal::schema_version);
+      rc = internal::exec(db, pragma.c_str());
+    }
+    if (rc == SQLITE_OK)
+      rc = internal::exec(db, "COMMIT");
+    if (rc != SQLITE_OK) {
+      auto err = fail(rc, "cannot migrate the journal from schema version " + std::to_string(version));
+      internal::exec(db, "ROLLBACK");
+      return err;
+    }
+  }
   if (opts.max_page_count_for_tests) {
     auto sql = "PRAGMA max_page_count=" + std::to_string(*opts.max_page_count_for_tests);
     if (auto rc = internal::exec(db, sql.c_str()); rc != SQLITE_OK)
@@ -318,6 +362,7 @@ struct connected {
   connection db;
   bool created = false;     ///< This open created the file (removed again if setup fails).
   bool needs_schema = true;
+  int version = 0;          ///< Schema version of an existing journal (0 when it needs the schema).
 };
 
 /// Checks an existing file, or creates a missing one, and connects to it (read-only if asked).
@@ -339,6 +384,7 @@ caf::expected<connected> connect(const journal_options& opts, bool memory) {
   if (!found)
     return std::move(found.error());
   out.needs_schema = found->needs_schema;
+  out.version = found->version;
   // Plain flags, never CREATE: the file was checked above and must not be replaced by a new one.
   auto db = open_connection(path, opts.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
   if (!db)
@@ -359,7 +405,7 @@ caf::error journal::impl::prepare_statements() {
       return internal::sqlite_error(db, s.rc(), path_, "cannot prepare statement");
     return {};
   };
-  std::string tc = task_columns;
+  std::string tc = file_version_ == 1 ? task_columns_v1 : task_columns;
   std::string ec = event_columns;
   caf::error err;
   auto run = [&](statement& s, const std::string& sql) {
@@ -369,7 +415,8 @@ caf::error journal::impl::prepare_statements() {
   if (!read_only_) {
     run(begin_, "BEGIN IMMEDIATE");
     run(commit_, "COMMIT");
-    run(insert_task_, "INSERT INTO tasks(" + tc + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    run(insert_task_,
+        "INSERT INTO tasks(" + tc + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     run(insert_event_,
         "INSERT INTO events(task, seq, kind, failed, name, ref, request, result, text, ts) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
@@ -402,7 +449,10 @@ caf::expected<std::unique_ptr<journal::impl>> journal::impl::open(const journal_
   self->has_schema_ = !(opts.read_only && conn->needs_schema) || memory;
   caf::error err;
   if (!opts.read_only || memory)
-    err = setup(self->db_.get(), opts, conn->needs_schema, memory);
+    err = setup(self->db_.get(), opts, conn->needs_schema, conn->version, memory);
+  // A read-only open leaves an older journal as it is; reads adapt to its columns.
+  self->file_version_ = opts.read_only && !memory && !conn->needs_schema ? conn->version
+                                                                        : journal::schema_version;
   if (!err && self->has_schema_)
     err = self->prepare_statements();
   if (err) {

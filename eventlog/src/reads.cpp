@@ -31,6 +31,7 @@ task_record read_task(const statement& s) {
   t.status = static_cast<task_status>(s.column_i64(7));
   t.created = s.column_i64(8);
   t.finished = s.column_i64(9);
+  t.route = s.column_text(10);
   return t;
 }
 

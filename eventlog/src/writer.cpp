@@ -185,6 +185,7 @@ int journal::impl::write_one(pending& op) {
     s.bind(8, static_cast<std::int64_t>(t.status));
     s.bind(9, t.created);
     s.bind(10, t.finished);
+    s.bind_text(11, t.route);
     if (auto rc = finish(s); rc != SQLITE_OK)
       return rc;
   }

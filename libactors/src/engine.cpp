@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <fstream>
 #include <random>
+#include <stop_token>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -15,6 +18,7 @@
 
 #include "actors/eventlog/journal.hpp"
 #include "actors/router_errc.hpp"
+#include "actors/routing_file.hpp"
 #include "engine_core.hpp"
 #include "messages.hpp"
 #include "task_actor.hpp"
@@ -125,8 +129,55 @@ struct engine::impl {
   std::unique_ptr<detail::engine_core> core;
   caf::error status;
 
+  // --- the routing file --------------------------------------------------------------------------
+  std::mutex file_mx;                 ///< guards the fields below; one reload at a time
+  std::condition_variable routing_cv; ///< notified when routing_generation moves
+  std::uint64_t routing_generation = 0;
+  std::string file_text;              ///< content last seen (applied or refused)
+  std::jthread watcher;
+
   void resume_unfinished();
+  /// Reads the routing file; if its content changed since last seen, applies it (or refuses it).
+  caf::expected<void> reload_routing_file(bool force);
+  void bump_routing_generation();
 };
+
+void engine::impl::bump_routing_generation() {
+  {
+    std::lock_guard guard{file_mx};
+    ++routing_generation;
+  }
+  routing_cv.notify_all();
+}
+
+caf::expected<void> engine::impl::reload_routing_file(bool force) {
+  auto& c = *core;
+  const auto& path = c.cfg.routing_file;
+  std::unique_lock guard{file_mx};
+  std::ifstream in{path, std::ios::binary};
+  if (!in) {
+    auto err = from_router(make_error(router_errc::invalid_routing_file,
+                                      path + ": cannot read the routing file"));
+    return err;
+  }
+  std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  if (!force && text == file_text)
+    return caf::unit;
+  file_text = text;
+  auto policies = parse_routing_file(text, path, c.routes);
+  if (!policies) {
+    c.log->error("routing file not applied, the policies in force stay: {}",
+                 describe(policies.error()));
+    return from_router(policies.error());
+  }
+  c.log->info("routing file {}: {} polic{}", path, policies->size(),
+              policies->size() == 1 ? "y" : "ies");
+  c.update_routing([&](const routing_table& t) { return t.with_policies(std::move(*policies)); });
+  ++routing_generation;
+  guard.unlock();
+  routing_cv.notify_all();
+  return caf::unit;
+}
 
 engine::engine(engine_config cfg, const router& routes, const effects& fx)
   : impl_(std::make_unique<impl>()) {
@@ -185,6 +236,25 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
   }
   core.system_cfg->set("scheduler.policy", caf::atom_from_string(core.cfg.scheduler_policy));
   core.system = std::make_unique<caf::actor_system>(*core.system_cfg);
+  if (!core.cfg.routing_file.empty()) {
+    if (auto r = impl_->reload_routing_file(true); !r) {
+      impl_->status = std::move(r.error());
+      return;
+    }
+    impl_->watcher = std::jthread{[this](std::stop_token stop) {
+      std::mutex mx;
+      std::condition_variable_any cv;
+      auto& c = *impl_->core;
+      for (;;) {
+        {
+          std::unique_lock lk{mx};
+          if (cv.wait_for(lk, stop, c.cfg.routing_file_poll, [] { return false; }); stop.stop_requested())
+            return;
+        }
+        (void)impl_->reload_routing_file(false); // errors are logged; the policies in force stay
+      }
+    }};
+  }
   if (core.journal && core.cfg.resume)
     impl_->resume_unfinished();
 }
@@ -245,6 +315,10 @@ engine::~engine() {
   if (!impl_ || !impl_->core)
     return;
   auto& c = *impl_->core;
+  if (impl_->watcher.joinable()) {
+    impl_->watcher.request_stop();
+    impl_->watcher.join();
+  }
   if (c.system)
     drain();
   if (c.journal)
@@ -272,7 +346,8 @@ caf::expected<task_id> engine::start_erased(std::string_view fn, std::string_vie
       return make_error(errc::journal_failure,
                         "the engine takes no new tasks: the journal failed: " + describe(err));
   }
-  auto route = c.routes.resolve(fn, pinned);
+  auto root = c.new_id().value(); // a root task's tree is rooted at itself: percent needs its id
+  auto route = c.route(fn, root, pinned);
   if (!route)
     return from_router(route.error());
   const auto& entry = *route->entry;
@@ -283,12 +358,13 @@ caf::expected<task_id> engine::start_erased(std::string_view fn, std::string_vie
                       "function '" + entry.name + "' version '" + entry.version + "' takes " +
                         inv->input_type_name() + ", not " + type_name(*in.type));
   eventlog::task_record rec;
-  rec.id = c.new_id().value();
+  rec.id = root;
   rec.root = rec.id;
   rec.function = entry.name;
   rec.version = entry.version;
   rec.input_type = inv->input_type_name();
   rec.created = now_ns();
+  rec.route = describe(*route);
   eventlog::lsn created = 0;
   if (c.journal)
     created = c.journal->append_task(rec, *bytes, in.render(in.value));
@@ -367,6 +443,72 @@ void engine::drain() {
   auto& c = *impl_->core;
   std::unique_lock guard{c.drain_mx};
   c.drain_cv.wait(guard, [&] { return c.in_flight.load(std::memory_order_acquire) == 0; });
+}
+
+caf::expected<void> engine::set_policy(std::string_view fn, routing_policy p) {
+  if (impl_->status)
+    return impl_->status;
+  auto& c = *impl_->core;
+  if (auto err = routing_table::check(c.routes, fn, p))
+    return from_router(err);
+  c.log->info("routing: {} -> {}", fn, to_string(p));
+  c.update_routing([&](const routing_table& t) { return t.with_policy(std::string{fn}, p); });
+  impl_->bump_routing_generation();
+  return caf::unit;
+}
+
+void engine::clear_policy(std::string_view fn) {
+  if (impl_->status)
+    return;
+  impl_->core->update_routing([&](const routing_table& t) { return t.without_policy(fn); });
+  impl_->bump_routing_generation();
+}
+
+caf::expected<void> engine::override_route(task_id root, std::string_view fn,
+                                           std::string_view version) {
+  if (impl_->status)
+    return impl_->status;
+  auto& c = *impl_->core;
+  if (auto err = routing_table::check(c.routes, fn, policy::primary(std::string{version})))
+    return from_router(err);
+  c.log->info("routing: {} in the tree of task {} -> {}", fn, to_string(root), version);
+  c.update_routing([&](const routing_table& t) {
+    return t.with_override(root.value(), std::string{fn}, std::string{version});
+  });
+  impl_->bump_routing_generation();
+  return caf::unit;
+}
+
+void engine::clear_override(task_id root, std::string_view fn) {
+  if (impl_->status)
+    return;
+  impl_->core->update_routing(
+    [&](const routing_table& t) { return t.without_override(root.value(), fn); });
+  impl_->bump_routing_generation();
+}
+
+caf::expected<void> engine::reload_routing() {
+  if (impl_->status)
+    return impl_->status;
+  if (impl_->core->cfg.routing_file.empty())
+    return make_error(errc::invalid_configuration, "the engine has no routing file (engine_config::routing_file)");
+  return impl_->reload_routing_file(false);
+}
+
+std::uint64_t engine::routing_generation() const {
+  std::lock_guard guard{impl_->file_mx};
+  return impl_->routing_generation;
+}
+
+bool engine::await_routing_change(std::uint64_t after, std::chrono::milliseconds timeout) {
+  std::unique_lock guard{impl_->file_mx};
+  return impl_->routing_cv.wait_for(guard, timeout, [&] { return impl_->routing_generation > after; });
+}
+
+routing_table engine::routing() const {
+  if (impl_->status)
+    return {};
+  return *impl_->core->routing.load();
 }
 
 engine_stats engine::stats() const {

@@ -18,6 +18,7 @@
 #include "actors/engine.hpp"
 #include "actors/eventlog/journal.hpp"
 #include "actors/router.hpp"
+#include "actors/routing.hpp"
 #include "completion.hpp"
 #include "worker_pool.hpp"
 
@@ -29,6 +30,9 @@ struct engine_core {
   engine_config cfg;
   router routes;
   effects fx;
+  /// Policies and overrides in force: replaced whole (copy-on-write) under routing_mx, read lock-free.
+  std::atomic<std::shared_ptr<const routing_table>> routing{std::make_shared<const routing_table>()};
+  std::mutex routing_mx;
   std::unique_ptr<eventlog::journal> journal; ///< nullptr when journaling is off
   completion_registry completions;
   std::unique_ptr<worker_pool> pool;
@@ -52,6 +56,20 @@ struct engine_core {
   std::atomic<std::size_t> in_flight{0};
   std::mutex drain_mx;
   std::condition_variable drain_cv;
+
+  /// Routes a call of `fn` in the tree rooted at `root` under the policies in force.
+  caf::expected<route_decision> route(std::string_view fn, std::uint64_t root,
+                                      std::string_view pinned) const {
+    return routing.load(std::memory_order_acquire)->route(routes, fn, root, pinned);
+  }
+
+  /// Replaces the routing table by `change(current)`, atomically for readers.
+  template <class F>
+  void update_routing(F change) {
+    std::lock_guard guard{routing_mx};
+    auto next = std::make_shared<const routing_table>(change(*routing.load()));
+    routing.store(std::move(next), std::memory_order_release);
+  }
 
   /// A fresh, non-zero task id, greater than every id handed out or journaled before.
   task_id new_id() noexcept;

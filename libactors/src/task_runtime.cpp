@@ -294,7 +294,7 @@ std::uint64_t task_runtime::draw(std::uint64_t n) {
 
 // Routes a call and checks its types. On failure sets o.failed / o.result and returns false.
 bool task_runtime::prepare_call(op& o, const std::string& pinned) {
-  auto route = core_.routes.resolve(o.name, pinned);
+  auto route = core_.route(o.name, rec_.root, pinned);
   if (!route) {
     o.failed = true;
     o.result = describe(route.error());
@@ -303,6 +303,7 @@ bool task_runtime::prepare_call(op& o, const std::string& pinned) {
   const auto& entry = *route->entry;
   auto inv = static_cast<const invoker*>(entry.impl.get());
   o.version = entry.version;
+  pending_route_ = *route;
   auto bytes = o.encode(inv->input_type());
   if (!bytes) {
     o.failed = true;
@@ -401,6 +402,7 @@ void task_runtime::dispatch_call(op& o) {
   child.version = o.version;
   child.input_type = inv->input_type_name();
   child.created = now_ns();
+  child.route = describe(pending_route_);
   pending_child_ = child.id;
   eventlog::lsn created = 0;
   if (core_.journal)

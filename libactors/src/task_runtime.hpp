@@ -106,6 +106,7 @@ private:
   op* pending_ = nullptr;
   std::uint32_t pending_seq_ = 0;
   std::uint64_t pending_child_ = 0;
+  route_decision pending_route_;   ///< how the call being prepared was routed
   caf::error abort_;
   bool finished_ = false;
   caf::actor parent_;

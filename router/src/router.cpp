@@ -13,8 +13,22 @@ std::string_view to_string(route_reason x) noexcept {
   switch (x) {
     case route_reason::default_version: return "default";
     case route_reason::pinned: return "pinned";
+    case route_reason::policy: return "policy";
+    case route_reason::shadow: return "shadow";
+    case route_reason::percent: return "percent";
+    case route_reason::override_version: return "override";
   }
   return "unknown";
+}
+
+std::string describe(const route_decision& d) {
+  std::string out{to_string(d.reason)};
+  if (d.reason == route_reason::shadow && d.shadow != nullptr)
+    out += " " + d.shadow->version;
+  if (d.reason == route_reason::percent)
+    out += " bucket " + std::to_string(d.bucket) + (d.bucket < d.percent ? " < " : " >= ") +
+           std::to_string(d.percent);
+  return out;
 }
 
 std::string_view to_string(router_errc x) noexcept {
@@ -22,6 +36,8 @@ std::string_view to_string(router_errc x) noexcept {
     case router_errc::unknown_function: return "unknown_function";
     case router_errc::unknown_version: return "unknown_version";
     case router_errc::invalid_registration: return "invalid_registration";
+    case router_errc::invalid_policy: return "invalid_policy";
+    case router_errc::invalid_routing_file: return "invalid_routing_file";
   }
   return "unknown";
 }

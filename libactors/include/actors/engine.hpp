@@ -11,6 +11,7 @@
 // Thread safety: all member functions may be called from any non-task thread concurrently. `wait` and
 // `run` block the calling thread: never call them from task code (use `ctx::call`).
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -27,6 +28,7 @@
 #include "actors/effects.hpp"
 #include "actors/errc.hpp"
 #include "actors/router.hpp"
+#include "actors/routing.hpp"
 #include "actors/serialization.hpp"
 #include "actors/task_id.hpp"
 
@@ -53,6 +55,12 @@ struct engine_config {
   /// CAF scheduler policy: "sharing" (one shared queue; keeps bursts of spawns from running tasks fast on
   /// few cores, see README "Performance") or "stealing" (CAF's default).
   std::string scheduler_policy = "sharing";
+  /// A YAML routing file (<actors/routing_file.hpp>) holding every function's policy; empty: none. Read
+  /// at start-up (a bad file makes `status()` an error naming the line and key) and watched: a changed
+  /// file takes effect within a second; a bad change is logged and the policies in force stay.
+  std::string routing_file;
+  /// How often the routing file is checked for changes.
+  std::chrono::milliseconds routing_file_poll{250};
   /// Log level for libactors' own logger and task logs: "trace", "debug", "info", "warn", "error", "off".
   std::string log_level = "info";
 };
@@ -130,6 +138,36 @@ public:
       return std::move(id.error());
     return wait<T>(*id);
   }
+
+  /// Sets `fn`'s routing policy (actors::policy::primary / shadow / percent). A policy naming an
+  /// unknown function or version, or an invalid percent, is refused with an error naming it, and the
+  /// previous policy stays. Applies to calls routed from now on (running tasks keep their versions).
+  caf::expected<void> set_policy(std::string_view fn, routing_policy p);
+
+  /// Removes `fn`'s policy: it routes by default again.
+  void clear_policy(std::string_view fn);
+
+  /// Routes every call of `fn` in the call tree rooted at `root` (the root itself included) to
+  /// `version`, ahead of any policy. Used by replay and debugging. Errors name an unknown function
+  /// or version.
+  caf::expected<void> override_route(task_id root, std::string_view fn, std::string_view version);
+
+  /// Removes the override of `fn` for `root` (every override of `root` when `fn` is empty).
+  void clear_override(task_id root, std::string_view fn = {});
+
+  /// The policies and overrides in force.
+  routing_table routing() const;
+
+  /// Reads the routing file now (the watcher does this every `routing_file_poll`) and applies it if
+  /// its content changed. A bad file is refused with an error naming the line and key, and the
+  /// policies in force stay.
+  caf::expected<void> reload_routing();
+
+  /// Counts routing changes (policies set or cleared, overrides, routing-file reloads).
+  std::uint64_t routing_generation() const;
+
+  /// Blocks until routing_generation() > `after` or `timeout` passes; true if it moved.
+  bool await_routing_change(std::uint64_t after, std::chrono::milliseconds timeout);
 
   /// Blocks until no task is in flight.
   void drain();

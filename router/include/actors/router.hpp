@@ -4,7 +4,7 @@
 //
 // Default routing (no policy): a function routes to its first registered version (its only version,
 // when there is one). A call may pin a version explicitly (`actors::version{"v1"}`). Routing policies
-// (primary, shadow, percent, per-task override) slot in as further `route_reason`s.
+// (primary, shadow, percent, per-task override) live in <actors/routing.hpp> (routing_table).
 //
 // Thread safety: a router is a value; build it on one thread, then hand it to an engine, which copies it.
 // Const member functions may be called concurrently.
@@ -52,6 +52,10 @@ struct function_entry {
 enum class route_reason : std::uint8_t {
   default_version = 1, ///< No policy: the function's first registered version.
   pinned = 2,          ///< The caller pinned the version.
+  policy = 3,          ///< The function's `primary` policy.
+  shadow = 4,          ///< A `shadow` policy: the primary serves, `route_decision::shadow` runs after.
+  percent = 5,         ///< A `percent` policy: the root's bucket chose primary or candidate.
+  override_version = 6,///< A per-task override of the call tree's root.
 };
 
 /// Returns "default", "pinned", ...
@@ -61,7 +65,14 @@ std::string_view to_string(route_reason x) noexcept;
 struct route_decision {
   const function_entry* entry = nullptr;
   route_reason reason = route_reason::default_version;
+  const function_entry* shadow = nullptr; ///< reason shadow: the candidate that shadow-runs afterwards
+  int bucket = -1;                        ///< reason percent: the root's bucket (0..99)
+  int percent = 0;                        ///< reason percent: the policy's percentage
 };
+
+/// The decision as the journal records it, e.g. "default", "pinned", "policy", "override",
+/// "shadow v2", "percent bucket 27 < 30".
+std::string describe(const route_decision& d);
 
 namespace detail {
 // Builds the typed invoker for a coroutine function `F`. Defined by the engine layer

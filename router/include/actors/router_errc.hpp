@@ -13,6 +13,8 @@ enum class router_errc : std::uint8_t {
   unknown_function = 1, ///< No function with that name is registered.
   unknown_version,      ///< The function exists but not in that version.
   invalid_registration, ///< A duplicate (name, version), or an empty name or version.
+  invalid_policy,       ///< A routing policy that cannot apply (no version, percent out of range, ...).
+  invalid_routing_file, ///< A routing file that cannot be read or parsed; names the line and key.
 };
 
 /// Returns the code's name, e.g. "unknown_version".

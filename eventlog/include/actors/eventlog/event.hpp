@@ -62,6 +62,9 @@ struct task_record {
   task_status status = task_status::running;
   std::int64_t created = 0;       ///< ns since the Unix epoch.
   std::int64_t finished = 0;      ///< ns since the Unix epoch, 0 while running.
+  /// Why the task runs this version (actors::describe(route_decision)): "default", "pinned", "policy",
+  /// "override", "shadow v2", "percent bucket 27 < 30". Empty in journals older than schema 2.
+  std::string route;
 };
 
 } // namespace actors::eventlog

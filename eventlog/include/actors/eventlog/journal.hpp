@@ -71,7 +71,9 @@ struct journal_stats {
 class journal {
 public:
   /// Current schema version written into new journals (PRAGMA user_version).
-  static constexpr int schema_version = 1;
+  /// History: 1 — tasks, events, meta; 2 — tasks.route, divergences (older journals are migrated on a
+  /// writable open, read as they are on a read-only one).
+  static constexpr int schema_version = 2;
   /// PRAGMA application_id that marks a file as a libactors journal ("ACTR").
   static constexpr std::int32_t application_id = 0x41435452;
 
