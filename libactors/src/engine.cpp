@@ -492,7 +492,7 @@ caf::expected<void> engine::reload_routing() {
     return impl_->status;
   if (impl_->core->cfg.routing_file.empty())
     return make_error(errc::invalid_configuration, "the engine has no routing file (engine_config::routing_file)");
-  return impl_->reload_routing_file(false);
+  return impl_->reload_routing_file(true);
 }
 
 std::uint64_t engine::routing_generation() const {
