@@ -47,6 +47,14 @@ lsn journal::append(event ev) {
   return impl_->enqueue(std::move(op));
 }
 
+lsn journal::append_divergence(divergence_record d) {
+  impl::pending op;
+  if (d.ts == 0)
+    d.ts = internal::now_ns();
+  op.div = std::make_unique<divergence_record>(std::move(d));
+  return impl_->enqueue(std::move(op));
+}
+
 void journal::when_durable(lsn n, durable_callback cb) {
   impl_->when_durable(n, std::move(cb));
 }

@@ -43,6 +43,7 @@ struct journal::impl {
     lsn n = 0;
     event ev;
     std::unique_ptr<task_record> task; ///< A pointer keeps the common case (events) small in the queue.
+    std::unique_ptr<divergence_record> div; ///< Set: this append is a divergence record, not an event.
   };
 
   /// A registered durability callback.
@@ -73,6 +74,8 @@ struct journal::impl {
   internal::statement select_children_;
   internal::statement select_tasks_;
   internal::statement select_tail_;
+  internal::statement insert_divergence_;
+  internal::statement select_divergences_;
 
   // --- append queue and durability, guarded by mu_ ------------------------------------------------
   std::mutex mu_;

@@ -421,6 +421,9 @@ caf::error journal::impl::prepare_statements() {
         "INSERT INTO events(task, seq, kind, failed, name, ref, request, result, text, ts) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     run(finish_task_, "UPDATE tasks SET status = ?2, finished = ?3 WHERE id = ?1");
+    run(insert_divergence_,
+        "INSERT INTO divergences(task, function, primary_version, candidate_version, position, what, "
+        "primary_side, candidate_side, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   }
   run(select_unfinished_, "SELECT " + tc + " FROM tasks WHERE status = 0 ORDER BY created, id");
   run(select_task_, "SELECT " + tc + " FROM tasks WHERE id = ?1");
@@ -430,6 +433,11 @@ caf::error journal::impl::prepare_statements() {
                        + " FROM tasks WHERE (?1 IS NULL OR function = ?1) AND (?2 IS NULL OR status = ?2)"
                          " AND created >= ?3 ORDER BY created DESC, id DESC LIMIT ?4");
   run(select_tail_, "SELECT " + ec + " FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2");
+  if (file_version_ >= 2)
+    run(select_divergences_,
+        "SELECT id, task, function, primary_version, candidate_version, position, what, primary_side, "
+        "candidate_side, ts FROM divergences WHERE (?1 IS NULL OR function = ?1) ORDER BY id DESC "
+        "LIMIT ?2");
   return err;
 }
 

@@ -179,4 +179,39 @@ caf::expected<std::vector<std::pair<std::int64_t, event>>> journal::tail(std::in
   return p.read_events(s, "cannot read the event log");
 }
 
+caf::expected<std::vector<divergence_record>> journal::divergences(std::string_view function,
+                                                                 std::size_t limit) {
+  auto& p = *impl_;
+  std::vector<divergence_record> out;
+  if (!p.has_schema_ || p.file_version_ < 2)
+    return out; // no divergences table before schema 2
+  std::lock_guard lk{p.db_mu_};
+  auto& s = p.select_divergences_;
+  reset_guard guard{s};
+  if (function.empty())
+    s.bind_null(1);
+  else
+    s.bind_text(1, function); // SQLITE_STATIC: `function` outlives the query
+  s.bind(2, limit == 0 ? std::int64_t{-1}
+                       : static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    divergence_record d;
+    d.id = s.column_i64(0);
+    d.task = s.column_u64(1);
+    d.function = s.column_text(2);
+    d.primary_version = s.column_text(3);
+    d.candidate_version = s.column_text(4);
+    d.position = s.column_i64(5);
+    d.what = s.column_text(6);
+    d.primary_side = s.column_text(7);
+    d.candidate_side = s.column_text(8);
+    d.ts = s.column_i64(9);
+    out.push_back(std::move(d));
+  }
+  if (rc != SQLITE_DONE)
+    return internal::sqlite_error(p.db_.get(), rc, p.path_, "cannot read divergences");
+  return out;
+}
+
 } // namespace actors::eventlog

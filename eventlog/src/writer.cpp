@@ -172,6 +172,20 @@ int journal::impl::write_one(pending& op) {
     s.reset();
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
   };
+  if (op.div) {
+    auto& d = *op.div;
+    auto& s = insert_divergence_;
+    s.bind_u64(1, d.task);
+    s.bind_text(2, d.function);
+    s.bind_text(3, d.primary_version);
+    s.bind_text(4, d.candidate_version);
+    s.bind(5, d.position);
+    s.bind_text(6, d.what);
+    s.bind_text(7, d.primary_side);
+    s.bind_text(8, d.candidate_side);
+    s.bind(9, d.ts);
+    return finish(s);
+  }
   if (op.task) {
     auto& t = *op.task;
     auto& s = insert_task_;

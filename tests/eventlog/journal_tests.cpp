@@ -573,3 +573,47 @@ TEST_CASE("a removed commit listener is not called again; a failed journal repor
   CHECK(code_of(told) == code(errc::io_error));
   CHECK(removed_calls == 1);
 }
+
+TEST_CASE("divergence records are appended with group commit and read back newest first, by function") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  {
+    auto j = open_ok(options(path));
+    CHECK(j->divergences("")->empty());
+    divergence_record d;
+    d.task = 42;
+    d.function = "lookupUser";
+    d.primary_version = "v1";
+    d.candidate_version = "v3";
+    d.position = -1;
+    d.what = "output";
+    d.primary_side = "\"Ada\"";
+    d.candidate_side = "\"ADA\"";
+    j->append_divergence(d);
+    d.function = "listItems";
+    d.position = 2;
+    d.what = "effect";
+    j->append_divergence(d);
+    d.function = "lookupUser";
+    d.task = 43;
+    j->append_divergence(d);
+    REQUIRE(!j->flush());
+  }
+  auto j = open_ok(options(path));
+  auto all = j->divergences("");
+  REQUIRE(all);
+  REQUIRE(all->size() == 3);
+  auto mine = j->divergences("lookupUser");
+  REQUIRE(mine);
+  REQUIRE(mine->size() == 2);
+  CHECK((*mine)[0].task == 43); // newest first
+  CHECK((*mine)[0].what == "effect");
+  CHECK((*mine)[0].position == 2);
+  CHECK((*mine)[1].task == 42);
+  CHECK((*mine)[1].what == "output");
+  CHECK((*mine)[1].primary_side == "\"Ada\"");
+  CHECK((*mine)[1].candidate_side == "\"ADA\"");
+  CHECK((*mine)[1].candidate_version == "v3");
+  CHECK((*mine)[1].ts > 0);
+  CHECK(j->divergences("lookupUser", 1)->size() == 1);
+}

@@ -67,4 +67,18 @@ struct task_record {
   std::string route;
 };
 
+/// The first difference between a shadow run (candidate) and the primary run it shadows (DESIGN §3).
+struct divergence_record {
+  std::int64_t id = 0;             ///< Assigned by the journal (rowid), 0 before.
+  std::uint64_t task = 0;          ///< The primary's task id.
+  std::string function;
+  std::string primary_version;
+  std::string candidate_version;
+  std::int64_t position = -1;      ///< Index of the first differing leaf effect; -1: the output.
+  std::string what;                ///< "effect", "output", "error", "timeout", "missing effect", ...
+  std::string primary_side;        ///< The primary's side, rendered for people.
+  std::string candidate_side;      ///< The candidate's side, rendered for people.
+  std::int64_t ts = 0;             ///< ns since the Unix epoch.
+};
+
 } // namespace actors::eventlog

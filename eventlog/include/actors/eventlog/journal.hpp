@@ -96,6 +96,9 @@ public:
   /// transaction. A `ts` of 0 is set to the current time. Returns the append's lsn.
   lsn append(event ev);
 
+  /// Queues a divergence record (shadow runs). A `ts` of 0 is set to the current time.
+  lsn append_divergence(divergence_record d);
+
   /// Calls `cb` once every append with lsn <= `n` is durable (inline if it already is), or with the
   /// write error if the journal has failed.
   void when_durable(lsn n, durable_callback cb);
@@ -135,6 +138,11 @@ public:
 
   /// Tasks matching `filter`, newest first.
   [[nodiscard]] caf::expected<std::vector<task_record>> list_tasks(const task_filter& filter);
+
+  /// Divergence records of `function` (all functions when empty), newest first, at most `limit`
+  /// (0 = all).
+  [[nodiscard]] caf::expected<std::vector<divergence_record>> divergences(std::string_view function,
+                                                                          std::size_t limit = 0);
 
   /// Events of all tasks with global order > `after_rowid`, at most `limit` (for `log --follow`).
   /// Returns pairs of (rowid, event); `limit` 0 returns nothing.
