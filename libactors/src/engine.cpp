@@ -130,10 +130,12 @@ struct engine::impl {
   caf::error status;
 
   // --- the routing file --------------------------------------------------------------------------
-  std::mutex file_mx;                 ///< guards the fields below; one reload at a time
+  std::mutex file_mx;                 ///< guards the fields below; one reload at a time (not re-entrant:
+                                      ///< bump_routing_generation takes it too)
   std::condition_variable routing_cv; ///< notified when routing_generation moves
   std::uint64_t routing_generation = 0;
   std::string file_text;              ///< content last seen (applied or refused)
+  bool unreadable_reported = false;   ///< the file is missing or unreadable and that was logged
   std::jthread watcher;
 
   void resume_unfinished();
@@ -158,8 +160,12 @@ caf::expected<void> engine::impl::reload_routing_file(bool force) {
   if (!in) {
     auto err = from_router(make_error(router_errc::invalid_routing_file,
                                       path + ": cannot read the routing file"));
+    if (!unreadable_reported) // once per outage, not every poll
+      c.log->error("{}; the policies in force stay", describe(err));
+    unreadable_reported = true;
     return err;
   }
+  unreadable_reported = false;
   std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
   if (!force && text == file_text)
     return caf::unit;
@@ -173,9 +179,8 @@ caf::expected<void> engine::impl::reload_routing_file(bool force) {
   c.log->info("routing file {}: {} polic{}", path, policies->size(),
               policies->size() == 1 ? "y" : "ies");
   c.update_routing([&](const routing_table& t) { return t.with_policies(std::move(*policies)); });
-  ++routing_generation;
   guard.unlock();
-  routing_cv.notify_all();
+  bump_routing_generation();
   return caf::unit;
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "join.hpp"
+
 #include <caf/atom.hpp>
 #include <caf/make_message.hpp>
 
@@ -49,15 +51,7 @@ caf::error make_error(router_errc x, std::string msg) {
 
 namespace {
 
-std::string join(const std::vector<std::string>& xs) {
-  std::string out;
-  for (const auto& x : xs) {
-    if (!out.empty())
-      out += ", ";
-    out += x;
-  }
-  return out.empty() ? std::string{"none"} : out;
-}
+using detail::join;
 
 } // namespace
 

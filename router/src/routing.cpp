@@ -1,5 +1,7 @@
 #include "actors/routing.hpp"
 
+#include "join.hpp"
+
 namespace actors {
 
 std::string_view to_string(policy_mode x) noexcept {
@@ -55,12 +57,10 @@ caf::error need_version(const router& routes, std::string_view function, const s
     return make_error(router_errc::invalid_policy, "policy for function '" + std::string{function} +
                                                       "' has no " + role + " version");
   if (routes.find(function, v) == nullptr) {
-    std::string known;
-    for (const auto& x : routes.versions(function))
-      known += (known.empty() ? "" : ", ") + x;
     return make_error(router_errc::unknown_version,
                       "policy for function '" + std::string{function} + "' names " + role +
-                        " version '" + v + "', which is not registered (registered: " + known + ")");
+                        " version '" + v + "', which is not registered (registered: " +
+                        detail::join(routes.versions(function)) + ")");
   }
   return {};
 }
@@ -70,12 +70,9 @@ caf::error need_version(const router& routes, std::string_view function, const s
 caf::error routing_table::check(const router& routes, std::string_view function,
                                 const routing_policy& p) {
   if (routes.versions(function).empty()) {
-    std::string known;
-    for (const auto& x : routes.functions())
-      known += (known.empty() ? "" : ", ") + x;
     return make_error(router_errc::unknown_function,
                       "policy for unknown function '" + std::string{function} +
-                        "' (registered: " + (known.empty() ? "none" : known) + ")");
+                        "' (registered: " + detail::join(routes.functions()) + ")");
   }
   if (auto err = need_version(routes, function, p.primary, "primary"))
     return err;

@@ -7,6 +7,8 @@
 #include <caf/message.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "join.hpp"
+
 namespace actors {
 
 namespace {
@@ -93,11 +95,8 @@ caf::expected<policy_set> parse(const YAML::Node& root, const file_error& fe, co
     for (const auto& kv : r) {
       auto key = kv.first.as<std::string>();
       if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-        std::string expected;
-        for (const auto& k : keys)
-          expected += (expected.empty() ? "" : ", ") + k;
         return fe.at(kv.first, rpath + "." + key,
-                     "unknown key for mode " + mode + " (expected " + expected + ")");
+                     "unknown key for mode " + mode + " (expected " + detail::join(keys) + ")");
       }
     }
     auto scalar = [&](const std::string& key) -> caf::expected<std::string> {
@@ -113,19 +112,14 @@ caf::expected<policy_set> parse(const YAML::Node& root, const file_error& fe, co
       if (!v)
         return v;
       if (routes.versions(fn).empty()) {
-        std::string known;
-        for (const auto& x : routes.functions())
-          known += (known.empty() ? "" : ", ") + x;
         return fe.at(fkv.first, fpath, "unknown function '" + fn + "' (registered: " +
-                                         (known.empty() ? "none" : known) + ")",
+                                         detail::join(routes.functions()) + ")",
                      router_errc::unknown_function);
       }
       if (routes.find(fn, *v) == nullptr) {
-        std::string known;
-        for (const auto& x : routes.versions(fn))
-          known += (known.empty() ? "" : ", ") + x;
         return fe.at(r[key], rpath + "." + key,
-                     "unknown version '" + *v + "' of function '" + fn + "' (registered: " + known + ")",
+                     "unknown version '" + *v + "' of function '" + fn + "' (registered: " +
+                       detail::join(routes.versions(fn)) + ")",
                      router_errc::unknown_version);
       }
       return v;
