@@ -59,8 +59,16 @@ std::uint64_t engine_core::new_seed() noexcept {
 
 void engine_core::spawn(std::unique_ptr<task_runtime> rt) {
   in_flight.fetch_add(1, std::memory_order_relaxed);
-  stats.started.fetch_add(1, std::memory_order_relaxed);
+  if (!rt->in_session())
+    stats.started.fetch_add(1, std::memory_order_relaxed);
   system->spawn<task_actor>(std::move(rt));
+}
+
+void engine_core::leave() noexcept {
+  if (in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    std::lock_guard guard{drain_mx};
+    drain_cv.notify_all();
+  }
 }
 
 void engine_core::finished(task_id id, outcome out, const caf::actor& parent,
@@ -77,10 +85,7 @@ void engine_core::finished(task_id id, outcome out, const caf::actor& parent,
                    std::move(out.payload), std::move(out.text), std::move(out.error));
   else
     completions.complete(id, std::move(out));
-  if (in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    std::lock_guard guard{drain_mx};
-    drain_cv.notify_all();
-  }
+  leave();
 }
 
 } // namespace detail
@@ -302,6 +307,9 @@ void engine::impl::resume_unfinished() {
     s.children = std::move(*children);
     s.fn = std::move(inv);
     s.entry = entry;
+    // Routed by a shadow policy before the crash ("shadow v2"): the candidate still shadow-runs.
+    if (rec.route.starts_with("shadow "))
+      s.shadow = c.routes.find(rec.function, std::string_view{rec.route}.substr(7));
     s.rec = std::move(rec);
     ready.push_back(std::move(s));
   }
@@ -381,6 +389,8 @@ caf::expected<task_id> engine::start_erased(std::string_view fn, std::string_vie
   s.entry = &entry;
   s.input = std::move(*bytes);
   s.created_lsn = created;
+  if (c.journal) // a shadow run needs the primary's journal
+    s.shadow = route->shadow;
   c.spawn(std::make_unique<detail::task_runtime>(c, std::move(s)));
   return id;
 }
@@ -440,6 +450,28 @@ caf::expected<std::string> engine::wait_bytes(task_id id, const std::type_info& 
     return make_error(errc::task_failed, name(r.function, r.version) + " failed: " + last.result);
   return make_error(errc::task_failed, name(r.function, r.version) + " ended as " +
                                          std::string{eventlog::to_string(r.status)});
+}
+
+caf::expected<std::vector<divergence>> engine::divergences(std::string_view fn,
+                                                           std::size_t limit) const {
+  if (impl_->status)
+    return impl_->status;
+  auto& c = *impl_->core;
+  if (!c.journal)
+    return make_error(errc::invalid_configuration,
+                      "divergences are kept in the journal, and journaling is off");
+  return c.journal->divergences(fn, limit);
+}
+
+std::vector<shadow_counts> engine::shadow_stats() const {
+  std::vector<shadow_counts> out;
+  if (!impl_->core)
+    return out;
+  auto& c = *impl_->core;
+  std::lock_guard guard{c.shadow_mx};
+  for (const auto& [key, counts] : c.shadow_totals)
+    out.push_back(counts);
+  return out;
 }
 
 void engine::drain() {

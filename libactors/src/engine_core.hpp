@@ -5,9 +5,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -25,6 +27,16 @@
 namespace actors::detail {
 
 class task_runtime;
+
+/// A finished primary task whose candidate is to shadow-run against its journal.
+struct shadow_run {
+  std::uint64_t task = 0;
+  std::uint64_t root = 0;
+  std::string primary;                       ///< the version that served the task
+  const function_entry* candidate = nullptr; ///< the version that shadow-runs
+};
+
+class replay_session;
 
 struct engine_core {
   engine_config cfg;
@@ -52,10 +64,16 @@ struct engine_core {
   std::atomic<std::uint64_t> last_id{0};
   std::atomic<std::uint64_t> seed_state{0};
 
-  // in-flight tasks, for drain(): counted atomically, the mutex only guards the wake-up at zero
+  // in-flight tasks, shadow runs and their pending work, for drain(): counted atomically, the mutex only
+  // guards the wake-up at zero
   std::atomic<std::size_t> in_flight{0};
   std::mutex drain_mx;
   std::condition_variable drain_cv;
+
+  // shadow runs (shadow.cpp)
+  std::atomic<std::size_t> shadows_in_flight{0};
+  mutable std::mutex shadow_mx;
+  std::map<std::tuple<std::string, std::string, std::string>, shadow_counts> shadow_totals;
 
   /// Routes a call of `fn` in the tree rooted at `root` under the policies in force.
   caf::expected<route_decision> route(std::string_view fn, std::uint64_t root,
@@ -78,6 +96,19 @@ struct engine_core {
 
   /// Spawns the actor that runs `rt` on CAF's scheduler and counts it in flight.
   void spawn(std::unique_ptr<task_runtime> rt);
+
+  /// Counts one unit of work (a task in a session, a shadow run's pending work) out of flight.
+  void leave() noexcept;
+
+  /// Starts the shadow run of `r` (its end is durable): reads the primary's tree from the journal on the
+  /// worker pool and runs the candidate against it in a replay session. Counted in flight at once, so
+  /// drain() waits for it. Skipped (and counted so) beyond `engine_config::max_shadow_runs` at a time.
+  /// Cheap: called on the journal's writer thread.
+  void launch_shadow(const shadow_run& r);
+  /// Counts a shadow run's end and records its divergence, if any (the run's session end handler).
+  void shadow_ended(const shadow_run& r, const replay_session& s);
+  /// The counts of `r`'s (function, primary, candidate). Needs shadow_mx.
+  shadow_counts& shadow_counts_locked(const shadow_run& r);
 
   /// Delivers a task's end — to `parent` (a call_done message for the call at `parent_seq`) when the
   /// task was called by a running parent, else to the completion registry — and counts it out of

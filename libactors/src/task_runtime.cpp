@@ -94,7 +94,9 @@ task_runtime::task_runtime(engine_core& core, setup s)
     recorded_(std::move(s.recorded)),
     last_lsn_(s.created_lsn),
     ctx_(this),
-    parent_(std::move(s.parent)) {
+    parent_(std::move(s.parent)),
+    session_(std::move(s.session)),
+    shadow_(s.shadow) {
   for (auto& c : s.children)
     children_.emplace(c.parent_seq, std::move(c));
   // Only effects are replayed; a journaled end would mean the task is not unfinished.
@@ -121,7 +123,7 @@ caf::actor task_runtime::handle() const {
 }
 
 eventlog::lsn task_runtime::append(event ev) {
-  if (!core_.journal)
+  if (!core_.journal || session_)
     return 0;
   ev.task = rec_.id;
   ev.ts = now_ns();
@@ -156,6 +158,8 @@ void task_runtime::after_resume() {
 }
 
 bool task_runtime::begin(op& o) {
+  if (session_)
+    return begin_in_session(o);
   if (cursor_ < recorded_.size() && replay(o))
     return true;
   if (abort_)
@@ -268,6 +272,26 @@ bool task_runtime::begin_live(op& o) {
       return false;
   }
   return false;
+}
+
+// In a session: logs are captured, leaf effects answered by the session, calls start children in it.
+bool task_runtime::begin_in_session(op& o) {
+  auto stop = [&] {
+    abort_ = make_error(errc::nondeterminism, who() + " departed from the run it is compared with");
+    return false;
+  };
+  switch (o.kind) {
+    case op_kind::log:
+      session_->log("[" + rec_.function + "@" + rec_.version + "] " + o.text);
+      return true;
+    case op_kind::call:
+      if (session_->expired())
+        return stop();
+      // A call that cannot be routed fails here as it would live; otherwise start the child.
+      return !prepare_call(o, o.version);
+    default:
+      return session_->answer(o) || stop();
+  }
 }
 
 // A uniform draw in [0, n) (Lemire's multiply-shift with rejection) from a splitmix64 stream.
@@ -405,15 +429,18 @@ void task_runtime::dispatch_call(op& o) {
   child.route = describe(pending_route_);
   pending_child_ = child.id;
   eventlog::lsn created = 0;
-  if (core_.journal)
+  if (core_.journal && !session_)
     created = core_.journal->append_task(child, o.request, o.text);
   setup s;
+  s.session = session_;
   s.rec = std::move(child);
   s.fn = std::move(inv);
   s.entry = route_entry;
   s.input = o.request;
   s.created_lsn = created;
   s.parent = handle(); // the child reports straight to this actor
+  if (core_.journal && !session_) // no shadow runs inside shadow runs
+    s.shadow = pending_route_.shadow;
   core_.spawn(std::make_unique<task_runtime>(core_, std::move(s)));
 }
 
@@ -495,36 +522,59 @@ void task_runtime::complete() {
   }
   running_.reset();
   finished_ = true;
+  if (session_) {
+    end_in_session(std::move(out));
+    return;
+  }
   if (!core_.journal) {
     core_.finished(id(), std::move(out), parent_, rec_.parent_seq);
     return;
   }
   auto lsn = append(std::move(ev));
+  std::optional<shadow_run> shadow;
+  if (shadow_)
+    shadow = shadow_run{rec_.id, rec_.root, rec_.version, shadow_};
   // Durability rule: the result is reported only once it is durable.
   core_.journal->when_durable(lsn, [&core = core_, id = id(), out = std::move(out),
-                                    parent = parent_, seq = rec_.parent_seq](
-                                     const caf::error& err) mutable {
+                                    parent = parent_, seq = rec_.parent_seq,
+                                    shadow](const caf::error& err) mutable {
     if (err) {
       out.state = outcome_state::aborted;
       out.error = make_error(errc::journal_failure, "task " + to_string(id) +
                                                       ": its result could not be journaled: " +
                                                       describe(err));
+    } else if (shadow) {
+      core.launch_shadow(*shadow); // counted in flight before this task is counted out
     }
     core.finished(id, std::move(out), parent, seq);
   });
 }
 
+void task_runtime::end_in_session(outcome out) {
+  if (parent_)
+    caf::anon_send(parent_, call_done_atom::value, rec_.parent_seq,
+                   static_cast<std::uint8_t>(out.state), std::move(out.payload),
+                   std::move(out.text), std::move(out.error));
+  else
+    session_->finish(out);
+  core_.leave();
+}
+
 void task_runtime::abort(caf::error err) {
   if (finished_)
     return;
-  core_.log->warn("{}", describe(err));
+  if (!session_)
+    core_.log->warn("{}", describe(err)); // a session reports its own divergence
   running_.reset();
   pending_ = nullptr;
   finished_ = true;
   outcome out;
   out.state = outcome_state::aborted;
   out.error = std::move(err);
-  core_.finished(id(), std::move(out), parent_, rec_.parent_seq);
+  if (session_)
+    end_in_session(std::move(out));
+  else
+    core_.finished(id(), std::move(out), parent_, rec_.parent_seq);
 }
 
 } // namespace actors::detail

@@ -2,6 +2,11 @@
 // task_runtime — everything one task is: its record, its journal position, its coroutine and the
 // operation it waits for. Owned by the task's CAF actor (task_actor) and used only on that actor's
 // thread. It answers ops from the recorded journal while one remains (resume), then runs them live.
+//
+// A runtime in a replay session (`setup::session`: a shadow run) journals nothing and calls no effect
+// handler: its leaf effects are answered by the session from another tree's recording, its calls start
+// children in the same session, and its end goes to its parent or, for the session's root, to the
+// session.
 
 #include <coroutine>
 #include <cstdint>
@@ -19,6 +24,7 @@
 #include "actors/eventlog/event.hpp"
 #include "actors/eventlog/journal.hpp"
 #include "completion.hpp"
+#include "replay_session.hpp"
 
 namespace caf {
 class event_based_actor;
@@ -44,6 +50,11 @@ public:
     /// The actor of the parent that called this task and waits for it (empty for roots and resumed
     /// tasks, whose outcome goes through the completion registry).
     caf::actor parent;
+    /// The task runs in this replay session instead of live (see above).
+    std::shared_ptr<replay_session> session;
+    /// Once this task has finished (completed or failed) and its end is durable, this version of the
+    /// same function shadow-runs against its journal (the task was routed by a shadow policy).
+    const function_entry* shadow = nullptr;
   };
 
   task_runtime(engine_core& core, setup s);
@@ -69,12 +80,14 @@ public:
   task_id root() const noexcept { return task_id{rec_.root}; }
   const std::string& function() const noexcept { return rec_.function; }
   const std::string& version() const noexcept { return rec_.version; }
-  bool replaying() const noexcept { return cursor_ < recorded_.size(); }
+  bool replaying() const noexcept { return session_ != nullptr || cursor_ < recorded_.size(); }
   bool journaling() const noexcept;
+  bool in_session() const noexcept { return session_ != nullptr; }
 
 private:
   bool replay(op& o);
   bool begin_live(op& o);
+  bool begin_in_session(op& o);
   bool prepare_call(op& o, const std::string& pinned);
   std::uint64_t draw(std::uint64_t n);
   void dispatch_effect(op& o);
@@ -84,6 +97,8 @@ private:
   void after_resume();
   void complete();
   void abort(caf::error err);
+  /// The end of a task in a session: to its parent, or to the session when it is the session's root.
+  void end_in_session(outcome out);
   eventlog::lsn append(eventlog::event ev);
   /// A strong handle. Whatever a suspended task waits for holds one (the worker-pool job of an effect,
   /// the child it called, a registry callback): CAF destroys an actor nobody references, even one
@@ -111,6 +126,8 @@ private:
   bool finished_ = false;
   caf::actor parent_;
   std::uint64_t rng_state_ = 0; ///< splitmix64 state, seeded on the first random() (most tasks never draw)
+  std::shared_ptr<replay_session> session_;
+  const function_entry* shadow_ = nullptr;
 };
 
 } // namespace actors::detail

@@ -1,5 +1,10 @@
 #include "actors/routing.hpp"
 
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <memory>
+
 #include "join.hpp"
 
 namespace actors {
@@ -65,6 +70,31 @@ caf::error need_version(const router& routes, std::string_view function, const s
   return {};
 }
 
+std::string demangle(const std::type_info& t) {
+  int status = 0;
+  std::unique_ptr<char, decltype(&std::free)> name{abi::__cxa_demangle(t.name(), nullptr, nullptr, &status),
+                                                   &std::free};
+  return status == 0 && name ? std::string{name.get()} : std::string{t.name()};
+}
+
+/// A candidate receives the primary's input and is compared by its output: both types must agree.
+caf::error need_same_types(const router& routes, std::string_view function, const routing_policy& p) {
+  const auto& a = *routes.find(function, p.primary)->impl;
+  const auto& b = *routes.find(function, p.candidate)->impl;
+  auto differ = [&](const char* what, const std::type_info& x, const std::type_info& y) {
+    return make_error(router_errc::invalid_policy,
+                      "policy for function '" + std::string{function} + "': " +
+                        std::string{to_string(p.mode)} + " candidate '" + p.candidate + "' " + what +
+                        " " + demangle(y) + ", primary '" + p.primary + "' " + what + " " +
+                        demangle(x));
+  };
+  if (a.input_type() != b.input_type())
+    return differ("takes", a.input_type(), b.input_type());
+  if (a.output_type() != b.output_type())
+    return differ("returns", a.output_type(), b.output_type());
+  return {};
+}
+
 } // namespace
 
 caf::error routing_table::check(const router& routes, std::string_view function,
@@ -90,7 +120,7 @@ caf::error routing_table::check(const router& routes, std::string_view function,
     return make_error(router_errc::invalid_policy,
                       "policy for function '" + std::string{function} + "': percent " +
                         std::to_string(p.percent) + " is outside 0..100");
-  return {};
+  return need_same_types(routes, function, p);
 }
 
 routing_table routing_table::with_policy(std::string function, routing_policy p) const {

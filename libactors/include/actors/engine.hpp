@@ -27,6 +27,7 @@
 #include "actors/detail/op.hpp"
 #include "actors/effects.hpp"
 #include "actors/errc.hpp"
+#include "actors/eventlog/event.hpp"
 #include "actors/router.hpp"
 #include "actors/routing.hpp"
 #include "actors/serialization.hpp"
@@ -61,6 +62,13 @@ struct engine_config {
   std::string routing_file;
   /// How often the routing file is checked for changes.
   std::chrono::milliseconds routing_file_poll{250};
+  /// A shadow run (policy::shadow) that has not ended this long after it started is a divergence
+  /// ("timeout"). Checked at each of its effects and calls, and when it ends: a run that computes without
+  /// asking for effects cannot be interrupted, only reported.
+  std::chrono::milliseconds shadow_timeout{10'000};
+  /// At most this many shadow runs at a time; a primary finishing beyond it is not shadowed (counted
+  /// in shadow_counts::skipped), so shadowing never builds an unbounded backlog under load.
+  std::size_t max_shadow_runs = 256;
   /// Log level for libactors' own logger and task logs: "trace", "debug", "info", "warn", "error", "off".
   std::string log_level = "info";
 };
@@ -76,6 +84,21 @@ struct engine_stats {
   std::uint64_t journal_appends = 0;  ///< Journal appends committed (0 with the journal off).
   std::uint64_t journal_commits = 0;  ///< Journal transactions: appends / commits is the group-commit batch.
   std::uint64_t journal_commit_ns = 0;///< Wall time the journal writer spent inside transactions.
+};
+
+/// A divergence between a shadow run and its primary (see eventlog::divergence_record).
+using divergence = eventlog::divergence_record;
+
+/// What the shadow runs of one (function, primary version, candidate version) found so far.
+struct shadow_counts {
+  std::string function;
+  std::string primary;
+  std::string candidate;
+  std::uint64_t runs = 0;        ///< shadow runs compared: matches + divergences
+  std::uint64_t matches = 0;     ///< same leaf effects and the same output (or error)
+  std::uint64_t divergences = 0; ///< a difference (recorded in the journal's divergences table)
+  std::uint64_t skipped = 0;     ///< not run: too many shadow runs at once, or the primary's journal
+                                 ///< could not be read (logged)
 };
 
 class engine {
@@ -169,7 +192,15 @@ public:
   /// Blocks until routing_generation() > `after` or `timeout` passes; true if it moved.
   bool await_routing_change(std::uint64_t after, std::chrono::milliseconds timeout);
 
-  /// Blocks until no task is in flight.
+  /// Divergences that shadow runs of `fn` (every function when empty) recorded in the journal, newest
+  /// first, at most `limit` (0: all). Errors: the journal is off or cannot be read.
+  caf::expected<std::vector<divergence>> divergences(std::string_view fn = {},
+                                                     std::size_t limit = 0) const;
+
+  /// Shadow-run counts per (function, primary, candidate) since this engine started, sorted.
+  std::vector<shadow_counts> shadow_stats() const;
+
+  /// Blocks until no task is in flight, including shadow runs (whose divergences are then durable).
   void drain();
 
   /// Counters so far.

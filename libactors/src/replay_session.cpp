@@ -1,0 +1,225 @@
+#include "replay_session.hpp"
+
+#include <fmt/format.h>
+
+#include "actors/errc.hpp"
+#include "actors/eventlog/journal.hpp"
+
+namespace actors::detail {
+
+namespace {
+
+using eventlog::event_kind;
+
+constexpr int max_call_depth = 1000;
+
+std::string task_text(std::uint64_t id) {
+  return "task " + to_string(task_id{id});
+}
+
+/// Appends the leaf effects of `task` and, depth-first, of every child it called.
+caf::error flatten(eventlog::journal& j, std::uint64_t task, int depth, recording& out) {
+  if (depth > max_call_depth)
+    return make_error(errc::bad_input, task_text(task) + ": call tree deeper than " +
+                                         std::to_string(max_call_depth) + " levels");
+  auto evs = j.events(task);
+  if (!evs)
+    return std::move(evs.error());
+  ++out.tasks;
+  for (auto& ev : *evs) {
+    switch (ev.kind) {
+      case event_kind::now:
+      case event_kind::random:
+      case event_kind::effect:
+        out.effects.push_back(recorded_effect{ev.kind, std::move(ev.name), std::move(ev.request),
+                                              ev.failed, std::move(ev.result), std::move(ev.text),
+                                              task, ev.seq});
+        break;
+      case event_kind::call:
+        // A call that never started a child (it failed to route) made no effect.
+        if (ev.ref != 0)
+          if (auto err = flatten(j, ev.ref, depth + 1, out))
+            return err;
+        break;
+      default:
+        break; // started, log, routed; the end is read by the caller
+    }
+  }
+  return {};
+}
+
+std::string describe_op(const op& o) {
+  switch (o.kind) {
+    case op_kind::now: return "now";
+    case op_kind::random: return "random [0, " + o.text + ")";
+    case op_kind::effect: return "effect " + o.name + " " + o.text;
+    default: return std::string{eventlog::to_string(static_cast<event_kind>(o.kind))} + " " + o.name;
+  }
+}
+
+/// A failure message without the "call to F@V failed: " prefixes that calls add on the way up: calls
+/// are transparent, so a caller that fails because its callee failed fails the same way.
+std::string_view innermost(std::string_view msg) {
+  constexpr std::string_view head = "call to ";
+  constexpr std::string_view tail = " failed: ";
+  while (msg.starts_with(head)) {
+    auto end = msg.find(tail);
+    if (end == std::string_view::npos || msg.substr(head.size(), end - head.size()).find(' ') !=
+                                           std::string_view::npos)
+      break;
+    msg.remove_prefix(end + tail.size());
+  }
+  return msg;
+}
+
+std::string effects_text(std::size_t n) {
+  return std::to_string(n) + (n == 1 ? " effect" : " effects");
+}
+
+} // namespace
+
+caf::expected<recording> read_recording(eventlog::journal& j, std::uint64_t task) {
+  auto rec = j.find_task(task);
+  if (!rec)
+    return std::move(rec.error());
+  if (!*rec)
+    return make_error(errc::unknown_task, "no " + task_text(task) + " in journal '" + j.path() + "'");
+  auto evs = j.events(task);
+  if (!evs)
+    return std::move(evs.error());
+  auto name = task_text(task) + " (" + (*rec)->function + "@" + (*rec)->version + ")";
+  if (evs->empty() || evs->front().kind != event_kind::started)
+    return make_error(errc::bad_input, name + " has no started event in its journal");
+  auto& last = evs->back();
+  if (last.kind != event_kind::completed && last.kind != event_kind::failed)
+    return make_error(errc::not_resumable, name + " has not finished: nothing to compare with");
+  recording out;
+  out.task = task;
+  out.function = (*rec)->function;
+  out.version = (*rec)->version;
+  out.input = std::move(evs->front().request);
+  out.failed = last.kind == event_kind::failed;
+  out.output = std::move(last.result);
+  out.output_text = std::move(last.text);
+  if (auto err = flatten(j, task, 0, out))
+    return err;
+  return out;
+}
+
+std::string describe_recorded(const recorded_effect& e) {
+  auto kind = std::string{eventlog::to_string(e.kind)};
+  return e.name.empty() ? kind + " " + e.text : kind + " " + e.name + " " + e.text;
+}
+
+replay_session::replay_session(recording rec, clock::duration time_bound, end_handler on_end)
+  : rec_(std::move(rec)),
+    deadline_(clock::now() + time_bound),
+    bound_(time_bound),
+    on_end_(std::move(on_end)) {}
+
+bool replay_session::diverge_locked(std::int64_t position, std::string what, std::string recorded,
+                                    std::string replayed) {
+  if (!divergence_)
+    divergence_ = divergence_point{position, std::move(what), std::move(recorded),
+                                   std::move(replayed)};
+  return false;
+}
+
+bool replay_session::expired() {
+  std::lock_guard guard{mx_};
+  if (divergence_)
+    return divergence_->what == "timeout";
+  if (clock::now() <= deadline_)
+    return false;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(bound_).count();
+  diverge_locked(static_cast<std::int64_t>(cursor_), "timeout",
+                 fmt::format("(the run must end within {} ms)", ms),
+                 fmt::format("(still running after {} ms, after {})", ms, effects_text(cursor_)));
+  return true;
+}
+
+bool replay_session::answer(op& o) {
+  if (expired())
+    return false;
+  std::lock_guard guard{mx_};
+  if (divergence_)
+    return false;
+  auto pos = static_cast<std::int64_t>(cursor_);
+  if (cursor_ == rec_.effects.size())
+    return diverge_locked(pos, "extra effect",
+                          "(none: the recording made " + effects_text(cursor_) + ")",
+                          describe_op(o));
+  const auto& e = rec_.effects[cursor_];
+  if (static_cast<std::uint8_t>(e.kind) != static_cast<std::uint8_t>(o.kind))
+    return diverge_locked(pos, "different kind of effect", describe_recorded(e), describe_op(o));
+  if (o.kind == op_kind::effect && e.name != o.name)
+    return diverge_locked(pos, "different effect", describe_recorded(e), describe_op(o));
+  if (e.request != o.request)
+    return diverge_locked(pos, o.kind == op_kind::random ? "different bound" : "different request",
+                          describe_recorded(e), describe_op(o));
+  ++cursor_;
+  o.failed = e.failed;
+  o.result = e.result;
+  return true;
+}
+
+void replay_session::log(std::string line) {
+  std::lock_guard guard{mx_};
+  logs_.push_back(std::move(line));
+}
+
+void replay_session::finish(const outcome& out) {
+  compare_end(out);
+  if (on_end_)
+    on_end_(*this);
+}
+
+void replay_session::compare_end(const outcome& out) {
+  if (expired())
+    return;
+  std::lock_guard guard{mx_};
+  if (divergence_)
+    return;
+  auto ended = [&] {
+    return out.state == outcome_state::failed ? "error: " + out.payload : "output " + out.text;
+  };
+  auto recorded_end = [&] {
+    return rec_.failed ? "error: " + rec_.output : "output " + rec_.output_text;
+  };
+  if (out.state == outcome_state::aborted) {
+    diverge_locked(static_cast<std::int64_t>(cursor_), "error", recorded_end(),
+                   "stopped: " + describe(out.error));
+    return;
+  }
+  bool run_failed = out.state == outcome_state::failed;
+  if (cursor_ < rec_.effects.size()) {
+    // The run ended where the recording went on: by throwing (an error), or early.
+    diverge_locked(static_cast<std::int64_t>(cursor_), run_failed ? "error" : "missing effect",
+                   describe_recorded(rec_.effects[cursor_]),
+                   run_failed ? ended() + " (after " + effects_text(cursor_) + ")"
+                              : "(none: the run ended after " + effects_text(cursor_) + ", with " +
+                                  ended() + ")");
+    return;
+  }
+  if (run_failed == rec_.failed &&
+      (run_failed ? innermost(out.payload) == innermost(rec_.output) : out.payload == rec_.output))
+    return; // a match
+  diverge_locked(-1, run_failed ? "error" : "output", recorded_end(), ended());
+}
+
+std::optional<divergence_point> replay_session::divergence() const {
+  std::lock_guard guard{mx_};
+  return divergence_;
+}
+
+std::vector<std::string> replay_session::logs() const {
+  std::lock_guard guard{mx_};
+  return logs_;
+}
+
+std::size_t replay_session::answered() const {
+  std::lock_guard guard{mx_};
+  return cursor_;
+}
+
+} // namespace actors::detail

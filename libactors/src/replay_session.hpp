@@ -1,0 +1,122 @@
+#pragma once
+// replay_session — one run of a call tree against another call tree's journal (DESIGN §3, §4): the shadow
+// run of a candidate version after its primary completed, and the base of task replay.
+//
+// Nothing a session's tasks do is journaled, and no effect handler is called. The recorded tree is
+// flattened into its *leaf effects* (now, random, user effects) in depth-first order: calls are
+// transparent and logs never count. Each leaf effect the run asks for, in any task of its tree, must be
+// the recording's next one (same kind, name and serialized request) and is answered with the recorded
+// result; anything else is the run's first divergence, and the run stops there without executing it.
+// When the run's root ends, what the recording has left and the output (or error) are compared.
+//
+// A session is shared by the task runtimes of one run. Their ops are sequential (a task waits for the
+// child it calls), but they run on different CAF threads: the mutex makes that explicit.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "actors/detail/op.hpp"
+#include "actors/eventlog/event.hpp"
+#include "completion.hpp"
+
+namespace actors::eventlog {
+class journal;
+}
+
+namespace actors::detail {
+
+/// One leaf effect of a recorded call tree.
+struct recorded_effect {
+  eventlog::event_kind kind = eventlog::event_kind::now;
+  std::string name;
+  std::string request;
+  bool failed = false;
+  std::string result;
+  std::string text;       ///< the event's rendering ("{url: ...} -> {...}")
+  std::uint64_t task = 0; ///< where it was recorded: task and seq
+  std::uint32_t seq = 0;
+};
+
+/// A finished call tree as the journal recorded it, flattened for comparison.
+struct recording {
+  std::uint64_t task = 0;
+  std::string function;
+  std::string version;
+  std::string input;                   ///< the root's serialized input
+  std::vector<recorded_effect> effects;///< leaf effects, depth-first
+  bool failed = false;                 ///< the root failed (threw) instead of completing
+  std::string output;                  ///< output bytes, or the failure message
+  std::string output_text;             ///< readable output or failure message
+  std::size_t tasks = 0;               ///< tasks in the recorded tree
+};
+
+/// Reads the call tree rooted at `task` from `j`. Errors: the task is unknown, has not finished
+/// (completed or failed), or its journal is incomplete.
+caf::expected<recording> read_recording(eventlog::journal& j, std::uint64_t task);
+
+/// The first difference between a run and its recording.
+struct divergence_point {
+  std::int64_t position = -1; ///< index of the first differing leaf effect; -1: the output
+  std::string what;           ///< "different request", "extra effect", "missing effect", "output", ...
+  std::string recorded;       ///< the recording's side, rendered for people
+  std::string replayed;       ///< the run's side, rendered for people
+};
+
+/// Renders `e` as "effect http.get {url: ...} -> {...}".
+std::string describe_recorded(const recorded_effect& e);
+
+class replay_session {
+public:
+  using clock = std::chrono::steady_clock;
+
+  /// Called once the run's root has ended and been compared (on the root's thread).
+  using end_handler = std::function<void(const replay_session&)>;
+
+  /// `time_bound`: the whole run must end within it (checked at every effect, call and at the end).
+  replay_session(recording rec, clock::duration time_bound, end_handler on_end);
+
+  const recording& recorded() const noexcept { return rec_; }
+
+  /// Answers a now / random / user-effect op from the recording: sets `o.failed` and `o.result` and
+  /// returns true; or records the divergence and returns false (the run must stop).
+  bool answer(op& o);
+
+  /// A log line of the run (captured, never compared).
+  void log(std::string line);
+
+  /// Compares the run's end with the recording once the run's root finished (`out.text` renders a
+  /// completed output), then calls the end handler. Afterwards `divergence()` is final.
+  void finish(const outcome& out);
+
+  /// The first divergence, if any so far.
+  std::optional<divergence_point> divergence() const;
+  /// The run's log lines, in order.
+  std::vector<std::string> logs() const;
+  /// Leaf effects answered so far.
+  std::size_t answered() const;
+  /// Whether the time bound has passed; records a "timeout" divergence the first time it has.
+  bool expired();
+
+private:
+  void compare_end(const outcome& out);
+  bool diverge_locked(std::int64_t position, std::string what, std::string recorded,
+                      std::string replayed);
+
+  const recording rec_;
+  const clock::time_point deadline_;
+  const clock::duration bound_;
+  const end_handler on_end_;
+  mutable std::mutex mx_;
+  std::size_t cursor_ = 0;
+  std::optional<divergence_point> divergence_;
+  std::vector<std::string> logs_;
+};
+
+} // namespace actors::detail
