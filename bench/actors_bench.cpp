@@ -29,11 +29,18 @@
 //                child tasks/s under both scheduler policies on both sides; the headline ratio is sharing
 //                vs sharing. Goal ratio >= 0.5 and ours >= 100,000 child tasks/s. Extra, no goal: ours
 //                with the journal on (sharing; `fanout_journal_repetitions` runs, each takes seconds).
+// (e) shadow   — the primary's latency with a shadow candidate on versus off (DESIGN §3: the caller
+//                never waits for the shadow run). `shadow_requests` requests one after another (start,
+//                wait) of "durable" (two user effects, journal on in a temp file); off: no policy; on:
+//                policy shadow(v1, v2) where v2 logs and calls v1 pinned, so every shadow run replays two
+//                effects, a call and a child. Figure: the median and p99 of the per-request latency; the
+//                ratio is median(on) / median(off) (lower is better). Goal ratio <= 1.05. The run
+//                checks that every shadow run happened and matched.
 // (d) burst    — raw CAF only, no goal: the spawn trap of shared/BASELINES.md — one actor spawning
 //                `burst_children` short-lived actors at once — under both policies, so the README can
 //                say which scheduler setup keeps spawn bursts fast.
 //
-// Usage: actors_bench [--quick] [--only trivial|durable|fanout|burst]... [--side raw|ours]
+// Usage: actors_bench [--quick] [--only trivial|durable|fanout|shadow|burst]... [--side raw|ours]
 //   --quick  small sizes and one repetition, for CI smoke runs (< 20 s)
 //   --only   run just the named section(s); --side just one side (no ratios): for profiling
 
@@ -79,6 +86,13 @@ task<std::int64_t> durable(ctx& cx, std::int64_t x) {
   co_return b;
 }
 
+/// (e) the shadow candidate: logs, then calls v1 pinned — it matches v1 on every run.
+task<std::int64_t> durable_v2(ctx& cx, std::int64_t x) {
+  co_await cx.log("v2 delegates {} to v1", x);
+  auto out = co_await cx.call<std::int64_t>("durable", x, actors::version{"v1"});
+  co_return out;
+}
+
 task<std::int64_t> fan_parent(ctx& cx, std::int64_t children) {
   std::int64_t sum = 0;
   for (std::int64_t i = 0; i < children; ++i)
@@ -88,8 +102,11 @@ task<std::int64_t> fan_parent(ctx& cx, std::int64_t children) {
 
 actors::router make_routes() {
   actors::router r;
-  r.add("inc", "v1", inc).add("durable", "v1", durable).add("leaf", "v1", inc).add("fanParent", "v1",
-                                                                                   fan_parent);
+  r.add("inc", "v1", inc)
+    .add("durable", "v1", durable)
+    .add("durable", "v2", durable_v2)
+    .add("leaf", "v1", inc)
+    .add("fanParent", "v1", fan_parent);
   return r;
 }
 
@@ -220,6 +237,50 @@ run_time ours_fanout(const actors::router& routes, const actors::effects& fx, co
   return elapsed;
 }
 
+/// Latencies of one (e) run, in seconds, sorted.
+struct latencies {
+  std::vector<double> sorted;
+  double median() const { return sorted.empty() ? 0 : sorted[sorted.size() / 2]; }
+  double p99() const { return sorted.empty() ? 0 : sorted[sorted.size() * 99 / 100]; }
+};
+
+/// (e) ours: `requests` durable tasks one after another (start, wait), shadowed by v2 or not.
+latencies ours_shadow_latency(const actors::router& routes, const actors::effects& fx,
+                              const caf_setup& setup, std::int64_t requests, bool shadow) {
+  auto path = temp_db_path(shadow ? "shadow_on" : "shadow_off");
+  remove_db(path);
+  latencies out;
+  out.sorted.reserve(static_cast<std::size_t>(requests));
+  {
+    actors::engine eng{engine_setup(setup, path), routes, fx};
+    check_engine(eng);
+    if (shadow)
+      if (auto ok = eng.set_policy("durable", actors::policy::shadow("v1", "v2")); !ok)
+        fail("set_policy: " + actors::describe(ok.error()));
+    for (std::int64_t i = 0; i < requests; ++i) {
+      auto t0 = clock_type::now();
+      auto id = eng.start("durable", i);
+      if (!id)
+        fail("start: " + actors::describe(id.error()));
+      if (wait_value(eng, *id) != i + 2)
+        fail("shadow latency: wrong output");
+      out.sorted.push_back(seconds_since(t0));
+    }
+    eng.drain();
+    if (shadow) {
+      auto st = eng.shadow_stats();
+      if (st.size() != 1 || st[0].matches != static_cast<std::uint64_t>(requests))
+        fail("shadow latency: expected " + std::to_string(requests) + " matching shadow runs, got " +
+             (st.empty() ? std::string{"none"} : std::to_string(st[0].matches) + " matches, " +
+                                                   std::to_string(st[0].divergences) + " divergences, " +
+                                                   std::to_string(st[0].skipped) + " skipped"));
+    }
+  }
+  remove_db(path);
+  std::sort(out.sorted.begin(), out.sorted.end());
+  return out;
+}
+
 /// The rows one durable task writes, read back from a real journal: the raw side inserts these bytes.
 task_rows capture_durable_rows(const actors::router& routes, const actors::effects& fx,
                                const caf_setup& setup) {
@@ -323,7 +384,8 @@ int main(int argc, char** argv) {
       quick = true;
     } else if (arg == "--only" && i + 1 < argc &&
                (std::strcmp(argv[i + 1], "trivial") == 0 || std::strcmp(argv[i + 1], "durable") == 0 ||
-                std::strcmp(argv[i + 1], "fanout") == 0 || std::strcmp(argv[i + 1], "burst") == 0)) {
+                std::strcmp(argv[i + 1], "fanout") == 0 || std::strcmp(argv[i + 1], "shadow") == 0 ||
+                std::strcmp(argv[i + 1], "burst") == 0)) {
       only.emplace_back(argv[++i]);
     } else if (arg == "--side" && i + 1 < argc &&
                (std::strcmp(argv[i + 1], "raw") == 0 || std::strcmp(argv[i + 1], "ours") == 0)) {
@@ -331,7 +393,7 @@ int main(int argc, char** argv) {
       run_sides.raw = side == "raw";
       run_sides.ours = side == "ours";
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--only trivial|durable|fanout|burst]... [--side raw|ours]\n",
+      std::fprintf(stderr, "usage: %s [--quick] [--only trivial|durable|fanout|shadow|burst]... [--side raw|ours]\n",
                    argv[0]);
       return 2;
     }
@@ -442,6 +504,32 @@ int main(int argc, char** argv) {
     print_value("fanout.ours.journal_on.sharing", rate(nj, journal), "child_tasks/s");
     print_ratio("fanout", rate(n, ours_sh), rate(n, raw_sh));
     print_ratio("fanout.stealing", rate(n, ours_st), rate(n, raw_st));
+  }
+
+  // (e) the primary's latency with a shadow candidate on vs off.
+  if (wanted("shadow") && run_sides.ours) {
+    print_comment("(e) " + std::to_string(sz.shadow_requests) +
+                  " sequential durable requests, shadow off vs shadow(v1, v2); ratio = median latency "
+                  "on / off (lower is better); goal ratio <= 1.05");
+    std::vector<double> off_median, on_median, off_p99, on_p99;
+    for (int i = 0; i < sz.repetitions; ++i) {
+      auto off = ours_shadow_latency(routes, fx, sharing, sz.shadow_requests, false);
+      auto on = ours_shadow_latency(routes, fx, sharing, sz.shadow_requests, true);
+      print_comment("shadow run " + std::to_string(i + 1) + ": median off " +
+                    std::to_string(off.median() * 1e6) + " us, on " + std::to_string(on.median() * 1e6) +
+                    " us; p99 off " + std::to_string(off.p99() * 1e6) + " us, on " +
+                    std::to_string(on.p99() * 1e6) + " us");
+      off_median.push_back(off.median());
+      on_median.push_back(on.median());
+      off_p99.push_back(off.p99());
+      on_p99.push_back(on.p99());
+    }
+    std::printf("shadow.off.latency_median %.1f us\n", median(off_median) * 1e6);
+    std::printf("shadow.on.latency_median %.1f us\n", median(on_median) * 1e6);
+    std::printf("shadow.off.latency_p99 %.1f us\n", median(off_p99) * 1e6);
+    std::printf("shadow.on.latency_p99 %.1f us\n", median(on_p99) * 1e6);
+    std::printf("shadow.latency.ratio %.3f\n", median(on_median) / median(off_median));
+    std::fflush(stdout);
   }
 
   // (d) raw CAF only: the spawn trap, for choosing the scheduler policy.

@@ -11,6 +11,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
+#include <caf/logger.hpp>
 #include <caf/send.hpp>
 #include <sched.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -61,7 +62,14 @@ void engine_core::spawn(std::unique_ptr<task_runtime> rt) {
   in_flight.fetch_add(1, std::memory_order_relaxed);
   if (!rt->in_session())
     stats.started.fetch_add(1, std::memory_order_relaxed);
+  // CAF 0.17's spawn pins the system's logger in a thread-local of the calling thread, and
+  // ~actor_system waits until every such reference is gone: a thread that spawned once and outlives
+  // the engine (the application's, the journal writer) would block the engine's destructor forever.
+  // Threads that are not CAF's own let go of it at once.
+  bool foreign_thread = caf::logger::current_logger() == nullptr;
   system->spawn<task_actor>(std::move(rt));
+  if (foreign_thread)
+    caf::logger::set_current_actor_system(nullptr);
 }
 
 void engine_core::leave() noexcept {

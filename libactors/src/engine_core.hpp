@@ -22,6 +22,7 @@
 #include "actors/router.hpp"
 #include "actors/routing.hpp"
 #include "completion.hpp"
+#include "replay_session.hpp"
 #include "worker_pool.hpp"
 
 namespace actors::detail {
@@ -34,6 +35,8 @@ struct shadow_run {
   std::uint64_t root = 0;
   std::string primary;                       ///< the version that served the task
   const function_entry* candidate = nullptr; ///< the version that shadow-runs
+  /// The primary's tree as it ran (in memory), or nullptr: read it from the journal.
+  std::shared_ptr<recording> recorded;
 };
 
 class replay_session;
@@ -100,11 +103,13 @@ struct engine_core {
   /// Counts one unit of work (a task in a session, a shadow run's pending work) out of flight.
   void leave() noexcept;
 
-  /// Starts the shadow run of `r` (its end is durable): reads the primary's tree from the journal on the
-  /// worker pool and runs the candidate against it in a replay session. Counted in flight at once, so
-  /// drain() waits for it. Skipped (and counted so) beyond `engine_config::max_shadow_runs` at a time.
-  /// Cheap: called on the journal's writer thread.
-  void launch_shadow(const shadow_run& r);
+  /// Starts the shadow run of `r` (its end is durable): runs the candidate in a replay session against
+  /// the primary's tree — recorded in memory as it ran, or else read from the journal on the worker
+  /// pool. Counted in flight at once, so drain() waits for it. Skipped (and counted so) beyond
+  /// `engine_config::max_shadow_runs` at a time. Cheap: called on the journal's writer thread.
+  void launch_shadow(shadow_run r);
+  /// Spawns the candidate of `r` against `rec` (the primary's tree).
+  void start_shadow(const shadow_run& r, recording rec);
   /// Counts a shadow run's end and records its divergence, if any (the run's session end handler).
   void shadow_ended(const shadow_run& r, const replay_session& s);
   /// The counts of `r`'s (function, primary, candidate). Needs shadow_mx.

@@ -40,17 +40,26 @@ shadow_counts& engine_core::shadow_counts_locked(const shadow_run& r) {
   return c;
 }
 
-void engine_core::launch_shadow(const shadow_run& r) {
+void engine_core::launch_shadow(shadow_run r) {
   if (shadows_in_flight.fetch_add(1, std::memory_order_acq_rel) >= cfg.max_shadow_runs) {
     shadows_in_flight.fetch_sub(1, std::memory_order_acq_rel);
     std::lock_guard guard{shadow_mx};
     ++shadow_counts_locked(r).skipped;
     return;
   }
+  if (r.recorded) {
+    auto rec = std::move(*r.recorded);
+    r.recorded.reset();
+    start_shadow(r, std::move(rec));
+    return;
+  }
+  // Resumed after a crash: the journal has the tree. Read it on the pool, not on the writer thread.
   in_flight.fetch_add(1, std::memory_order_relaxed);
   pool->submit_after(0, [this, r](const caf::error&) {
     auto rec = read_recording(*journal, r.task);
-    if (!rec) {
+    if (rec) {
+      start_shadow(r, std::move(*rec));
+    } else {
       log->error("shadow run of {}@{} for task {} skipped: {}", r.candidate->name,
                  r.candidate->version, to_string(task_id{r.task}), describe(rec.error()));
       {
@@ -58,27 +67,28 @@ void engine_core::launch_shadow(const shadow_run& r) {
         ++shadow_counts_locked(r).skipped;
       }
       shadows_in_flight.fetch_sub(1, std::memory_order_acq_rel);
-      leave();
-      return;
     }
-    auto session = std::make_shared<replay_session>(
-      std::move(*rec), cfg.shadow_timeout, [this, r](const replay_session& s) { shadow_ended(r, s); });
-    auto inv = std::static_pointer_cast<const invoker>(r.candidate->impl);
-    task_runtime::setup s;
-    s.rec.id = r.task; // the candidate sees the primary's identity: ctx::id() may feed its requests
-    s.rec.root = r.root;
-    s.rec.function = r.candidate->name;
-    s.rec.version = r.candidate->version;
-    s.rec.input_type = inv->input_type_name();
-    s.rec.created = now_ns();
-    s.rec.route = "shadow of " + r.primary;
-    s.fn = std::move(inv);
-    s.entry = r.candidate;
-    s.input = session->recorded().input;
-    s.session = std::move(session);
-    spawn(std::make_unique<task_runtime>(*this, std::move(s)));
-    leave(); // the pending work is now the spawned run
+    leave();
   });
+}
+
+void engine_core::start_shadow(const shadow_run& r, recording rec) {
+  auto session = std::make_shared<replay_session>(
+    std::move(rec), cfg.shadow_timeout, [this, r](const replay_session& s) { shadow_ended(r, s); });
+  auto inv = std::static_pointer_cast<const invoker>(r.candidate->impl);
+  task_runtime::setup s;
+  s.rec.id = r.task; // the candidate sees the primary's identity: ctx::id() may feed its requests
+  s.rec.root = r.root;
+  s.rec.function = r.candidate->name;
+  s.rec.version = r.candidate->version;
+  s.rec.input_type = inv->input_type_name();
+  s.rec.created = now_ns();
+  s.rec.route = "shadow of " + r.primary;
+  s.fn = std::move(inv);
+  s.entry = r.candidate;
+  s.input = session->recorded().input;
+  s.session = std::move(session);
+  spawn(std::make_unique<task_runtime>(*this, std::move(s)));
 }
 
 void engine_core::shadow_ended(const shadow_run& r, const replay_session& s) {

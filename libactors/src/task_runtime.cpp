@@ -106,6 +106,23 @@ task_runtime::task_runtime(engine_core& core, setup s)
   });
   if (!recorded_.empty())
     next_seq_ = recorded_.front().seq;
+  recorders_ = std::move(s.recorders);
+  // A shadowed task records its tree in memory, unless it resumes with a history (its shadow run then
+  // reads the journal).
+  if (shadow_ && recorded_.empty() && children_.empty()) {
+    own_recording_ = std::make_shared<recording>();
+    own_recording_->task = rec_.id;
+    own_recording_->function = rec_.function;
+    own_recording_->version = rec_.version;
+    own_recording_->input = input_;
+    recorders_.push_back(own_recording_);
+  }
+}
+
+void task_runtime::record(const op& o, std::uint32_t seq, const std::string& text) {
+  for (auto& r : recorders_)
+    r->effects.push_back(recorded_effect{static_cast<event_kind>(o.kind), o.name, o.request, o.failed,
+                                         o.result, text, rec_.id, seq});
 }
 
 task_runtime::~task_runtime() = default;
@@ -234,8 +251,10 @@ bool task_runtime::begin_live(op& o) {
       auto t = std::chrono::system_clock::now();
       auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
       o.result = encode_u64(static_cast<std::uint64_t>(ns));
+      auto text = utc_text(ns);
+      record(o, next_seq_, text);
       append(event{.seq = next_seq_++, .kind = event_kind::now, .result = o.result,
-                   .text = utc_text(ns)});
+                   .text = std::move(text)});
       return true;
     }
     case op_kind::random: {
@@ -246,9 +265,11 @@ bool task_runtime::begin_live(op& o) {
       } else {
         o.result = encode_u64(draw(n));
       }
+      auto text = o.failed ? o.result
+                           : "[0, " + o.text + ") -> " + std::to_string(decode_u64(o.result));
+      record(o, next_seq_, text);
       append(event{.seq = next_seq_++, .kind = event_kind::random, .failed = o.failed,
-                   .request = o.request, .result = o.result,
-                   .text = o.failed ? o.result : "[0, " + o.text + ") -> " + std::to_string(decode_u64(o.result))});
+                   .request = o.request, .result = o.result, .text = std::move(text)});
       return true;
     }
     case op_kind::log:
@@ -395,9 +416,10 @@ void task_runtime::on_effect_done(std::uint32_t seq, bool failed, std::string pa
   auto& o = *std::exchange(pending_, nullptr);
   o.failed = failed;
   o.result = std::move(payload);
+  auto rendered = o.text + " -> " + text;
+  record(o, seq, rendered);
   append(event{.seq = seq, .kind = event_kind::effect, .failed = failed, .name = o.name,
-               .request = std::move(o.request), .result = o.result,
-               .text = o.text + " -> " + text});
+               .request = std::move(o.request), .result = o.result, .text = std::move(rendered)});
   resume(o.waiter);
 }
 
@@ -441,6 +463,7 @@ void task_runtime::dispatch_call(op& o) {
   s.parent = handle(); // the child reports straight to this actor
   if (core_.journal && !session_) // no shadow runs inside shadow runs
     s.shadow = pending_route_.shadow;
+  s.recorders = recorders_;
   core_.spawn(std::make_unique<task_runtime>(core_, std::move(s)));
 }
 
@@ -530,23 +553,36 @@ void task_runtime::complete() {
     core_.finished(id(), std::move(out), parent_, rec_.parent_seq);
     return;
   }
-  auto lsn = append(std::move(ev));
   std::optional<shadow_run> shadow;
-  if (shadow_)
-    shadow = shadow_run{rec_.id, rec_.root, rec_.version, shadow_};
+  if (shadow_) {
+    shadow = shadow_run{rec_.id, rec_.root, rec_.version, shadow_, std::move(own_recording_)};
+    if (auto& r = shadow->recorded) {
+      r->failed = ev.kind == event_kind::failed;
+      r->output = ev.result;
+      r->output_text = ev.text;
+    }
+  }
+  auto lsn = append(std::move(ev));
   // Durability rule: the result is reported only once it is durable.
   core_.journal->when_durable(lsn, [&core = core_, id = id(), out = std::move(out),
                                     parent = parent_, seq = rec_.parent_seq,
-                                    shadow](const caf::error& err) mutable {
+                                    shadow = std::move(shadow)](const caf::error& err) mutable {
     if (err) {
       out.state = outcome_state::aborted;
       out.error = make_error(errc::journal_failure, "task " + to_string(id) +
                                                       ": its result could not be journaled: " +
                                                       describe(err));
-    } else if (shadow) {
-      core.launch_shadow(*shadow); // counted in flight before this task is counted out
+      shadow.reset();
     }
+    if (!shadow) {
+      core.finished(id, std::move(out), parent, seq);
+      return;
+    }
+    // The caller hears first; the shadow run starts after. Held in flight in between for drain().
+    core.in_flight.fetch_add(1, std::memory_order_relaxed);
     core.finished(id, std::move(out), parent, seq);
+    core.launch_shadow(std::move(*shadow));
+    core.leave();
   });
 }
 

@@ -55,6 +55,9 @@ public:
     /// Once this task has finished (completed or failed) and its end is durable, this version of the
     /// same function shadow-runs against its journal (the task was routed by a shadow policy).
     const function_entry* shadow = nullptr;
+    /// Recordings of shadowed ancestors' trees this task's leaf effects belong to (in memory, so a
+    /// shadow run need not read the journal back). Children inherit them.
+    std::vector<std::shared_ptr<recording>> recorders;
   };
 
   task_runtime(engine_core& core, setup s);
@@ -91,6 +94,8 @@ private:
   bool prepare_call(op& o, const std::string& pinned);
   std::uint64_t draw(std::uint64_t n);
   void dispatch_effect(op& o);
+  /// Adds a leaf effect this task journaled to the recordings it belongs to.
+  void record(const op& o, std::uint32_t seq, const std::string& text);
   void dispatch_call(op& o);
   void attach_child(const eventlog::task_record& child);
   void resume(std::coroutine_handle<> h);
@@ -128,6 +133,8 @@ private:
   std::uint64_t rng_state_ = 0; ///< splitmix64 state, seeded on the first random() (most tasks never draw)
   std::shared_ptr<replay_session> session_;
   const function_entry* shadow_ = nullptr;
+  std::vector<std::shared_ptr<recording>> recorders_;
+  std::shared_ptr<recording> own_recording_; ///< this task's tree, when it is shadowed
 };
 
 } // namespace actors::detail

@@ -1,6 +1,7 @@
 // Engine behaviour: tasks as actors, effects journaled in order, calls, subroutines, failures, load.
 
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -466,4 +467,31 @@ TEST_CASE("several threads may wait for the same task", "[engine]") {
     w.join();
   for (auto& r : results)
     CHECK(r == "user6|user6|12|1|1");
+}
+
+TEST_CASE("an engine is destroyed while a thread that started tasks in it lives on", "[engine]") {
+  // CAF 0.17 pins its logger in every thread that spawns an actor, and ~actor_system waits for those
+  // references: before the engine let go of it, this destructor never returned.
+  std::atomic<int> db{0}, kv{0};
+  temp_dir dir;
+  std::promise<void> engine_gone;
+  std::promise<task_id> started;
+  auto engine_gone_f = engine_gone.get_future();
+  std::thread starter;
+  {
+    engine eng{test::config_for(dir.file("j.db")), make_routes(), counting_effects(db, kv)};
+    REQUIRE_FALSE(eng.status());
+    starter = std::thread{[&] {
+      auto id = eng.start("addOne", std::int64_t{41});
+      started.set_value(id ? *id : task_id{});
+      engine_gone_f.wait(); // outlives the engine
+    }};
+    auto id = started.get_future().get();
+    REQUIRE(id.value() != 0);
+    auto out = eng.wait<std::int64_t>(id);
+    REQUIRE(out);
+    CHECK(*out == 42);
+  }
+  engine_gone.set_value();
+  starter.join();
 }
