@@ -32,7 +32,8 @@ struct sizes {
   std::int64_t fanout_journal_children = 100; ///< (c) journal on (each call waits for a commit)
   int fanout_journal_repetitions = 3;         ///< (c) journal on: seconds per run, so fewer runs
   std::int64_t burst_children = 20'000;      ///< (d) raw CAF: children spawned at once by one actor
-  std::int64_t shadow_requests = 2'000;      ///< (e) sequential requests per run, shadow off / on
+  std::int64_t shadow_blocks = 10;           ///< (e) blocks per run, alternating shadow off / on
+  std::int64_t shadow_block_requests = 300;  ///< (e) sequential requests per block
 
   static sizes quick() {
     sizes s;
@@ -44,7 +45,8 @@ struct sizes {
     s.fanout_journal_children = 10;
     s.fanout_journal_repetitions = 1;
     s.burst_children = 5'000;
-    s.shadow_requests = 300;
+    s.shadow_blocks = 2;
+    s.shadow_block_requests = 150;
     return s;
   }
 };

@@ -12,6 +12,8 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 #include <caf/logger.hpp>
+#include <caf/thread_hook.hpp>
+#include <pthread.h>
 #include <caf/send.hpp>
 #include <sched.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -58,18 +60,56 @@ std::uint64_t engine_core::new_seed() noexcept {
   return splitmix64(seed_state.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed));
 }
 
+template <class F>
+void engine_core::keeping_thread_logger(F f) {
+  auto* before = caf::logger::current_logger();
+  f();
+  if (caf::logger::current_logger() == before)
+    return;
+  if (before == nullptr)
+    caf::logger::set_current_actor_system(nullptr);
+  else if (system && before == &system->logger())
+    caf::logger::set_current_actor_system(system.get());
+  else if (shadow_system && before == &shadow_system->logger())
+    caf::logger::set_current_actor_system(shadow_system.get());
+  // else: the thread belonged to another CAF system of the application, which CAF gives no way back to
+}
+
+namespace {
+
+/// Puts every thread of an actor system at SCHED_IDLE (runs only when no other thread wants the CPU).
+class idle_priority_hook : public caf::thread_hook {
+public:
+  void init(caf::actor_system&) override {}
+  void thread_started() override {
+    sched_param param{};
+    param.sched_priority = 0;
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &param); // unprivileged; failure just means normal
+  }
+  void thread_terminates() override {}
+};
+
+} // namespace
+
+caf::actor_system& engine_core::shadow_actors() {
+  std::call_once(shadow_system_once, [this] {
+    shadow_system_cfg = std::make_unique<caf::actor_system_config>();
+    shadow_system_cfg->set("scheduler.max-threads", std::max<std::size_t>(1, cfg.shadow_threads));
+    shadow_system_cfg->set("scheduler.policy", caf::atom("sharing"));
+    if (cfg.shadow_idle_priority)
+      shadow_system_cfg->add_thread_hook<idle_priority_hook>();
+    keeping_thread_logger(
+      [this] { shadow_system = std::make_unique<caf::actor_system>(*shadow_system_cfg); });
+  });
+  return *shadow_system;
+}
+
 void engine_core::spawn(std::unique_ptr<task_runtime> rt) {
   in_flight.fetch_add(1, std::memory_order_relaxed);
+  auto& target = rt->in_session() ? shadow_actors() : *system;
   if (!rt->in_session())
     stats.started.fetch_add(1, std::memory_order_relaxed);
-  // CAF 0.17's spawn pins the system's logger in a thread-local of the calling thread, and
-  // ~actor_system waits until every such reference is gone: a thread that spawned once and outlives
-  // the engine (the application's, the journal writer) would block the engine's destructor forever.
-  // Threads that are not CAF's own let go of it at once.
-  bool foreign_thread = caf::logger::current_logger() == nullptr;
-  system->spawn<task_actor>(std::move(rt));
-  if (foreign_thread)
-    caf::logger::set_current_actor_system(nullptr);
+  keeping_thread_logger([&] { target.spawn<task_actor>(std::move(rt)); });
 }
 
 void engine_core::leave() noexcept {
@@ -253,7 +293,8 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
     return;
   }
   core.system_cfg->set("scheduler.policy", caf::atom_from_string(core.cfg.scheduler_policy));
-  core.system = std::make_unique<caf::actor_system>(*core.system_cfg);
+  core.keeping_thread_logger(
+    [&core] { core.system = std::make_unique<caf::actor_system>(*core.system_cfg); });
   if (!core.cfg.routing_file.empty()) {
     if (auto r = impl_->reload_routing_file(true); !r) {
       impl_->status = std::move(r.error());
@@ -346,6 +387,7 @@ engine::~engine() {
     c.journal->set_commit_listener({}); // the pool goes before the journal
   c.pool.reset();
   c.system.reset();
+  c.shadow_system.reset();
   if (c.journal) {
     if (auto err = c.journal->flush())
       c.log->error("journal flush at shutdown failed: {}", describe(err));

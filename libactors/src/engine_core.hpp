@@ -53,6 +53,11 @@ struct engine_core {
   std::unique_ptr<worker_pool> pool;
   std::unique_ptr<caf::actor_system_config> system_cfg;
   std::unique_ptr<caf::actor_system> system;
+  /// Shadow runs execute in their own actor system, on `engine_config::shadow_threads` threads at idle
+  /// priority (if `shadow_idle_priority`): they use only CPU the primaries leave. Created on first use.
+  std::unique_ptr<caf::actor_system_config> shadow_system_cfg;
+  std::unique_ptr<caf::actor_system> shadow_system;
+  std::once_flag shadow_system_once;
   std::shared_ptr<spdlog::logger> log;      ///< the engine's own messages
   std::shared_ptr<spdlog::logger> task_log; ///< lines from ctx::log
 
@@ -99,6 +104,17 @@ struct engine_core {
 
   /// Spawns the actor that runs `rt` on CAF's scheduler and counts it in flight.
   void spawn(std::unique_ptr<task_runtime> rt);
+
+  /// The actor system of shadow runs (created on the first call).
+  caf::actor_system& shadow_actors();
+
+  /// Runs `f` (which creates an actor system or spawns an actor), then gives the calling thread back
+  /// the CAF logger reference it held before. CAF 0.17 pins a system's logger in a thread-local of
+  /// every thread that spawns into it or constructs it, and ~actor_system waits until every such
+  /// reference is gone: a thread that outlived the engine (the application's, the journal's writer)
+  /// would block the engine's destructor forever.
+  template <class F>
+  void keeping_thread_logger(F f);
 
   /// Counts one unit of work (a task in a session, a shadow run's pending work) out of flight.
   void leave() noexcept;

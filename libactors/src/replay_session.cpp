@@ -111,11 +111,13 @@ std::string describe_recorded(const recorded_effect& e) {
   return e.name.empty() ? kind + " " + e.text : kind + " " + e.name + " " + e.text;
 }
 
-replay_session::replay_session(recording rec, clock::duration time_bound, end_handler on_end)
-  : rec_(std::move(rec)),
-    deadline_(clock::now() + time_bound),
-    bound_(time_bound),
-    on_end_(std::move(on_end)) {}
+replay_session::replay_session(recording rec, std::chrono::nanoseconds cpu_bound, end_handler on_end)
+  : rec_(std::move(rec)), bound_(cpu_bound), on_end_(std::move(on_end)) {}
+
+void replay_session::spend(std::chrono::nanoseconds cpu) {
+  std::lock_guard guard{mx_};
+  spent_ += cpu;
+}
 
 bool replay_session::diverge_locked(std::int64_t position, std::string what, std::string recorded,
                                     std::string replayed) {
@@ -129,12 +131,14 @@ bool replay_session::expired() {
   std::lock_guard guard{mx_};
   if (divergence_)
     return divergence_->what == "timeout";
-  if (clock::now() <= deadline_)
+  if (spent_ <= bound_)
     return false;
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(bound_).count();
+  auto ms = [](std::chrono::nanoseconds d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
   diverge_locked(static_cast<std::int64_t>(cursor_), "timeout",
-                 fmt::format("(the run must end within {} ms)", ms),
-                 fmt::format("(still running after {} ms, after {})", ms, effects_text(cursor_)));
+                 fmt::format("(a run may use {} ms of CPU time)", ms(bound_)),
+                 fmt::format("(used {} ms of CPU time, after {})", ms(spent_), effects_text(cursor_)));
   return true;
 }
 

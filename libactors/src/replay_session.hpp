@@ -74,13 +74,13 @@ std::string describe_recorded(const recorded_effect& e);
 
 class replay_session {
 public:
-  using clock = std::chrono::steady_clock;
-
   /// Called once the run's root has ended and been compared (on the root's thread).
   using end_handler = std::function<void(const replay_session&)>;
 
-  /// `time_bound`: the whole run must end within it (checked at every effect, call and at the end).
-  replay_session(recording rec, clock::duration time_bound, end_handler on_end);
+  /// `cpu_bound`: the CPU time the whole run may use (its tasks report what they use with `spend`;
+  /// checked at every effect, call and at the end). CPU time, not wall time: a run that waits for a
+  /// CPU — shadow runs execute at idle priority — is not charged for waiting.
+  replay_session(recording rec, std::chrono::nanoseconds cpu_bound, end_handler on_end);
 
   const recording& recorded() const noexcept { return rec_; }
 
@@ -101,7 +101,9 @@ public:
   std::vector<std::string> logs() const;
   /// Leaf effects answered so far.
   std::size_t answered() const;
-  /// Whether the time bound has passed; records a "timeout" divergence the first time it has.
+  /// Charges CPU time one of the run's tasks used.
+  void spend(std::chrono::nanoseconds cpu);
+  /// Whether the run used more CPU time than its bound; records a "timeout" divergence the first time.
   bool expired();
 
 private:
@@ -110,8 +112,8 @@ private:
                       std::string replayed);
 
   const recording rec_;
-  const clock::time_point deadline_;
-  const clock::duration bound_;
+  const std::chrono::nanoseconds bound_;
+  std::chrono::nanoseconds spent_{0};
   const end_handler on_end_;
   mutable std::mutex mx_;
   std::size_t cursor_ = 0;

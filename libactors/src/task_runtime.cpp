@@ -7,6 +7,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <ctime>
+#include <time.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -50,6 +51,13 @@ std::string utc_text(std::int64_t ns) {
   gmtime_r(&secs, &tm);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+}
+
+/// CPU time the calling thread has used.
+std::chrono::nanoseconds thread_cpu() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec};
 }
 
 /// Splits "F@V" into (F, V).
@@ -161,7 +169,14 @@ void task_runtime::start(caf::event_based_actor* self) {
 }
 
 void task_runtime::resume(std::coroutine_handle<> h) {
-  h.resume();
+  if (session_) {
+    // A session's time bound counts the CPU its tasks use while they run (see replay_session).
+    cpu_mark_ = thread_cpu();
+    h.resume();
+    session_->spend(thread_cpu() - cpu_mark_);
+  } else {
+    h.resume();
+  }
   after_resume();
 }
 
@@ -301,6 +316,9 @@ bool task_runtime::begin_in_session(op& o) {
     abort_ = make_error(errc::nondeterminism, who() + " departed from the run it is compared with");
     return false;
   };
+  auto now = thread_cpu(); // charge what the task used so far, so a bound is noticed mid-run
+  session_->spend(now - cpu_mark_);
+  cpu_mark_ = now;
   switch (o.kind) {
     case op_kind::log:
       session_->log("[" + rec_.function + "@" + rec_.version + "] " + o.text);

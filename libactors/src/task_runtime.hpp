@@ -8,6 +8,7 @@
 // children in the same session, and its end goes to its parent or, for the session's root, to the
 // session.
 
+#include <chrono>
 #include <coroutine>
 #include <cstdint>
 #include <memory>
@@ -135,6 +136,7 @@ private:
   const function_entry* shadow_ = nullptr;
   std::vector<std::shared_ptr<recording>> recorders_;
   std::shared_ptr<recording> own_recording_; ///< this task's tree, when it is shadowed
+  std::chrono::nanoseconds cpu_mark_{0};     ///< in a session: thread CPU time already charged
 };
 
 } // namespace actors::detail

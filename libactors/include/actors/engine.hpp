@@ -62,10 +62,16 @@ struct engine_config {
   std::string routing_file;
   /// How often the routing file is checked for changes.
   std::chrono::milliseconds routing_file_poll{250};
-  /// A shadow run (policy::shadow) that has not ended this long after it started is a divergence
-  /// ("timeout"). Checked at each of its effects and calls, and when it ends: a run that computes without
-  /// asking for effects cannot be interrupted, only reported.
+  /// A shadow run (policy::shadow) that uses more than this much CPU time is a divergence ("timeout").
+  /// CPU time, not wall time, because shadow runs wait at idle priority while primaries run. Checked at
+  /// each of its effects and calls and when it ends: a run that computes without asking for effects
+  /// cannot be interrupted, only reported.
   std::chrono::milliseconds shadow_timeout{10'000};
+  /// Threads that run shadow runs (their own CAF scheduler, started on the first shadow run).
+  std::size_t shadow_threads = 1;
+  /// Run shadow runs at Linux's SCHED_IDLE priority: they get only CPU time no primary wants, so a
+  /// candidate never slows the traffic it shadows (bench/: primary latency, shadow on vs off).
+  bool shadow_idle_priority = true;
   /// At most this many shadow runs at a time; a primary finishing beyond it is not shadowed (counted
   /// in shadow_counts::skipped), so shadowing never builds an unbounded backlog under load.
   std::size_t max_shadow_runs = 256;
