@@ -1,6 +1,8 @@
 // shop — libactors' flagship example. `shop demo` serves a few page requests as durable tasks, prints the
-// pages, then prints the journal of the first request's whole call tree. See README.md.
+// pages, then prints the journal of the first request's whole call tree, then shadow-tests lookupUser
+// v2 and v3 against v1 on live requests and prints what the shadow runs found. See README.md.
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -29,7 +31,8 @@ A small web shop whose request handler is a durable libactors task: handleReques
 lookupUser and listItems as child tasks, which read a SQLite catalog through journaled effects.
 
 commands:
-  demo      serve a few requests, print the pages and the first request's journal
+  demo      serve a few requests, print the pages and the first request's journal, then
+            shadow-test lookupUser v2 and v3 against v1 and print the divergences
   help      print this help
 
 demo options:
@@ -101,6 +104,61 @@ std::optional<int> parse_demo(const std::vector<std::string_view>& args, demo_op
   return std::nullopt;
 }
 
+/// Starts `n` page requests (users in turn), waits for them all; an error message, or empty.
+std::string serve(actors::engine& eng, int n, std::int64_t users, std::vector<actors::task_id>* ids) {
+  std::vector<actors::task_id> started;
+  for (int i = 0; i < n; ++i) {
+    auto id = eng.start("handleRequest", shop::Request{i % users + 1, "/cart"});
+    if (!id)
+      return "cannot start request " + std::to_string(i + 1) + ": " + actors::describe(id.error());
+    started.push_back(*id);
+  }
+  for (auto id : started)
+    if (auto page = eng.wait<shop::Page>(id); !page)
+      return "request (task " + actors::to_string(id) + ") failed: " + actors::describe(page.error());
+  if (ids != nullptr)
+    *ids = std::move(started);
+  return {};
+}
+
+/// 5. Versions: lookupUser v2 and v3 shadow v1 on live requests, then what the shadow runs found.
+int shadow_demo(actors::engine& eng, int requests, std::int64_t users) {
+  std::cout << fmt::format("\nShadow-testing lookupUser v2 and v3 against v1 on {} live requests each "
+                           "(v1 serves every request;\nthe candidate then runs against v1's journal, "
+                           "executing nothing):\n\n",
+                           requests);
+  for (const char* candidate : {"v2", "v3"}) {
+    if (auto ok = eng.set_policy("lookupUser", actors::policy::shadow("v1", candidate)); !ok)
+      return fail("cannot set the shadow policy: " + actors::describe(ok.error()));
+    if (auto err = serve(eng, requests, users, nullptr); !err.empty())
+      return fail(err);
+    eng.drain(); // shadow runs included
+  }
+  eng.clear_policy("lookupUser");
+  std::cout << fmt::format("  {:<12}{:<9}{:<11}{:>6}{:>9}{:>13}\n", "function", "primary", "candidate",
+                           "runs", "matches", "divergences");
+  for (const auto& c : eng.shadow_stats())
+    std::cout << fmt::format("  {:<12}{:<9}{:<11}{:>6}{:>9}{:>13}\n", c.function, c.primary,
+                             c.candidate, c.runs, c.matches, c.divergences);
+  auto found = eng.divergences("lookupUser");
+  if (!found)
+    return fail("cannot read the divergences: " + actors::describe(found.error()));
+  auto v3 = std::find_if(found->begin(), found->end(),
+                         [](const auto& d) { return d.candidate_version == "v3"; });
+  if (v3 != found->end()) {
+    auto where = v3->position < 0 ? std::string{"the output"}
+                                  : "effect #" + std::to_string(v3->position + 1) + " (" + v3->what + ")";
+    std::cout << fmt::format("\nNewest divergence of v3 ({} recorded in {}): task {}, {} {} -> {}, at "
+                             "{}:\n",
+                             found->size(), eng.journal()->path(),
+                             actors::to_string(actors::task_id{v3->task}), v3->function,
+                             v3->primary_version, v3->candidate_version, where)
+              << "  primary   " << v3->primary_side << '\n'
+              << "  candidate " << v3->candidate_side << '\n';
+  }
+  return 0;
+}
+
 int run_demo(const demo_options& opts) {
   // 1. The catalog: a real SQLite file that the effect handlers query.
   auto cat = std::make_shared<const shop::catalog>(catalog_file);
@@ -166,6 +224,8 @@ int run_demo(const demo_options& opts) {
                            "{} answered from the journal.\n",
                            st.started, st.completed, st.failed, st.effects_executed,
                            st.effects_replayed);
+  if (auto code = shadow_demo(eng, opts.requests, users); code != 0)
+    return code;
   std::cout.flush();
   return std::cout ? 0 : 1;
 }

@@ -19,6 +19,23 @@ actors::task<User> lookup_user(actors::ctx& cx, std::int64_t uid) {
   co_return user;
 }
 
+// lookupUser v2: adds an audit line, then delegates to v1 (pinned, so routing never sends it back to
+// v2). Logs never count and calls are transparent, so in a shadow run v2 matches v1 on every request.
+actors::task<User> lookup_user_v2(actors::ctx& cx, std::int64_t uid) {
+  co_await cx.log("audit: user {} looked up by {}", uid, to_string(cx.root()));
+  auto user = co_await cx.call<User>("lookupUser", uid, actors::version{"v1"});
+  co_return user;
+}
+
+// lookupUser v3: shows names as "family name, given names" — the same effects, a different output, so
+// every shadow run of v3 is a divergence.
+actors::task<User> lookup_user_v3(actors::ctx& cx, std::int64_t uid) {
+  auto user = co_await cx.perform(catalog_user{uid});
+  if (auto space = user.name.rfind(' '); space != std::string::npos)
+    user.name = user.name.substr(space + 1) + ", " + user.name.substr(0, space);
+  co_return user;
+}
+
 actors::task<std::vector<Item>> list_items(actors::ctx& cx, std::int64_t uid) {
   auto items = co_await cx.perform(catalog_items{uid});
   co_return items;
@@ -44,7 +61,9 @@ actors::task<Page> handle_request(actors::ctx& cx, Request req) {
 actors::router make_routes() {
   actors::router routes;
   routes.add("handleRequest", "v1", handle_request)
-    .add("lookupUser", "v1", lookup_user)
+    .add("lookupUser", "v1", lookup_user) // the first registered version serves by default
+    .add("lookupUser", "v2", lookup_user_v2)
+    .add("lookupUser", "v3", lookup_user_v3)
     .add("listItems", "v1", list_items);
   return routes;
 }

@@ -6,7 +6,8 @@
 //     └─ call listItems(uid)  -> [Item]          ── effect catalog.items
 //
 // Each call is a child task (its own CAF actor) with its own journal; each effect is answered by a
-// handler that queries the SQLite catalog.
+// handler that queries the SQLite catalog. lookupUser also has a v2 (logs, then calls v1) and a v3
+// (formats names differently), which `shop demo` shadow-tests against v1 on live requests.
 
 #include <cstdint>
 #include <memory>
@@ -20,10 +21,12 @@
 namespace shop {
 
 actors::task<User> lookup_user(actors::ctx& cx, std::int64_t uid);
+actors::task<User> lookup_user_v2(actors::ctx& cx, std::int64_t uid);
+actors::task<User> lookup_user_v3(actors::ctx& cx, std::int64_t uid);
 actors::task<std::vector<Item>> list_items(actors::ctx& cx, std::int64_t uid);
 actors::task<Page> handle_request(actors::ctx& cx, Request req);
 
-/// handleRequest@v1, lookupUser@v1, listItems@v1.
+/// handleRequest@v1, lookupUser@v1 (default), @v2 and @v3 (shadow candidates), listItems@v1.
 actors::router make_routes();
 
 /// Live handlers for catalog.user and catalog.items, querying `cat`.

@@ -102,7 +102,8 @@ void engine_core::shadow_ended(const shadow_run& r, const replay_session& s) {
   shadows_in_flight.fetch_sub(1, std::memory_order_acq_rel);
   if (!point)
     return;
-  log->warn("shadow {} {} -> {} diverged on task {} at {} ({}): primary {} | candidate {}",
+  // An experiment's finding, not a fault of the engine: info, like Scientist's "mismatch" publication.
+  log->info("shadow {} {} -> {} diverged on task {} at {} ({}): primary {} | candidate {}",
             r.candidate->name, r.primary, r.candidate->version, to_string(task_id{r.task}),
             position_text(point->position), point->what, point->recorded, point->replayed);
   eventlog::divergence_record d;
