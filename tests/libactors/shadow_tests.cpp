@@ -436,6 +436,19 @@ TEST_CASE("a shadow candidate must take and return the primary's types; without 
     CHECK(msg.find("primary 'v1' returns std::") != std::string::npos);
     CHECK(eng.routing().policy_of("lookupUser") == nullptr);
   }
+  SECTION("beyond max_shadow_runs a primary is not shadowed, and counted as skipped") {
+    auto cfg = test::config_for(dir.file("j.db"));
+    cfg.max_shadow_runs = 0;
+    engine eng{cfg, make_routes(), db.fx()};
+    REQUIRE_FALSE(eng.status());
+    REQUIRE(eng.set_policy("lookupUser", policy::shadow("v1", "v3")));
+    serve(eng, 4);
+    eng.drain();
+    auto c = counts_of(eng, "v3");
+    CHECK(c.skipped == 4);
+    CHECK(c.runs == 0);
+    CHECK(eng.divergences("lookupUser")->empty());
+  }
   SECTION("journal off") {
     auto cfg = test::config_for(dir.file("j.db"));
     cfg.journal_enabled = false;
@@ -447,4 +460,47 @@ TEST_CASE("a shadow candidate must take and return the primary's types; without 
     CHECK(eng.shadow_stats().empty());
     CHECK_FALSE(eng.divergences("lookupUser"));
   }
+}
+
+TEST_CASE("a shadowed task resumed after a crash is shadowed once it ends, against its whole journal",
+          "[shadow][engine][resume]") {
+  temp_dir dir;
+  user_db db;
+  auto path = dir.file("j.db");
+  const std::uint64_t id = 0x1234abcd;
+  {
+    // What an engine had journaled before it died: lookupUser@v1 routed "shadow <candidate>", its first
+    // effect answered, nothing after.
+    auto j = eventlog::journal::open({.path = path});
+    REQUIRE(j);
+    eventlog::task_record rec;
+    rec.id = id;
+    rec.root = id;
+    rec.function = "lookupUser";
+    rec.version = "v1";
+    rec.input_type = type_name<std::int64_t>();
+    rec.route = "shadow v3";
+    (*j)->append_task(rec, to_bytes(std::int64_t{9}), "9");
+    (*j)->append(eventlog::event{.task = id, .seq = 1, .kind = eventlog::event_kind::effect,
+                                 .name = "db.get", .request = to_bytes(db_get{9}),
+                                 .result = to_bytes(std::string{"journaled9"}),
+                                 .text = "{9} -> \"journaled9\""});
+    REQUIRE_FALSE((*j)->flush());
+  }
+  engine eng{test::config_for(path), make_routes(), db.fx()};
+  REQUIRE_FALSE(eng.status());
+  auto out = eng.wait<std::string>(task_id{id});
+  REQUIRE(out);
+  CHECK(out->rfind("journaled9#", 0) == 0); // the journaled answer, not a live "user9"
+  eng.drain();
+  CHECK(db.calls == 0); // the resumed primary replayed db.get; the shadow run executed nothing
+  auto c = counts_of(eng, "v3");
+  CHECK(c.runs == 1);
+  CHECK(c.divergences == 1);
+  auto d = eng.divergences("lookupUser");
+  REQUIRE(d);
+  REQUIRE(d->size() == 1);
+  CHECK(d->front().task == id);
+  CHECK(d->front().what == "output");
+  CHECK(d->front().candidate_side.rfind("output \"Dr. journaled9#", 0) == 0);
 }

@@ -13,10 +13,19 @@ task<std::int64_t> v1(ctx&, std::int64_t x) {
   co_return x;
 }
 
+task<std::string> as_text(ctx&, std::int64_t x) {
+  co_return std::to_string(x);
+}
+
+task<std::int64_t> from_text(ctx&, std::string x) {
+  co_return static_cast<std::int64_t>(x.size());
+}
+
 router make_routes() {
   router r;
   r.add("lookupUser", "v1", v1).add("lookupUser", "v2", v1).add("lookupUser", "v3", v1);
   r.add("listItems", "v1", v1).add("listItems", "v2", v1);
+  r.add("lookupUser", "text", as_text).add("lookupUser", "bytext", from_text);
   return r;
 }
 
@@ -115,6 +124,15 @@ TEST_CASE("policies naming unknown functions or versions, or bad percents, are r
   err = routing_table::check(routes, "lookupUser", policy::shadow("v1", "v1"));
   CHECK(is(err, router_errc::invalid_policy));
   CHECK_FALSE(routing_table::check(routes, "lookupUser", policy::percent("v1", "v2", 30)));
+  // A candidate gets the primary's input and is compared by its output: the types must agree.
+  err = routing_table::check(routes, "lookupUser", policy::shadow("v1", "text"));
+  CHECK(is(err, router_errc::invalid_policy));
+  CHECK(message(err).find("shadow candidate 'text' returns std::") != std::string::npos);
+  CHECK(message(err).find("primary 'v1' returns long") != std::string::npos);
+  err = routing_table::check(routes, "lookupUser", policy::percent("v1", "bytext", 10));
+  CHECK(is(err, router_errc::invalid_policy));
+  CHECK(message(err).find("percent candidate 'bytext' takes std::") != std::string::npos);
+  CHECK_FALSE(routing_table::check(routes, "lookupUser", policy::primary("text")));
 }
 
 TEST_CASE("a routing file sets every mode", "[routing][yaml]") {
@@ -177,6 +195,9 @@ TEST_CASE("a bad routing file is an error naming the file, the line and the key"
      "130 }\n",
      router_errc::invalid_policy, "r.yaml:3: functions.listItems.routing: policy for function"},
     {"- just\n- a list\n", router_errc::invalid_routing_file, "(top level)"},
+    {"functions:\n  lookupUser:\n    routing: { mode: shadow, primary: v1, shadow: text }\n",
+     router_errc::invalid_policy, "r.yaml:3: functions.lookupUser.routing: policy for function "
+                                  "'lookupUser': shadow candidate 'text' returns"},
   };
   for (const auto& c : cases) {
     INFO(c.text);
