@@ -106,7 +106,7 @@ caf::actor_system& engine_core::shadow_actors() {
 
 void engine_core::spawn(std::unique_ptr<task_runtime> rt) {
   in_flight.fetch_add(1, std::memory_order_relaxed);
-  auto& target = rt->in_session() ? shadow_actors() : *system;
+  auto& target = rt->in_background_session() ? shadow_actors() : *system;
   if (!rt->in_session())
     stats.started.fetch_add(1, std::memory_order_relaxed);
   keeping_thread_logger([&] { target.spawn<task_actor>(std::move(rt)); });
@@ -500,6 +500,19 @@ caf::expected<std::string> engine::wait_bytes(task_id id, const std::type_info& 
     return make_error(errc::task_failed, name(r.function, r.version) + " failed: " + last.result);
   return make_error(errc::task_failed, name(r.function, r.version) + " ended as " +
                                          std::string{eventlog::to_string(r.status)});
+}
+
+caf::expected<replay_report> engine::replay(task_id id, const replay_options& opts) {
+  if (impl_->status)
+    return impl_->status;
+  auto& c = *impl_->core;
+  if (!c.journal)
+    return make_error(errc::invalid_configuration,
+                      "replay reads the journal, and journaling is off");
+  auto rec = detail::read_recording(*c.journal, id.value());
+  if (!rec)
+    return std::move(rec.error());
+  return c.replay(std::move(*rec), opts);
 }
 
 caf::expected<std::vector<divergence>> engine::divergences(std::string_view fn,

@@ -126,6 +126,10 @@ struct engine_core {
   void launch_shadow(shadow_run r);
   /// Spawns the candidate of `r` against `rec` (the primary's tree).
   void start_shadow(const shadow_run& r, recording rec);
+  /// Runs `rec` (a recorded tree) again in a foreground replay session with `opts` and blocks until it
+  /// ends (replay.cpp).
+  caf::expected<replay_report> replay(recording rec, const replay_options& opts);
+
   /// Counts a shadow run's end and records its divergence, if any (the run's session end handler).
   void shadow_ended(const shadow_run& r, const replay_session& s);
   /// The counts of `r`'s (function, primary, candidate). Needs shadow_mx.

@@ -26,6 +26,7 @@ caf::error flatten(eventlog::journal& j, std::uint64_t task, int depth, recordin
   if (!evs)
     return std::move(evs.error());
   ++out.tasks;
+  out.events += evs->size();
   for (auto& ev : *evs) {
     switch (ev.kind) {
       case event_kind::now:
@@ -37,9 +38,12 @@ caf::error flatten(eventlog::journal& j, std::uint64_t task, int depth, recordin
         break;
       case event_kind::call:
         // A call that never started a child (it failed to route) made no effect.
-        if (ev.ref != 0)
+        if (ev.ref != 0) {
+          if (auto at = ev.name.rfind('@'); at != std::string::npos) // "function@version"
+            out.versions.emplace(ev.name.substr(0, at), ev.name.substr(at + 1));
           if (auto err = flatten(j, ev.ref, depth + 1, out))
             return err;
+        }
         break;
       default:
         break; // started, log, routed; the end is read by the caller
@@ -97,10 +101,13 @@ caf::expected<recording> read_recording(eventlog::journal& j, std::uint64_t task
   out.task = task;
   out.function = (*rec)->function;
   out.version = (*rec)->version;
+  out.root = (*rec)->root;
+  out.input_type = (*rec)->input_type;
   out.input = std::move(evs->front().request);
   out.failed = last.kind == event_kind::failed;
   out.output = std::move(last.result);
   out.output_text = std::move(last.text);
+  out.versions.emplace(out.function, out.version);
   if (auto err = flatten(j, task, 0, out))
     return err;
   return out;
@@ -111,8 +118,13 @@ std::string describe_recorded(const recorded_effect& e) {
   return e.name.empty() ? kind + " " + e.text : kind + " " + e.name + " " + e.text;
 }
 
-replay_session::replay_session(recording rec, std::chrono::nanoseconds cpu_bound, end_handler on_end)
-  : rec_(std::move(rec)), bound_(cpu_bound), on_end_(std::move(on_end)) {}
+replay_session::replay_session(recording rec, session_options opts)
+  : rec_(std::move(rec)), opts_(std::move(opts)) {}
+
+const std::string* replay_session::version_for(std::string_view function) const {
+  auto i = opts_.versions.find(function);
+  return i == opts_.versions.end() ? nullptr : &i->second;
+}
 
 void replay_session::spend(std::chrono::nanoseconds cpu) {
   std::lock_guard guard{mx_};
@@ -131,13 +143,13 @@ bool replay_session::expired() {
   std::lock_guard guard{mx_};
   if (divergence_)
     return divergence_->what == "timeout";
-  if (spent_ <= bound_)
+  if (spent_ <= opts_.cpu_bound)
     return false;
   auto ms = [](std::chrono::nanoseconds d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
   };
   diverge_locked(static_cast<std::int64_t>(cursor_), "timeout",
-                 fmt::format("(a run may use {} ms of CPU time)", ms(bound_)),
+                 fmt::format("(a run may use {} ms of CPU time)", ms(opts_.cpu_bound)),
                  fmt::format("(used {} ms of CPU time, after {})", ms(spent_), effects_text(cursor_)));
   return true;
 }
@@ -174,8 +186,17 @@ void replay_session::log(std::string line) {
 
 void replay_session::finish(const outcome& out) {
   compare_end(out);
-  if (on_end_)
-    on_end_(*this);
+  {
+    std::lock_guard guard{mx_};
+    ended_ = out;
+  }
+  if (opts_.on_end)
+    opts_.on_end(*this);
+}
+
+std::optional<outcome> replay_session::ended() const {
+  std::lock_guard guard{mx_};
+  return ended_;
 }
 
 void replay_session::compare_end(const outcome& out) {

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -49,12 +50,17 @@ struct recording {
   std::uint64_t task = 0;
   std::string function;
   std::string version;
+  std::uint64_t root = 0;              ///< the root of the tree the task belongs to
+  std::string input_type;              ///< the root's input type, as journaled
   std::string input;                   ///< the root's serialized input
   std::vector<recorded_effect> effects;///< leaf effects, depth-first
   bool failed = false;                 ///< the root failed (threw) instead of completing
   std::string output;                  ///< output bytes, or the failure message
   std::string output_text;             ///< readable output or failure message
   std::size_t tasks = 0;               ///< tasks in the recorded tree
+  std::size_t events = 0;              ///< journal events read (all kinds, all tasks)
+  /// The version each function of the tree ran (the first seen, depth-first), root included.
+  std::map<std::string, std::string, std::less<>> versions;
 };
 
 /// Reads the call tree rooted at `task` from `j`. Errors: the task is unknown, has not finished
@@ -72,17 +78,31 @@ struct divergence_point {
 /// Renders `e` as "effect http.get {url: ...} -> {...}".
 std::string describe_recorded(const recorded_effect& e);
 
+class replay_session;
+
+/// How a session runs.
+struct session_options {
+  /// The CPU time the whole run may use (its tasks report what they use with `spend`; checked at every
+  /// effect, call and at the end). CPU time, not wall time: a run that waits for a CPU — shadow runs
+  /// execute at idle priority — is not charged for waiting.
+  std::chrono::nanoseconds cpu_bound{std::chrono::seconds{10}};
+  /// Runs in the engine's idle-priority actor system (shadow runs), not with live tasks (replay,
+  /// which someone waits for).
+  bool background = false;
+  /// Calls of these functions that are not pinned go to these versions; others route as live calls.
+  std::map<std::string, std::string, std::less<>> versions;
+  /// Called once the run's root has ended and been compared (on the root's thread).
+  std::function<void(const replay_session&)> on_end;
+};
+
 class replay_session {
 public:
-  /// Called once the run's root has ended and been compared (on the root's thread).
-  using end_handler = std::function<void(const replay_session&)>;
-
-  /// `cpu_bound`: the CPU time the whole run may use (its tasks report what they use with `spend`;
-  /// checked at every effect, call and at the end). CPU time, not wall time: a run that waits for a
-  /// CPU — shadow runs execute at idle priority — is not charged for waiting.
-  replay_session(recording rec, std::chrono::nanoseconds cpu_bound, end_handler on_end);
+  replay_session(recording rec, session_options opts);
 
   const recording& recorded() const noexcept { return rec_; }
+  bool background() const noexcept { return opts_.background; }
+  /// The version calls of `function` go to in this run, or nullptr (route as a live call).
+  const std::string* version_for(std::string_view function) const;
 
   /// Answers a now / random / user-effect op from the recording: sets `o.failed` and `o.result` and
   /// returns true; or records the divergence and returns false (the run must stop).
@@ -101,6 +121,8 @@ public:
   std::vector<std::string> logs() const;
   /// Leaf effects answered so far.
   std::size_t answered() const;
+  /// How the run's root ended (once `finish` was called).
+  std::optional<outcome> ended() const;
   /// Charges CPU time one of the run's tasks used.
   void spend(std::chrono::nanoseconds cpu);
   /// Whether the run used more CPU time than its bound; records a "timeout" divergence the first time.
@@ -112,9 +134,9 @@ private:
                       std::string replayed);
 
   const recording rec_;
-  const std::chrono::nanoseconds bound_;
+  const session_options opts_;
   std::chrono::nanoseconds spent_{0};
-  const end_handler on_end_;
+  std::optional<outcome> ended_;
   mutable std::mutex mx_;
   std::size_t cursor_ = 0;
   std::optional<divergence_point> divergence_;

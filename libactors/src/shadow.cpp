@@ -73,8 +73,11 @@ void engine_core::launch_shadow(shadow_run r) {
 }
 
 void engine_core::start_shadow(const shadow_run& r, recording rec) {
-  auto session = std::make_shared<replay_session>(
-    std::move(rec), cfg.shadow_timeout, [this, r](const replay_session& s) { shadow_ended(r, s); });
+  session_options opts;
+  opts.cpu_bound = cfg.shadow_timeout;
+  opts.background = true;
+  opts.on_end = [this, r](const replay_session& s) { shadow_ended(r, s); };
+  auto session = std::make_shared<replay_session>(std::move(rec), std::move(opts));
   auto inv = std::static_pointer_cast<const invoker>(r.candidate->impl);
   task_runtime::setup s;
   s.rec.id = r.task; // the candidate sees the primary's identity: ctx::id() may feed its requests

@@ -356,8 +356,18 @@ std::uint64_t task_runtime::draw(std::uint64_t n) {
 }
 
 // Routes a call and checks its types. On failure sets o.failed / o.result and returns false.
+// Routes a call: in a session that fixes the function's version (replay), to that version unless the
+// call is pinned; otherwise as any live call.
+caf::expected<route_decision> task_runtime::route_call(const std::string& fn,
+                                                       const std::string& pinned) const {
+  if (session_ && pinned.empty())
+    if (auto* v = session_->version_for(fn))
+      return core_.route(fn, rec_.root, *v);
+  return core_.route(fn, rec_.root, pinned);
+}
+
 bool task_runtime::prepare_call(op& o, const std::string& pinned) {
-  auto route = core_.route(o.name, rec_.root, pinned);
+  auto route = route_call(o.name, pinned);
   if (!route) {
     o.failed = true;
     o.result = describe(route.error());

@@ -87,12 +87,14 @@ public:
   bool replaying() const noexcept { return session_ != nullptr || cursor_ < recorded_.size(); }
   bool journaling() const noexcept;
   bool in_session() const noexcept { return session_ != nullptr; }
+  bool in_background_session() const noexcept { return session_ && session_->background(); }
 
 private:
   bool replay(op& o);
   bool begin_live(op& o);
   bool begin_in_session(op& o);
   bool prepare_call(op& o, const std::string& pinned);
+  caf::expected<route_decision> route_call(const std::string& fn, const std::string& pinned) const;
   std::uint64_t draw(std::uint64_t n);
   void dispatch_effect(op& o);
   /// Adds a leaf effect this task journaled to the recordings it belongs to.

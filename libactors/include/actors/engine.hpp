@@ -28,6 +28,7 @@
 #include "actors/effects.hpp"
 #include "actors/errc.hpp"
 #include "actors/eventlog/event.hpp"
+#include "actors/replay.hpp"
 #include "actors/router.hpp"
 #include "actors/routing.hpp"
 #include "actors/serialization.hpp"
@@ -197,6 +198,13 @@ public:
 
   /// Blocks until routing_generation() > `after` or `timeout` passes; true if it moved.
   bool await_routing_change(std::uint64_t after, std::chrono::milliseconds timeout);
+
+  /// Replays task `id`'s whole call tree from the journal (see <actors/replay.hpp>) and blocks until it
+  /// ends. Nothing is journaled and no effect handler is called. Errors: unknown_task, not_resumable
+  /// (the task has not finished), unknown_version (a version in `opts`, or the recorded one, is not
+  /// registered), wrong_input_type (the version to run takes another input), invalid_configuration
+  /// (journaling is off).
+  caf::expected<replay_report> replay(task_id id, const replay_options& opts = {});
 
   /// Divergences that shadow runs of `fn` (every function when empty) recorded in the journal, newest
   /// first, at most `limit` (0: all). Errors: the journal is off or cannot be read.
