@@ -36,11 +36,16 @@
 //                replays two effects, a call and a child), draining between blocks. Figure: median and
 //                p99 of the per-request latency by class; the ratio is median(on) / median(off) (lower
 //                is better), the median over runs. Goal ratio <= 1.05. Every shadow run must match.
+// (f) replay   — replay speed: a journal of `replay_tasks` tasks of "chatty" (`replay_effects` user
+//                effects each; 100 events per task, 100,000 in all) is recorded once; then every task is
+//                replayed (`engine::replay`, the recorded version, two threads) and each must match.
+//                events/s = journal events replayed per second. raw: the same events read with one
+//                prepared SELECT per task, every column copied out. Goal ours >= 1,000,000 events/s.
 // (d) burst    — raw CAF only, no goal: the spawn trap of shared/BASELINES.md — one actor spawning
 //                `burst_children` short-lived actors at once — under both policies, so the README can
 //                say which scheduler setup keeps spawn bursts fast.
 //
-// Usage: actors_bench [--quick] [--only trivial|durable|fanout|shadow|burst]... [--side raw|ours]
+// Usage: actors_bench [--quick] [--only trivial|durable|fanout|shadow|replay|burst]... [--side raw|ours]
 //   --quick  small sizes and one repetition, for CI smoke runs (< 20 s)
 //   --only   run just the named section(s); --side just one side (no ratios): for profiling
 
@@ -48,6 +53,7 @@
 #include <cstring>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <actors/actors.hpp>
@@ -93,6 +99,14 @@ task<std::int64_t> durable_v2(ctx& cx, std::int64_t x) {
   co_return out;
 }
 
+/// (f) a task with many effects, for replay speed.
+task<std::int64_t> chatty(ctx& cx, std::int64_t effects) {
+  std::int64_t sum = 0;
+  for (std::int64_t i = 0; i < effects; ++i)
+    sum += co_await cx.perform(echo{i});
+  co_return sum;
+}
+
 task<std::int64_t> fan_parent(ctx& cx, std::int64_t children) {
   std::int64_t sum = 0;
   for (std::int64_t i = 0; i < children; ++i)
@@ -106,7 +120,8 @@ actors::router make_routes() {
     .add("durable", "v1", durable)
     .add("durable", "v2", durable_v2)
     .add("leaf", "v1", inc)
-    .add("fanParent", "v1", fan_parent);
+    .add("fanParent", "v1", fan_parent)
+    .add("chatty", "v1", chatty);
   return r;
 }
 
@@ -293,6 +308,68 @@ latencies ours_shadow_latency(const actors::router& routes, const actors::effect
   return out;
 }
 
+/// (f) Records `tasks` chatty tasks into a fresh journal at `path`; returns their ids.
+std::vector<std::uint64_t> record_chatty(const actors::router& routes, const actors::effects& fx,
+                                         const caf_setup& setup, const std::string& path,
+                                         std::int64_t tasks, std::int64_t effects) {
+  actors::engine eng{engine_setup(setup, path), routes, fx};
+  check_engine(eng);
+  std::vector<actors::task_id> ids;
+  for (std::int64_t i = 0; i < tasks; ++i) {
+    auto id = eng.start("chatty", effects);
+    if (!id)
+      fail("start: " + actors::describe(id.error()));
+    ids.push_back(*id);
+  }
+  std::vector<std::uint64_t> out;
+  for (auto id : ids) {
+    if (wait_value(eng, id) != effects * (effects + 1) / 2)
+      fail("chatty: wrong output");
+    out.push_back(id.value());
+  }
+  return out;
+}
+
+/// (f) ours: replays every task of `ids` from the journal at `path` on `threads` threads; returns the
+/// time and sets `events` to the journal events replayed.
+run_time ours_replay(const actors::router& routes, const actors::effects& fx, const caf_setup& setup,
+                     const std::string& path, const std::vector<std::uint64_t>& ids,
+                     std::int64_t& events) {
+  auto cfg = engine_setup(setup, path);
+  actors::engine eng{cfg, routes, fx};
+  check_engine(eng);
+  constexpr std::size_t threads = 2;
+  std::vector<std::int64_t> counted(threads, 0);
+  std::vector<std::string> errors(threads);
+  stopwatch watch;
+  std::vector<std::thread> workers;
+  for (std::size_t t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      for (std::size_t i = t; i < ids.size(); i += threads) {
+        auto r = eng.replay(actors::task_id{ids[i]});
+        if (!r) {
+          errors[t] = actors::describe(r.error());
+          return;
+        }
+        if (r->diverged()) {
+          errors[t] = "replay diverged: " + r->divergence->what;
+          return;
+        }
+        counted[t] += static_cast<std::int64_t>(r->recorded_events);
+      }
+    });
+  for (auto& w : workers)
+    w.join();
+  auto elapsed = watch.stop();
+  for (auto& e : errors)
+    if (!e.empty())
+      fail(e);
+  events = 0;
+  for (auto c : counted)
+    events += c;
+  return elapsed;
+}
+
 /// The rows one durable task writes, read back from a real journal: the raw side inserts these bytes.
 task_rows capture_durable_rows(const actors::router& routes, const actors::effects& fx,
                                const caf_setup& setup) {
@@ -396,7 +473,7 @@ int main(int argc, char** argv) {
       quick = true;
     } else if (arg == "--only" && i + 1 < argc &&
                (std::strcmp(argv[i + 1], "trivial") == 0 || std::strcmp(argv[i + 1], "durable") == 0 ||
-                std::strcmp(argv[i + 1], "fanout") == 0 || std::strcmp(argv[i + 1], "shadow") == 0 ||
+                std::strcmp(argv[i + 1], "fanout") == 0 || std::strcmp(argv[i + 1], "shadow") == 0 || std::strcmp(argv[i + 1], "replay") == 0 ||
                 std::strcmp(argv[i + 1], "burst") == 0)) {
       only.emplace_back(argv[++i]);
     } else if (arg == "--side" && i + 1 < argc &&
@@ -405,7 +482,7 @@ int main(int argc, char** argv) {
       run_sides.raw = side == "raw";
       run_sides.ours = side == "ours";
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--only trivial|durable|fanout|shadow|burst]... [--side raw|ours]\n",
+      std::fprintf(stderr, "usage: %s [--quick] [--only trivial|durable|fanout|shadow|replay|burst]... [--side raw|ours]\n",
                    argv[0]);
       return 2;
     }
@@ -545,6 +622,29 @@ int main(int argc, char** argv) {
     std::printf("shadow.on.latency_p99 %.1f us\n", median(on_p99) * 1e6);
     std::printf("shadow.latency.ratio %.3f\n", median(ratios));
     std::fflush(stdout);
+  }
+
+  // (f) replay speed against reading the same events raw.
+  if (wanted("replay")) {
+    print_comment("(f) replay of " + std::to_string(sz.replay_tasks) + " recorded tasks x " +
+                  std::to_string(sz.replay_effects + 2) + " events; raw: the same events read with one "
+                  "SELECT per task; goal ours >= 1000000 events/s");
+    auto path = temp_db_path("replay");
+    remove_db(path);
+    auto ids = record_chatty(routes, fx, sharing, path, sz.replay_tasks, sz.replay_effects);
+    std::int64_t raw_events = 0, our_events = 0;
+    auto [raw, ours] = paired(
+      sz.repetitions, [&] { return raw_sqlite_read_events(path, ids, raw_events); },
+      [&] { return ours_replay(routes, fx, sharing, path, ids, our_events); }, "replay.raw_sqlite",
+      "replay.ours", static_cast<double>(sz.replay_tasks * (sz.replay_effects + 2)), "event");
+    remove_db(path);
+    if (run_sides.raw && run_sides.ours && raw_events != our_events)
+      fail("replay: raw read " + std::to_string(raw_events) + " events, ours replayed " +
+           std::to_string(our_events));
+    auto n = static_cast<double>(std::max(raw_events, our_events));
+    print_value("replay.raw_sqlite", rate(n, raw), "events/s");
+    print_value("replay.ours", rate(n, ours), "events/s");
+    print_ratio("replay", rate(n, ours), rate(n, raw));
   }
 
   // (d) raw CAF only: the spawn trap, for choosing the scheduler policy.

@@ -34,6 +34,8 @@ struct sizes {
   std::int64_t burst_children = 20'000;      ///< (d) raw CAF: children spawned at once by one actor
   std::int64_t shadow_blocks = 10;           ///< (e) blocks per run, alternating shadow off / on
   std::int64_t shadow_block_requests = 300;  ///< (e) sequential requests per block
+  std::int64_t replay_tasks = 1'000;         ///< (f) recorded tasks replayed per run
+  std::int64_t replay_effects = 98;          ///< (f) user effects per task (+ started, completed)
 
   static sizes quick() {
     sizes s;
@@ -47,6 +49,7 @@ struct sizes {
     s.burst_children = 5'000;
     s.shadow_blocks = 2;
     s.shadow_block_requests = 150;
+    s.replay_tasks = 100;
     return s;
   }
 };

@@ -180,4 +180,45 @@ run_time raw_sqlite_insert(const std::string& path, const task_rows& rows, std::
   return elapsed;
 }
 
+run_time raw_sqlite_read_events(const std::string& path, const std::vector<std::uint64_t>& tasks,
+                                std::int64_t& events) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
+    fail("raw read: cannot open " + path);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT seq, kind, failed, name, ref, request, result, text, ts FROM events "
+                         "WHERE task = ?1 ORDER BY seq, rowid",
+                         -1, &st, nullptr) != SQLITE_OK)
+    fail("raw read: cannot prepare: " + std::string{sqlite3_errmsg(db)});
+  auto text = [&](int i) {
+    auto p = static_cast<const char*>(sqlite3_column_blob(st, i));
+    return std::string{p == nullptr ? "" : p, static_cast<std::size_t>(sqlite3_column_bytes(st, i))};
+  };
+  events = 0;
+  stopwatch watch;
+  for (auto id : tasks) {
+    sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(id));
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      actors::eventlog::event ev;
+      ev.task = id;
+      ev.seq = static_cast<std::uint32_t>(sqlite3_column_int64(st, 0));
+      ev.kind = static_cast<actors::eventlog::event_kind>(sqlite3_column_int(st, 1));
+      ev.failed = sqlite3_column_int(st, 2) != 0;
+      ev.name = text(3);
+      ev.ref = static_cast<std::uint64_t>(sqlite3_column_int64(st, 4));
+      ev.request = text(5);
+      ev.result = text(6);
+      ev.text = text(7);
+      ev.ts = sqlite3_column_int64(st, 8);
+      ++events;
+    }
+    sqlite3_reset(st);
+  }
+  auto t = watch.stop();
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return t;
+}
+
 } // namespace bench

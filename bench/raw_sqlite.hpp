@@ -35,4 +35,10 @@ enum class row_order {
 run_time raw_sqlite_insert(const std::string& path, const task_rows& rows, std::int64_t tasks,
                          std::int64_t tasks_per_txn, row_order order);
 
+/// (f) raw side: reads every event of `tasks` from the journal file at `path` the way a reader must — one
+/// prepared `SELECT ... FROM events WHERE task = ? ORDER BY seq` per task, every column copied out —
+/// on a read-only connection. Returns the time and sets `events` to the rows read.
+run_time raw_sqlite_read_events(const std::string& path, const std::vector<std::uint64_t>& tasks,
+                                std::int64_t& events);
+
 } // namespace bench

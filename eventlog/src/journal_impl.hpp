@@ -1,7 +1,11 @@
 #pragma once
-// Internal: the journal's state. Two locks, never nested the other way round:
-//   mu_    guards the append queue, lsn counters, durability waiters and the failure (hot, held briefly);
-//   db_mu_ guards the one SQLite connection: the writer holds it for a whole transaction, reads per query.
+// Internal: the journal's state. Locks, never nested the other way round:
+//   mu_         guards the append queue, lsn counters, durability waiters and the failure (hot, held
+//               briefly);
+//   db_mu_      guards the writer's SQLite connection: the writer holds it for a whole transaction;
+//               reads use it (per query) only where there are no reader connections;
+//   readers_mu_ guards the idle reader connections: a read checks one out, queries without any journal
+//               lock, and returns it, so reads run in parallel with each other and with the writer (WAL).
 // The writer thread takes mu_ only between transactions and never holds it while calling callbacks.
 
 #include <atomic>
@@ -60,6 +64,23 @@ struct journal::impl {
   std::size_t max_batch_ = 8192;
   std::size_t max_queue_ = 65536; ///< 0 = unbounded
 
+  /// The prepared queries of one connection.
+  struct read_statements {
+    internal::statement select_unfinished;
+    internal::statement select_task;
+    internal::statement select_events;
+    internal::statement select_children;
+    internal::statement select_tasks;
+    internal::statement select_tail;
+    internal::statement select_divergences;
+  };
+
+  /// A read-only connection of its own, for reads off the writer's connection.
+  struct reader {
+    internal::connection db;
+    read_statements st; ///< declared after the connection: destroyed first
+  };
+
   // --- SQLite, guarded by db_mu_. Statements are declared after the connection: destroyed first. ---
   std::mutex db_mu_;
   internal::connection db_;
@@ -68,14 +89,13 @@ struct journal::impl {
   internal::statement insert_task_;
   internal::statement insert_event_;
   internal::statement finish_task_;
-  internal::statement select_unfinished_;
-  internal::statement select_task_;
-  internal::statement select_events_;
-  internal::statement select_children_;
-  internal::statement select_tasks_;
-  internal::statement select_tail_;
   internal::statement insert_divergence_;
-  internal::statement select_divergences_;
+  read_statements reads_;
+
+  // --- reader connections (file journals opened writable), guarded by readers_mu_ -------------------
+  bool use_readers_ = false;
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<reader>> idle_readers_;
 
   // --- append queue and durability, guarded by mu_ ------------------------------------------------
   std::mutex mu_;
@@ -125,10 +145,28 @@ struct journal::impl {
   void publish(lsn committed, std::vector<waiter>& scratch);
   void fail(caf::error err);
 
+  caf::error prepare_reads(sqlite3* db, read_statements& st);
+
   // --- reads.cpp ---------------------------------------------------------------------------------
-  caf::expected<std::vector<task_record>> read_tasks(internal::statement& s, const char* what);
-  caf::expected<std::vector<std::pair<std::int64_t, event>>> read_events(internal::statement& s,
-                                                                         const char* what);
+  caf::expected<std::vector<task_record>> read_tasks(sqlite3* db, internal::statement& s,
+                                                     const char* what);
+  caf::expected<std::vector<std::pair<std::int64_t, event>>>
+  read_events(sqlite3* db, internal::statement& s, const char* what);
+  /// An idle reader connection, or a new one; nullptr where there are none (read-only or in-memory
+  /// journals, or a reader cannot be opened): read through the writer's connection then.
+  std::unique_ptr<reader> checkout_reader();
+  void checkin_reader(std::unique_ptr<reader> r);
+  /// Runs `f(db, statements)` on a reader connection, or on the writer's under db_mu_.
+  template <class F>
+  auto with_reads(F f) {
+    if (auto r = checkout_reader()) {
+      auto out = f(r->db.get(), r->st);
+      checkin_reader(std::move(r));
+      return out;
+    }
+    std::lock_guard lk{db_mu_};
+    return f(db_.get(), reads_);
+  }
 };
 
 } // namespace actors::eventlog

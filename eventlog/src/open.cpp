@@ -406,7 +406,6 @@ caf::error journal::impl::prepare_statements() {
     return {};
   };
   std::string tc = file_version_ == 1 ? task_columns_v1 : task_columns;
-  std::string ec = event_columns;
   caf::error err;
   auto run = [&](statement& s, const std::string& sql) {
     if (!err)
@@ -425,20 +424,64 @@ caf::error journal::impl::prepare_statements() {
         "INSERT INTO divergences(task, function, primary_version, candidate_version, position, what, "
         "primary_side, candidate_side, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   }
-  run(select_unfinished_, "SELECT " + tc + " FROM tasks WHERE status = 0 ORDER BY created, id");
-  run(select_task_, "SELECT " + tc + " FROM tasks WHERE id = ?1");
-  run(select_events_, "SELECT " + ec + " FROM events WHERE task = ?1 ORDER BY seq, rowid");
-  run(select_children_, "SELECT " + tc + " FROM tasks WHERE parent = ?1 ORDER BY parent_seq, id");
-  run(select_tasks_, "SELECT " + tc
-                       + " FROM tasks WHERE (?1 IS NULL OR function = ?1) AND (?2 IS NULL OR status = ?2)"
-                         " AND created >= ?3 ORDER BY created DESC, id DESC LIMIT ?4");
-  run(select_tail_, "SELECT " + ec + " FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2");
+  if (!err)
+    err = prepare_reads(db, reads_);
+  return err;
+}
+
+caf::error journal::impl::prepare_reads(sqlite3* db, read_statements& st) {
+  std::string tc = file_version_ == 1 ? task_columns_v1 : task_columns;
+  std::string ec = event_columns;
+  caf::error err;
+  auto run = [&](statement& s, const std::string& sql) {
+    if (err)
+      return;
+    s = statement{db, sql};
+    if (!s)
+      err = internal::sqlite_error(db, s.rc(), path_, "cannot prepare statement");
+  };
+  run(st.select_unfinished, "SELECT " + tc + " FROM tasks WHERE status = 0 ORDER BY created, id");
+  run(st.select_task, "SELECT " + tc + " FROM tasks WHERE id = ?1");
+  run(st.select_events, "SELECT " + ec + " FROM events WHERE task = ?1 ORDER BY seq, rowid");
+  run(st.select_children, "SELECT " + tc + " FROM tasks WHERE parent = ?1 ORDER BY parent_seq, id");
+  run(st.select_tasks, "SELECT " + tc
+                         + " FROM tasks WHERE (?1 IS NULL OR function = ?1) AND (?2 IS NULL OR status = ?2)"
+                           " AND created >= ?3 ORDER BY created DESC, id DESC LIMIT ?4");
+  run(st.select_tail, "SELECT " + ec + " FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2");
   if (file_version_ >= 2)
-    run(select_divergences_,
+    run(st.select_divergences,
         "SELECT id, task, function, primary_version, candidate_version, position, what, primary_side, "
         "candidate_side, ts FROM divergences WHERE (?1 IS NULL OR function = ?1) ORDER BY id DESC "
         "LIMIT ?2");
   return err;
+}
+
+std::unique_ptr<journal::impl::reader> journal::impl::checkout_reader() {
+  if (!use_readers_)
+    return nullptr;
+  {
+    std::lock_guard lk{readers_mu_};
+    if (!idle_readers_.empty()) {
+      auto r = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return r;
+    }
+  }
+  auto db = open_connection(path_, SQLITE_OPEN_READONLY);
+  if (!db)
+    return nullptr;
+  auto r = std::make_unique<reader>();
+  r->db = std::move(*db);
+  if (prepare_reads(r->db.get(), r->st))
+    return nullptr;
+  return r;
+}
+
+void journal::impl::checkin_reader(std::unique_ptr<reader> r) {
+  constexpr std::size_t max_idle = 8;
+  std::lock_guard lk{readers_mu_};
+  if (idle_readers_.size() < max_idle)
+    idle_readers_.push_back(std::move(r));
 }
 
 caf::expected<std::unique_ptr<journal::impl>> journal::impl::open(const journal_options& opts) {
@@ -469,6 +512,10 @@ caf::expected<std::unique_ptr<journal::impl>> journal::impl::open(const journal_
       remove_created(opts.path);
     return err;
   }
+  // Reads get connections of their own on a file journal the engine writes (WAL lets them run beside
+  // the writer). Read-only opens stay on one connection: they may be immutable opens of a file without
+  // a WAL, and tools read from one thread.
+  self->use_readers_ = !self->read_only_ && !memory && self->has_schema_;
   if (!self->read_only_)
     self->start_writer();
   return self;

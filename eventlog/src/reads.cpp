@@ -1,5 +1,6 @@
-// Reads share the writer's connection under db_mu_ (reads are rare: tools, recovery, replay).
-// Each query runs in autocommit mode, so it sees every committed transaction.
+// Reads run on reader connections of their own where the journal has them (a file the engine writes:
+// replay and shadow runs read while tasks append), else on the writer's connection under db_mu_. Each
+// query runs in autocommit mode, so it sees every committed transaction.
 
 #include <algorithm>
 #include <cstdint>
@@ -53,7 +54,8 @@ event read_event(const statement& s) {
 
 } // namespace
 
-caf::expected<std::vector<task_record>> journal::impl::read_tasks(statement& s, const char* what) {
+caf::expected<std::vector<task_record>> journal::impl::read_tasks(sqlite3* db, statement& s,
+                                                                  const char* what) {
   reset_guard guard{s};
   std::vector<task_record> out;
   int rc;
@@ -65,12 +67,12 @@ caf::expected<std::vector<task_record>> journal::impl::read_tasks(statement& s, 
     out.push_back(read_task(s));
   }
   if (rc != SQLITE_DONE)
-    return internal::sqlite_error(db_.get(), rc, path_, what);
+    return internal::sqlite_error(db, rc, path_, what);
   return out;
 }
 
 caf::expected<std::vector<std::pair<std::int64_t, event>>>
-journal::impl::read_events(statement& s, const char* what) {
+journal::impl::read_events(sqlite3* db, statement& s, const char* what) {
   reset_guard guard{s};
   std::vector<std::pair<std::int64_t, event>> out;
   int rc;
@@ -82,7 +84,7 @@ journal::impl::read_events(statement& s, const char* what) {
     out.emplace_back(s.column_i64(0), read_event(s));
   }
   if (rc != SQLITE_DONE)
-    return internal::sqlite_error(db_.get(), rc, path_, what);
+    return internal::sqlite_error(db, rc, path_, what);
   return out;
 }
 
@@ -90,8 +92,9 @@ caf::expected<std::vector<task_record>> journal::unfinished_tasks() {
   auto& p = *impl_;
   if (!p.has_schema_)
     return std::vector<task_record>{};
-  std::lock_guard lk{p.db_mu_};
-  return p.read_tasks(p.select_unfinished_, "cannot read unfinished tasks");
+  return p.with_reads([&](sqlite3* db, impl::read_statements& st) {
+    return p.read_tasks(db, st.select_unfinished, "cannot read unfinished tasks");
+  });
 }
 
 caf::expected<std::uint64_t> journal::max_task_id() {
@@ -112,9 +115,10 @@ caf::expected<std::optional<task_record>> journal::find_task(std::uint64_t id) {
   auto& p = *impl_;
   if (!p.has_schema_)
     return std::optional<task_record>{};
-  std::lock_guard lk{p.db_mu_};
-  p.select_task_.bind_u64(1, id);
-  auto rows = p.read_tasks(p.select_task_, "cannot read task");
+  auto rows = p.with_reads([&](sqlite3* db, impl::read_statements& st) {
+    st.select_task.bind_u64(1, id);
+    return p.read_tasks(db, st.select_task, "cannot read task");
+  });
   if (!rows)
     return std::move(rows.error());
   if (rows->empty())
@@ -126,9 +130,10 @@ caf::expected<std::vector<event>> journal::events(std::uint64_t id) {
   auto& p = *impl_;
   if (!p.has_schema_)
     return std::vector<event>{};
-  std::lock_guard lk{p.db_mu_};
-  p.select_events_.bind_u64(1, id);
-  auto rows = p.read_events(p.select_events_, "cannot read events");
+  auto rows = p.with_reads([&](sqlite3* db, impl::read_statements& st) {
+    st.select_events.bind_u64(1, id);
+    return p.read_events(db, st.select_events, "cannot read events");
+  });
   if (!rows)
     return std::move(rows.error());
   std::vector<event> out;
@@ -142,29 +147,31 @@ caf::expected<std::vector<task_record>> journal::children(std::uint64_t id) {
   auto& p = *impl_;
   if (!p.has_schema_)
     return std::vector<task_record>{};
-  std::lock_guard lk{p.db_mu_};
-  p.select_children_.bind_u64(1, id);
-  return p.read_tasks(p.select_children_, "cannot read children");
+  return p.with_reads([&](sqlite3* db, impl::read_statements& st) {
+    st.select_children.bind_u64(1, id);
+    return p.read_tasks(db, st.select_children, "cannot read children");
+  });
 }
 
 caf::expected<std::vector<task_record>> journal::list_tasks(const task_filter& filter) {
   auto& p = *impl_;
   if (!p.has_schema_)
     return std::vector<task_record>{};
-  std::lock_guard lk{p.db_mu_};
-  auto& s = p.select_tasks_;
-  if (filter.function)
-    s.bind_text(1, *filter.function);
-  else
-    s.bind_null(1);
-  if (filter.status)
-    s.bind(2, static_cast<std::int64_t>(*filter.status));
-  else
-    s.bind_null(2);
-  s.bind(3, filter.since);
-  // LIMIT -1 means no limit in SQLite.
-  s.bind(4, filter.limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(filter.limit));
-  return p.read_tasks(s, "cannot list tasks");
+  return p.with_reads([&](sqlite3* db, impl::read_statements& st) {
+    auto& s = st.select_tasks;
+    if (filter.function)
+      s.bind_text(1, *filter.function);
+    else
+      s.bind_null(1);
+    if (filter.status)
+      s.bind(2, static_cast<std::int64_t>(*filter.status));
+    else
+      s.bind_null(2);
+    s.bind(3, filter.since);
+    // LIMIT -1 means no limit in SQLite.
+    s.bind(4, filter.limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(filter.limit));
+    return p.read_tasks(db, s, "cannot list tasks");
+  });
 }
 
 caf::expected<std::vector<std::pair<std::int64_t, event>>> journal::tail(std::int64_t after_rowid,
@@ -172,46 +179,49 @@ caf::expected<std::vector<std::pair<std::int64_t, event>>> journal::tail(std::in
   auto& p = *impl_;
   if (!p.has_schema_ || limit == 0)
     return std::vector<std::pair<std::int64_t, event>>{};
-  std::lock_guard lk{p.db_mu_};
-  auto& s = p.select_tail_;
-  s.bind(1, after_rowid);
-  s.bind(2, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
-  return p.read_events(s, "cannot read the event log");
+  return p.with_reads([&](sqlite3* db, impl::read_statements& st) {
+    auto& s = st.select_tail;
+    s.bind(1, after_rowid);
+    s.bind(2, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+    return p.read_events(db, s, "cannot read the event log");
+  });
 }
 
 caf::expected<std::vector<divergence_record>> journal::divergences(std::string_view function,
                                                                  std::size_t limit) {
   auto& p = *impl_;
-  std::vector<divergence_record> out;
   if (!p.has_schema_ || p.file_version_ < 2)
-    return out; // no divergences table before schema 2
-  std::lock_guard lk{p.db_mu_};
-  auto& s = p.select_divergences_;
-  reset_guard guard{s};
-  if (function.empty())
-    s.bind_null(1);
-  else
-    s.bind_text(1, function); // SQLITE_STATIC: `function` outlives the query
-  s.bind(2, limit == 0 ? std::int64_t{-1}
-                       : static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
-  int rc;
-  while ((rc = s.step()) == SQLITE_ROW) {
-    divergence_record d;
-    d.id = s.column_i64(0);
-    d.task = s.column_u64(1);
-    d.function = s.column_text(2);
-    d.primary_version = s.column_text(3);
-    d.candidate_version = s.column_text(4);
-    d.position = s.column_i64(5);
-    d.what = s.column_text(6);
-    d.primary_side = s.column_text(7);
-    d.candidate_side = s.column_text(8);
-    d.ts = s.column_i64(9);
-    out.push_back(std::move(d));
-  }
-  if (rc != SQLITE_DONE)
-    return internal::sqlite_error(p.db_.get(), rc, p.path_, "cannot read divergences");
-  return out;
+    return std::vector<divergence_record>{}; // no divergences table before schema 2
+  return p.with_reads([&](sqlite3* db, impl::read_statements& st)
+                        -> caf::expected<std::vector<divergence_record>> {
+    std::vector<divergence_record> out;
+    auto& s = st.select_divergences;
+    reset_guard guard{s};
+    if (function.empty())
+      s.bind_null(1);
+    else
+      s.bind_text(1, function); // SQLITE_STATIC: `function` outlives the query
+    s.bind(2, limit == 0 ? std::int64_t{-1}
+                         : static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      divergence_record d;
+      d.id = s.column_i64(0);
+      d.task = s.column_u64(1);
+      d.function = s.column_text(2);
+      d.primary_version = s.column_text(3);
+      d.candidate_version = s.column_text(4);
+      d.position = s.column_i64(5);
+      d.what = s.column_text(6);
+      d.primary_side = s.column_text(7);
+      d.candidate_side = s.column_text(8);
+      d.ts = s.column_i64(9);
+      out.push_back(std::move(d));
+    }
+    if (rc != SQLITE_DONE)
+      return internal::sqlite_error(db, rc, p.path_, "cannot read divergences");
+    return out;
+  });
 }
 
 } // namespace actors::eventlog

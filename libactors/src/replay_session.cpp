@@ -17,17 +17,16 @@ std::string task_text(std::uint64_t id) {
   return "task " + to_string(task_id{id});
 }
 
-/// Appends the leaf effects of `task` and, depth-first, of every child it called.
-caf::error flatten(eventlog::journal& j, std::uint64_t task, int depth, recording& out) {
+/// Appends the leaf effects of `task` (whose events are `evs`) and, depth-first, of every child it
+/// called.
+caf::error flatten(eventlog::journal& j, std::uint64_t task, std::vector<eventlog::event>& evs,
+                   int depth, recording& out) {
   if (depth > max_call_depth)
     return make_error(errc::bad_input, task_text(task) + ": call tree deeper than " +
                                          std::to_string(max_call_depth) + " levels");
-  auto evs = j.events(task);
-  if (!evs)
-    return std::move(evs.error());
   ++out.tasks;
-  out.events += evs->size();
-  for (auto& ev : *evs) {
+  out.events += evs.size();
+  for (auto& ev : evs) {
     switch (ev.kind) {
       case event_kind::now:
       case event_kind::random:
@@ -41,7 +40,10 @@ caf::error flatten(eventlog::journal& j, std::uint64_t task, int depth, recordin
         if (ev.ref != 0) {
           if (auto at = ev.name.rfind('@'); at != std::string::npos) // "function@version"
             out.versions.emplace(ev.name.substr(0, at), ev.name.substr(at + 1));
-          if (auto err = flatten(j, ev.ref, depth + 1, out))
+          auto child = j.events(ev.ref);
+          if (!child)
+            return std::move(child.error());
+          if (auto err = flatten(j, ev.ref, *child, depth + 1, out))
             return err;
         }
         break;
@@ -56,7 +58,7 @@ std::string describe_op(const op& o) {
   switch (o.kind) {
     case op_kind::now: return "now";
     case op_kind::random: return "random [0, " + o.text + ")";
-    case op_kind::effect: return "effect " + o.name + " " + o.text;
+    case op_kind::effect: return "effect " + o.name + " " + o.render_request();
     default: return std::string{eventlog::to_string(static_cast<event_kind>(o.kind))} + " " + o.name;
   }
 }
@@ -103,12 +105,12 @@ caf::expected<recording> read_recording(eventlog::journal& j, std::uint64_t task
   out.version = (*rec)->version;
   out.root = (*rec)->root;
   out.input_type = (*rec)->input_type;
-  out.input = std::move(evs->front().request);
+  out.input = evs->front().request;
   out.failed = last.kind == event_kind::failed;
-  out.output = std::move(last.result);
-  out.output_text = std::move(last.text);
+  out.output = last.result;
+  out.output_text = last.text;
   out.versions.emplace(out.function, out.version);
-  if (auto err = flatten(j, task, 0, out))
+  if (auto err = flatten(j, task, *evs, 0, out))
     return err;
   return out;
 }

@@ -139,6 +139,7 @@ private:
   std::vector<std::shared_ptr<recording>> recorders_;
   std::shared_ptr<recording> own_recording_; ///< this task's tree, when it is shadowed
   std::chrono::nanoseconds cpu_mark_{0};     ///< in a session: thread CPU time already charged
+  std::uint32_t session_ops_ = 0;            ///< in a session: ops so far (CPU charged every 32)
 };
 
 } // namespace actors::detail

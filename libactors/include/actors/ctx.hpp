@@ -99,6 +99,8 @@ private:
     o.request = to_bytes(e);
     if (detail::journaling(rt_))
       o.text = render(e);
+    o.value = &e;
+    o.render_value = [](const void* p) { return render(*static_cast<const E*>(p)); };
     o.effect_type = &typeid(E);
     return detail::op_awaiter<result_type, decode_bytes<result_type>>{rt_, std::move(o)};
   }

@@ -26,9 +26,19 @@ struct op {
   op_kind kind = op_kind::log;
   std::string name;    ///< Effect name or called function.
   std::string request; ///< Serialized request (effect struct, random bound); calls encode lazily.
-  std::string text;    ///< Readable rendering of the request (or the log line).
+  std::string text;    ///< Readable rendering of the request (or the log line); effects and calls
+                       ///< render it only when journaling (see `render_request`).
   // effects
   const std::type_info* effect_type = nullptr;
+  /// Renders the request on demand (replay sessions render only a divergence). Valid while the task
+  /// is inside `begin_op`: `value` points to the awaited expression's effect.
+  const void* value = nullptr;
+  std::string (*render_value)(const void*) = nullptr;
+
+  /// `text`, or the request rendered now if it was not.
+  std::string render_request() const {
+    return text.empty() && render_value != nullptr && value != nullptr ? render_value(value) : text;
+  }
   // calls
   std::string version; ///< Pinned version, or empty.
   const std::type_info* input_type = nullptr;
