@@ -207,9 +207,10 @@ public:
   caf::expected<replay_report> replay(task_id id, const replay_options& opts = {});
 
   /// Divergences that shadow runs of `fn` (every function when empty) recorded in the journal, newest
-  /// first, at most `limit` (0: all). Errors: the journal is off or cannot be read.
-  caf::expected<std::vector<divergence>> divergences(std::string_view fn = {},
-                                                     std::size_t limit = 0) const;
+  /// first, at most `limit` (0: all). Empty with the journal off (nothing is shadowed then); a journal
+  /// that cannot be read is logged as an error and reads as empty (tools that must tell the two apart
+  /// read `journal()->divergences`).
+  std::vector<divergence> divergences(std::string_view fn = {}, std::size_t limit = 0) const;
 
   /// Shadow-run counts per (function, primary, candidate) since this engine started, sorted.
   std::vector<shadow_counts> shadow_stats() const;

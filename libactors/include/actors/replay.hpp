@@ -59,6 +59,7 @@ struct replay_report {
   std::optional<replay_divergence> divergence;      ///< empty: the replay matched the recording
 
   bool diverged() const noexcept { return divergence.has_value(); }
+  const std::optional<replay_divergence>& first_divergence() const noexcept { return divergence; }
 };
 
 } // namespace actors
