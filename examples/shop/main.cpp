@@ -34,6 +34,8 @@ commands:
   demo      serve a few requests, print the pages and the first request's journal, then
             shadow-test lookupUser v2 and v3 against v1 and print the divergences
   help      print this help
+  task, divergences, log, serve
+            libactors' command line on the shop's journal (run 'shop task --help')
 
 demo options:
   --journal PATH    journal file (default: shop.db in the working directory)
@@ -238,7 +240,16 @@ int main(int argc, char** argv) {
   }
   auto cmd = args[0];
   args.erase(args.begin());
-  if (cmd == "demo") {
+  if (cmd != "demo") {
+    // Everything else is libactors' command line (task list|show|replay, divergences, log, serve) on
+    // the shop's functions and effects.
+    auto cat = std::make_shared<const shop::catalog>(catalog_file);
+    actors::cli_options opts;
+    opts.default_journal = "shop.db";
+    opts.description = "the libactors shop example (see 'shop demo')";
+    return actors::engine_main(argc, argv, shop::make_routes(), shop::make_effects(cat), opts);
+  }
+  {
     demo_options opts;
     if (auto code = parse_demo(args, opts))
       return *code;
@@ -248,5 +259,4 @@ int main(int argc, char** argv) {
       return fail(e.what());
     }
   }
-  return usage_error("unknown command '" + std::string{cmd} + "'");
 }

@@ -5,6 +5,7 @@
 #include "actors/detail/invoker.hpp"
 #include "actors/effects.hpp"
 #include "actors/engine.hpp"
+#include "actors/engine_main.hpp"
 #include "actors/errc.hpp"
 #include "actors/router.hpp"
 #include "actors/serialization.hpp"

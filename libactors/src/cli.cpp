@@ -1,0 +1,535 @@
+// actors::engine_main: the command line of every application binary and of tools/engine (see
+// <actors/engine_main.hpp>). CLI11 parses; each subcommand reads the journal (read-only) or runs an
+// engine on it; nlohmann-json renders `--json` output.
+
+#include "actors/engine_main.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <pthread.h>
+
+#include "actors/engine.hpp"
+#include "actors/eventlog/journal.hpp"
+
+namespace actors {
+
+namespace {
+
+namespace el = eventlog;
+using json = nlohmann::ordered_json;
+
+/// A failure the user can fix: printed as one line, exit code 2.
+struct usage_problem {
+  std::string message;
+};
+
+// --- parsing --------------------------------------------------------------------------------------
+
+/// "90s", "15m", "1h30m", "2d", "500ms" -> nanoseconds.
+std::int64_t parse_duration(const std::string& text) {
+  auto bad = [&] {
+    return usage_problem{"malformed duration '" + text + "': expected e.g. 500ms, 90s, 15m, 1h30m, 2d"};
+  };
+  if (text.empty())
+    throw bad();
+  std::int64_t total = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t j = i;
+    while (j < text.size() && text[j] >= '0' && text[j] <= '9')
+      ++j;
+    if (j == i || j - i > 12)
+      throw bad();
+    auto n = std::stoll(text.substr(i, j - i));
+    std::size_t k = j;
+    while (k < text.size() && (text[k] < '0' || text[k] > '9'))
+      ++k;
+    auto unit = text.substr(j, k - j);
+    std::int64_t scale = 0;
+    if (unit == "ms")
+      scale = 1'000'000;
+    else if (unit == "s")
+      scale = 1'000'000'000;
+    else if (unit == "m")
+      scale = 60LL * 1'000'000'000;
+    else if (unit == "h")
+      scale = 3600LL * 1'000'000'000;
+    else if (unit == "d")
+      scale = 86400LL * 1'000'000'000;
+    else
+      throw bad();
+    total += n * scale;
+    i = k;
+  }
+  return total;
+}
+
+/// "lookupUser=debug" -> (lookupUser, debug).
+std::pair<std::string, std::string> parse_assignment(const std::string& text) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size() ||
+      text.find('=', eq + 1) != std::string::npos)
+    throw usage_problem{"malformed --version '" + text + "': expected FUNCTION=VERSION, e.g. lookupUser=debug"};
+  return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+task_id parse_task_id(const std::string& text) {
+  auto id = task_id::from_string(text);
+  if (!id)
+    throw usage_problem{"malformed task id '" + text + "': " + describe(id.error())};
+  return *id;
+}
+
+el::task_status parse_status(const std::string& text) {
+  for (auto s : {el::task_status::running, el::task_status::completed, el::task_status::failed,
+                 el::task_status::cancelled})
+    if (el::to_string(s) == text)
+      return s;
+  throw usage_problem{"unknown status '" + text + "': expected running, completed, failed or cancelled"};
+}
+
+// --- rendering ------------------------------------------------------------------------------------
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string utc(std::int64_t ns) {
+  if (ns <= 0)
+    return "-";
+  auto secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (ns / 1'000'000) % 1000);
+}
+
+std::string took(const el::task_record& t) {
+  if (t.finished <= 0)
+    return "-";
+  auto ns = t.finished - t.created;
+  if (ns < 1'000'000)
+    return fmt::format("{:.0f} µs", static_cast<double>(ns) / 1e3);
+  if (ns < 1'000'000'000)
+    return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+  return fmt::format("{:.2f} s", static_cast<double>(ns) / 1e9);
+}
+
+json to_json(const el::task_record& t) {
+  return json{{"id", to_string(task_id{t.id})},
+              {"parent", t.parent == 0 ? json(nullptr) : json(to_string(task_id{t.parent}))},
+              {"root", to_string(task_id{t.root})},
+              {"function", t.function},
+              {"version", t.version},
+              {"status", std::string{el::to_string(t.status)}},
+              {"route", t.route},
+              {"created", t.created},
+              {"finished", t.finished}};
+}
+
+json to_json(const el::event& e) {
+  json out{{"seq", e.seq},
+           {"kind", std::string{el::to_string(e.kind)}},
+           {"name", e.name},
+           {"failed", e.failed},
+           {"text", e.text},
+           {"ts", e.ts}};
+  if (e.ref != 0)
+    out["ref"] = to_string(task_id{e.ref});
+  return out;
+}
+
+json to_json(const el::divergence_record& d) {
+  return json{{"task", to_string(task_id{d.task})},
+              {"function", d.function},
+              {"primary", d.primary_version},
+              {"candidate", d.candidate_version},
+              {"position", d.position},
+              {"what", d.what},
+              {"primary_side", d.primary_side},
+              {"candidate_side", d.candidate_side},
+              {"ts", d.ts}};
+}
+
+std::string position_text(std::int64_t position) {
+  return position < 0 ? "the output" : "effect #" + std::to_string(position + 1);
+}
+
+/// Prints `left` and `right` side by side under the headers, each column at most `w` wide.
+void side_by_side(std::ostream& os, const std::string& lh, const std::string& left,
+                  const std::string& rh, const std::string& right) {
+  auto w = std::max<std::size_t>({lh.size(), std::min<std::size_t>(left.size(), 60), 12});
+  auto cut = [&](const std::string& s, std::size_t from) {
+    return from < s.size() ? s.substr(from, w) : std::string{};
+  };
+  os << "  " << fmt::format("{:<{}}", lh, w) << " │ " << rh << '\n';
+  for (std::size_t from = 0; from < std::max(left.size(), right.size()); from += w)
+    os << "  " << fmt::format("{:<{}}", cut(left, from), w) << " │ " << cut(right, from) << '\n';
+}
+
+// --- the journal ----------------------------------------------------------------------------------
+
+std::unique_ptr<el::journal> open_journal(const std::string& path) {
+  if (path != ":memory:" && !std::filesystem::exists(path))
+    throw usage_problem{"journal '" + path + "' does not exist (give one with --journal PATH)"};
+  el::journal_options opts;
+  opts.path = path;
+  opts.read_only = true;
+  auto j = el::journal::open(opts);
+  if (!j)
+    throw usage_problem{"cannot open journal '" + path + "': " + describe(j.error())};
+  return std::move(*j);
+}
+
+template <class T>
+T need(caf::expected<T> x) {
+  if (!x)
+    throw usage_problem{describe(x.error())};
+  return std::move(*x);
+}
+
+el::task_record need_task(el::journal& j, task_id id) {
+  auto t = need(j.find_task(id.value()));
+  if (!t)
+    throw usage_problem{"no task " + to_string(id) + " in journal '" + j.path() + "'"};
+  return std::move(*t);
+}
+
+// --- subcommands ----------------------------------------------------------------------------------
+
+struct globals {
+  std::string journal;
+  bool json = false;
+};
+
+int task_list(const globals& g, const std::string& function, const std::string& status,
+              const std::string& since, std::size_t limit) {
+  el::task_filter f;
+  if (!function.empty())
+    f.function = function;
+  if (!status.empty())
+    f.status = parse_status(status);
+  if (!since.empty())
+    f.since = now_ns() - parse_duration(since);
+  f.limit = limit;
+  auto j = open_journal(g.journal);
+  auto tasks = need(j->list_tasks(f));
+  if (g.json) {
+    json out = json::array();
+    for (auto& t : tasks)
+      out.push_back(to_json(t));
+    std::cout << out.dump(2) << '\n';
+    return 0;
+  }
+  std::cout << fmt::format("{:<16}  {:<28}  {:<9}  {:<23}  {:>9}  {}\n", "id", "function@version",
+                           "status", "created (UTC)", "took", "route");
+  for (auto& t : tasks)
+    std::cout << fmt::format("{:<16}  {:<28}  {:<9}  {:<23}  {:>9}  {}\n", to_string(task_id{t.id}),
+                             t.function + "@" + t.version, el::to_string(t.status), utc(t.created),
+                             took(t), t.route);
+  std::cout << tasks.size() << (tasks.size() == 1 ? " task\n" : " tasks\n");
+  return 0;
+}
+
+json tree_json(el::journal& j, const el::task_record& t, int depth) {
+  auto out = to_json(t);
+  json evs = json::array();
+  for (auto& e : need(j.events(t.id))) {
+    auto ev = to_json(e);
+    if (e.kind == el::event_kind::call && e.ref != 0 && depth < 100)
+      if (auto child = need(j.find_task(e.ref)))
+        ev["task"] = tree_json(j, *child, depth + 1);
+    evs.push_back(std::move(ev));
+  }
+  out["events"] = std::move(evs);
+  return out;
+}
+
+void print_tree(el::journal& j, const el::task_record& t, const std::string& indent, int depth) {
+  std::cout << indent
+            << fmt::format("task {}  {}@{}  {}  {}  took {}{}\n", to_string(task_id{t.id}), t.function,
+                           t.version, el::to_string(t.status), utc(t.created), took(t),
+                           t.route.empty() ? "" : "  route " + t.route);
+  for (auto& e : need(j.events(t.id))) {
+    std::cout << indent
+              << fmt::format("  {:>4}  {:>10}  {:<9} {:<16} {}{}\n", e.seq,
+                             fmt::format("+{:.3f} ms", static_cast<double>(e.ts - t.created) / 1e6),
+                             el::to_string(e.kind), e.name, e.failed ? "✗ " : "", e.text);
+    if (e.kind == el::event_kind::call && e.ref != 0 && depth < 100)
+      if (auto child = need(j.find_task(e.ref)))
+        print_tree(j, *child, indent + "  │ ", depth + 1);
+  }
+}
+
+int task_show(const globals& g, const std::string& id_text) {
+  auto id = parse_task_id(id_text);
+  auto j = open_journal(g.journal);
+  auto t = need_task(*j, id);
+  if (g.json)
+    std::cout << tree_json(*j, t, 0).dump(2) << '\n';
+  else
+    print_tree(*j, t, "", 0);
+  return 0;
+}
+
+int task_replay(const globals& g, const router& routes, const effects& fx,
+                const std::string& id_text, const std::vector<std::string>& versions) {
+  auto id = parse_task_id(id_text);
+  replay_options opts;
+  for (auto& v : versions)
+    opts.versions.insert(parse_assignment(v));
+  if (routes.functions().empty())
+    throw usage_problem{"task replay runs the application's code: run it from the application's "
+                        "binary (actors::engine_main), not from the standalone engine tool"};
+  { // a clear "no such task" before an engine starts
+    auto j = open_journal(g.journal);
+    need_task(*j, id);
+  }
+  engine_config cfg;
+  cfg.journal = g.journal;
+  cfg.resume = false; // a replay must not take over another process's unfinished tasks
+  cfg.log_level = "warn";
+  engine eng{cfg, routes, fx};
+  if (auto err = eng.status())
+    throw usage_problem{describe(err)};
+  auto r = eng.replay(id, opts);
+  if (!r)
+    throw usage_problem{describe(r.error())};
+  if (g.json) {
+    json out{{"task", to_string(r->task)},
+             {"function", r->function},
+             {"recorded_version", r->recorded_version},
+             {"replayed_version", r->replayed_version},
+             {"logs", r->logs},
+             {"recorded_effects", r->recorded_effects},
+             {"replayed_effects", r->replayed_effects},
+             {"recorded_output", r->recorded_output},
+             {"replayed_output", r->replayed_output},
+             {"diverged", r->diverged()}};
+    if (auto& d = r->divergence)
+      out["divergence"] = json{{"position", d->position},
+                               {"what", d->what},
+                               {"recorded", d->recorded},
+                               {"replayed", d->replayed}};
+    std::cout << out.dump(2) << '\n';
+    return r->diverged() ? 1 : 0;
+  }
+  std::string swapped;
+  for (auto& [fn, v] : opts.versions)
+    swapped += (swapped.empty() ? " with " : ", ") + fn + "@" + v;
+  std::cout << fmt::format("replay of task {} ({}@{}){}: {} tasks, {} effects recorded\n",
+                           to_string(r->task), r->function, r->recorded_version, swapped,
+                           r->recorded_tasks, r->recorded_effects);
+  if (!r->logs.empty()) {
+    std::cout << "logs:\n";
+    for (auto& line : r->logs)
+      std::cout << "  " << line << '\n';
+  }
+  if (!r->diverged()) {
+    std::cout << fmt::format("matches the recording: {} effects answered from the journal, {} {}\n",
+                             r->replayed_effects, r->replay_failed ? "error" : "output",
+                             r->replayed_output);
+    return 0;
+  }
+  auto& d = *r->divergence;
+  std::cout << fmt::format("diverges at {} ({}):\n", position_text(d.position), d.what);
+  side_by_side(std::cout, "recorded", d.recorded, "replayed", d.replayed);
+  return 1;
+}
+
+int divergences(const globals& g, const std::string& function, std::size_t limit) {
+  auto j = open_journal(g.journal);
+  auto found = need(j->divergences(function, limit));
+  if (g.json) {
+    json out = json::array();
+    for (auto& d : found)
+      out.push_back(to_json(d));
+    std::cout << out.dump(2) << '\n';
+    return 0;
+  }
+  for (auto& d : found) {
+    std::cout << fmt::format("{}  task {}  {} {} -> {}  at {} ({})\n", utc(d.ts),
+                             to_string(task_id{d.task}), d.function, d.primary_version,
+                             d.candidate_version, position_text(d.position), d.what);
+    side_by_side(std::cout, "primary " + d.primary_version, d.primary_side,
+                 "candidate " + d.candidate_version, d.candidate_side);
+  }
+  std::cout << found.size() << (found.size() == 1 ? " divergence\n" : " divergences\n");
+  return 0;
+}
+
+std::atomic<bool> stop_requested{false};
+
+extern "C" void on_stop_signal(int) {
+  stop_requested = true;
+}
+
+int log(const globals& g, bool follow, std::size_t limit) {
+  auto j = open_journal(g.journal);
+  std::int64_t after = 0;
+  std::size_t printed = 0;
+  if (follow) {
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+  }
+  for (;;) {
+    auto rows = need(j->tail(after, 1000));
+    for (auto& [rowid, e] : rows) {
+      after = rowid;
+      if (limit != 0 && printed == limit)
+        return 0;
+      ++printed;
+      if (g.json)
+        std::cout << json{{"task", to_string(task_id{e.task})}, {"event", to_json(e)}}.dump() << '\n';
+      else
+        std::cout << fmt::format("{}  {}  {:>4}  {:<9} {:<16} {}{}\n", utc(e.ts),
+                                 to_string(task_id{e.task}), e.seq, el::to_string(e.kind), e.name,
+                                 e.failed ? "✗ " : "", e.text);
+    }
+    std::cout.flush();
+    if (rows.size() == 1000)
+      continue;
+    if (!follow || stop_requested)
+      return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds{200}); // polling a file: nothing to wait on
+    if (stop_requested)
+      return 0;
+  }
+}
+
+int serve(const globals& g, const router& routes, const effects& fx, const std::string& routing_file) {
+  if (routes.functions().empty())
+    throw usage_problem{"serve runs the application's code: run it from the application's binary "
+                        "(actors::engine_main), not from the standalone engine tool"};
+  // Every thread the engine starts inherits this mask: the signals reach only sigwait below.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  engine_config cfg;
+  cfg.journal = g.journal;
+  cfg.routing_file = routing_file;
+  engine eng{cfg, routes, fx};
+  if (auto err = eng.status())
+    throw usage_problem{describe(err)};
+  auto st = eng.stats();
+  std::cerr << fmt::format("serving {} function(s) on journal {} ({} unfinished task(s) resumed); "
+                           "SIGINT or SIGTERM drains and stops\n",
+                           routes.functions().size(), g.journal, st.resumed);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  std::cerr << "draining...\n";
+  eng.drain();
+  std::cerr << "stopped\n";
+  return 0;
+}
+
+} // namespace
+
+int engine_main(int argc, char** argv, const router& routes, const effects& fx,
+                const cli_options& opts) {
+  std::string program = argc > 0 ? std::filesystem::path{argv[0]}.filename().string() : "engine";
+  CLI::App app{program + ": " + opts.description, program};
+  app.require_subcommand(1);
+  globals g;
+  g.journal = opts.default_journal;
+  app.add_option("--journal", g.journal, "the journal file (SQLite)")
+    ->default_str(opts.default_journal);
+  app.add_flag("--json", g.json, "print data as JSON");
+
+  std::string routing_file;
+  auto* serve_cmd = app.add_subcommand("serve", "run the engine until SIGINT or SIGTERM, then drain");
+  serve_cmd->add_option("--routing-file", routing_file, "a YAML routing file to apply and watch");
+
+  auto* task_cmd = app.add_subcommand("task", "list, show and replay tasks");
+  task_cmd->require_subcommand(1);
+  std::string function, status, since, id_text;
+  std::size_t limit = 0;
+  std::vector<std::string> versions;
+  auto* list_cmd = task_cmd->add_subcommand("list", "tasks, newest first");
+  list_cmd->add_option("--function", function, "only tasks of this function");
+  list_cmd->add_option("--status", status, "running, completed, failed or cancelled");
+  list_cmd->add_option("--since", since, "only tasks created within this duration (e.g. 1h)");
+  list_cmd->add_option("--limit", limit, "at most this many");
+  auto* show_cmd = task_cmd->add_subcommand("show", "a task's call tree, event by event");
+  show_cmd->add_option("id", id_text, "task id (16 hex digits)")->required();
+  auto* replay_cmd =
+    task_cmd->add_subcommand("replay", "re-run a task from its journal and compare (exit 1: diverges)");
+  replay_cmd->add_option("id", id_text, "task id (16 hex digits)")->required();
+  replay_cmd->add_option("--version", versions, "run FUNCTION=VERSION instead of the recorded one");
+
+  auto* div_cmd = app.add_subcommand("divergences", "what shadow runs found, newest first");
+  div_cmd->add_option("function", function, "only this function");
+  div_cmd->add_option("--limit", limit, "at most this many");
+
+  bool follow = false;
+  auto* log_cmd = app.add_subcommand("log", "the event log, oldest first");
+  log_cmd->add_flag("--follow,-f", follow, "keep printing new events until interrupted");
+  log_cmd->add_option("--limit", limit, "at most this many events");
+
+  // CLI11 reports a misspelt subcommand as "a subcommand is required": name it instead.
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--journal") {
+      ++i;
+      continue;
+    }
+    if (a.starts_with("-"))
+      continue;
+    if (a != "serve" && a != "task" && a != "divergences" && a != "log") {
+      std::cerr << program << ": unknown subcommand '" << a << "' (expected serve, task, divergences "
+                << "or log; run '" << program << " --help' for usage)\n";
+      return 2;
+    }
+    break;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << program << ": " << e.what() << " (run '" << program << " --help' for usage)\n";
+    return 2;
+  }
+  try {
+    if (*serve_cmd)
+      return serve(g, routes, fx, routing_file);
+    if (*list_cmd)
+      return task_list(g, function, status, since, limit);
+    if (*show_cmd)
+      return task_show(g, id_text);
+    if (*replay_cmd)
+      return task_replay(g, routes, fx, id_text, versions);
+    if (*div_cmd)
+      return divergences(g, function, limit);
+    if (*log_cmd)
+      return log(g, follow, limit);
+  } catch (const usage_problem& p) {
+    std::cerr << program << ": " << p.message << '\n';
+    return 2;
+  }
+  std::cerr << program << ": no subcommand (run '" << program << " --help' for usage)\n";
+  return 2;
+}
+
+} // namespace actors
