@@ -1,0 +1,205 @@
+// The command line (actors::engine_main) through the real binaries: `shop` (with the shop's functions)
+// and `engine` (tools/engine, no application code), as child processes on journals in temp dirs.
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../libactors/test_support.hpp"
+
+using actors::test::temp_dir;
+
+namespace {
+
+struct result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Runs `binary args...` in `dir`, waits for it, returns its exit code and output.
+result run(const std::string& dir, const std::string& binary, const std::vector<std::string>& args) {
+  auto out_path = dir + "/.stdout", err_path = dir + "/.stderr";
+  auto pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (chdir(dir.c_str()) != 0)
+      _exit(127);
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(binary.c_str()));
+    for (auto& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out_path);
+  r.err = slurp(err_path);
+  return r;
+}
+
+result shop(const temp_dir& d, const std::vector<std::string>& args) {
+  return run(d.path().string(), ACTORS_SHOP_BINARY, args);
+}
+
+result engine(const temp_dir& d, const std::vector<std::string>& args) {
+  return run(d.path().string(), ACTORS_ENGINE_BINARY, args);
+}
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+std::size_t lines(const std::string& s) {
+  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
+}
+
+/// A journal with the shop demo's requests: 3 served by v1, then 3 shadowed by v2, 3 by v3.
+void record_demo(const temp_dir& d) {
+  auto r = shop(d, {"demo", "--journal", "shop.db", "--requests", "3"});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+}
+
+std::string first_request(const temp_dir& d) {
+  auto r = engine(d, {"--journal", "shop.db", "--json", "task", "list", "--function", "handleRequest"});
+  REQUIRE(r.code == 0);
+  auto tasks = nlohmann::json::parse(r.out);
+  REQUIRE(tasks.size() == 9);
+  return tasks.back()["id"].get<std::string>(); // newest first: the last is the first request
+}
+
+} // namespace
+
+TEST_CASE("engine lists and shows tasks, divergences and the event log of any journal", "[cli]") {
+  temp_dir d;
+  record_demo(d);
+  auto id = first_request(d);
+
+  auto list = engine(d, {"--journal", "shop.db", "task", "list", "--since", "1h"});
+  REQUIRE(list.code == 0);
+  CHECK(contains(list.out, "27 tasks")); // 9 requests x (handleRequest, lookupUser, listItems)
+  CHECK(contains(list.out, "shadow v3"));
+  auto failed = engine(d, {"--journal", "shop.db", "task", "list", "--status", "failed"});
+  REQUIRE(failed.code == 0);
+  CHECK(contains(failed.out, "0 tasks"));
+
+  auto show = engine(d, {"--journal", "shop.db", "task", "show", id});
+  REQUIRE(show.code == 0);
+  CHECK(contains(show.out, "task " + id + "  handleRequest@v1  completed"));
+  CHECK(contains(show.out, "lookupUser@v1"));
+  CHECK(contains(show.out, "catalog.user"));
+  CHECK(contains(show.out, "│ task ")); // the children's events, indented under their calls
+
+  auto shown = engine(d, {"--journal", "shop.db", "--json", "task", "show", id});
+  REQUIRE(shown.code == 0);
+  auto tree = nlohmann::json::parse(shown.out);
+  CHECK(tree["function"] == "handleRequest");
+  CHECK(tree["events"][2]["task"]["function"] == "lookupUser");
+
+  auto div = engine(d, {"--journal", "shop.db", "--json", "divergences", "lookupUser"});
+  REQUIRE(div.code == 0);
+  auto found = nlohmann::json::parse(div.out);
+  REQUIRE(found.size() == 3); // v3's three shadow runs; v2 matched
+  for (auto& x : found) {
+    CHECK(x["candidate"] == "v3");
+    CHECK(x["what"] == "output");
+  }
+
+  auto log = engine(d, {"--journal", "shop.db", "log", "--limit", "5"});
+  REQUIRE(log.code == 0);
+  CHECK(lines(log.out) == 5);
+  CHECK(contains(log.out, "started"));
+}
+
+TEST_CASE("task replay re-runs a recorded task with the application's code and exits 0 when it "
+          "matches, 1 when it diverges",
+          "[cli][replay]") {
+  temp_dir d;
+  record_demo(d);
+  auto id = first_request(d);
+
+  auto same = shop(d, {"task", "replay", id});
+  INFO(same.out << same.err);
+  CHECK(same.code == 0);
+  CHECK(contains(same.out, "matches the recording"));
+  CHECK(contains(same.out, "[lookupUser@v1] looking up user 1"));
+
+  auto v2 = shop(d, {"task", "replay", id, "--version", "lookupUser=v2"});
+  CHECK(v2.code == 0);
+  CHECK(contains(v2.out, "[lookupUser@v2] audit: user 1 looked up by " + id));
+
+  auto v3 = shop(d, {"task", "replay", id, "--version", "lookupUser=v3"});
+  CHECK(v3.code == 1);
+  CHECK(contains(v3.out, "diverges at the output (output)"));
+  CHECK(contains(v3.out, "recorded"));
+  CHECK(contains(v3.out, "Lovelace, Ada"));
+
+  auto json = shop(d, {"--json", "task", "replay", id, "--version", "lookupUser=v3"});
+  CHECK(json.code == 1);
+  auto r = nlohmann::json::parse(json.out);
+  CHECK(r["diverged"] == true);
+  CHECK(r["divergence"]["what"] == "output");
+
+  // Replay wrote nothing: the journal still holds the same tasks.
+  auto list = engine(d, {"--journal", "shop.db", "task", "list"});
+  CHECK(contains(list.out, "27 tasks"));
+}
+
+TEST_CASE("bad command lines get one line naming the problem and exit 2", "[cli][errors]") {
+  temp_dir d;
+  record_demo(d);
+  auto id = first_request(d);
+  struct bad_case {
+    bool app; // run through shop (true) or engine
+    std::vector<std::string> args;
+    const char* expect;
+  };
+  const bad_case cases[] = {
+    {false, {"frobnicate"}, "unknown subcommand 'frobnicate'"},
+    {false, {"--journal", "shop.db", "task", "list", "--frob"}, "--frob"},
+    {false, {"--journal", "shop.db", "task", "list", "--since", "5 minutes"}, "malformed duration '5 minutes'"},
+    {false, {"--journal", "shop.db", "task", "list", "--status", "done"}, "unknown status 'done'"},
+    {false, {"--journal", "missing.db", "task", "list"}, "journal 'missing.db' does not exist"},
+    {false, {"--journal", "shop.db", "task", "show", "00000000000000ff"}, "no task 00000000000000ff"},
+    {false, {"--journal", "shop.db", "task", "show", "xyz"}, "malformed task id 'xyz'"},
+    {false, {"--journal", "shop.db", "task", "replay", id}, "run it from the application's binary"},
+    {true, {"task", "replay", id, "--version", "lookupUser"}, "malformed --version 'lookupUser'"},
+    {true, {"task", "replay", id, "--version", "lookupUser=v9"}, "no version 'v9'"},
+    {true, {"task", "replay", id, "--version", "ghost=v1"}, "no function 'ghost'"},
+    {true, {"task", "replay", "00000000000000ff"}, "no task 00000000000000ff"},
+    {false, {"task"}, "subcommand"},
+  };
+  for (const auto& c : cases) {
+    auto r = c.app ? shop(d, c.args) : engine(d, c.args);
+    INFO("args: " << nlohmann::json(c.args).dump() << "\nstderr: " << r.err);
+    CHECK(r.code == 2);
+    CHECK(contains(r.err, c.expect));
+    CHECK(lines(r.err) == 1);
+    CHECK(r.out.empty());
+  }
+}
