@@ -55,6 +55,23 @@ lsn journal::append_divergence(divergence_record d) {
   return impl_->enqueue(std::move(op));
 }
 
+lsn journal::set_route(route_record r) {
+  impl::pending op;
+  if (r.updated == 0)
+    r.updated = internal::now_ns();
+  op.route = std::make_unique<route_record>(std::move(r));
+  return impl_->enqueue(std::move(op));
+}
+
+lsn journal::clear_route(std::string function, std::uint64_t root) {
+  impl::pending op;
+  op.route = std::make_unique<route_record>();
+  op.route->function = std::move(function);
+  op.route->root = root;
+  op.erase = true;
+  return impl_->enqueue(std::move(op));
+}
+
 void journal::when_durable(lsn n, durable_callback cb) {
   impl_->when_durable(n, std::move(cb));
 }

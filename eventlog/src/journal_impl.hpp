@@ -48,6 +48,8 @@ struct journal::impl {
     event ev;
     std::unique_ptr<task_record> task; ///< A pointer keeps the common case (events) small in the queue.
     std::unique_ptr<divergence_record> div; ///< Set: this append is a divergence record, not an event.
+    std::unique_ptr<route_record> route;    ///< Set: this append sets (or, with `erase`) clears a route.
+    bool erase = false;
   };
 
   /// A registered durability callback.
@@ -73,6 +75,8 @@ struct journal::impl {
     internal::statement select_tasks;
     internal::statement select_tail;
     internal::statement select_divergences;
+    internal::statement select_routes;
+    internal::statement select_routes_version;
   };
 
   /// A read-only connection of its own, for reads off the writer's connection.
@@ -90,6 +94,9 @@ struct journal::impl {
   internal::statement insert_event_;
   internal::statement finish_task_;
   internal::statement insert_divergence_;
+  internal::statement upsert_route_;
+  internal::statement delete_route_;
+  internal::statement count_route_change_;
   read_statements reads_;
 
   // --- reader connections (file journals opened writable), guarded by readers_mu_ -------------------

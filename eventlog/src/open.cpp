@@ -96,6 +96,15 @@ CREATE TABLE IF NOT EXISTS divergences(
   candidate_side TEXT NOT NULL,
   ts INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS divergences_by_function ON divergences(function, id);
+CREATE TABLE IF NOT EXISTS routes(
+  function TEXT NOT NULL,
+  root INTEGER NOT NULL,
+  mode TEXT NOT NULL,
+  primary_version TEXT NOT NULL,
+  candidate TEXT NOT NULL,
+  percent INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  PRIMARY KEY(function, root));
 )sql";
 
 // Schema 1 -> 2: the route each task was given (DESIGN §3), and shadow-run divergences.
@@ -423,6 +432,13 @@ caf::error journal::impl::prepare_statements() {
     run(insert_divergence_,
         "INSERT INTO divergences(task, function, primary_version, candidate_version, position, what, "
         "primary_side, candidate_side, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    run(upsert_route_,
+        "INSERT OR REPLACE INTO routes(function, root, mode, primary_version, candidate, percent, "
+        "updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    run(delete_route_, "DELETE FROM routes WHERE function = ?1 AND root = ?2");
+    run(count_route_change_,
+        "INSERT INTO meta(key, value) VALUES ('routes_version', 1) "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1");
   }
   if (!err)
     err = prepare_reads(db, reads_);
@@ -453,6 +469,13 @@ caf::error journal::impl::prepare_reads(sqlite3* db, read_statements& st) {
         "SELECT id, task, function, primary_version, candidate_version, position, what, primary_side, "
         "candidate_side, ts FROM divergences WHERE (?1 IS NULL OR function = ?1) ORDER BY id DESC "
         "LIMIT ?2");
+  if (file_version_ >= 3) {
+    run(st.select_routes,
+        "SELECT function, root, mode, primary_version, candidate, percent, updated FROM routes "
+        "ORDER BY function, root");
+    run(st.select_routes_version,
+        "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'routes_version'");
+  }
   return err;
 }
 

@@ -224,4 +224,47 @@ caf::expected<std::vector<divergence_record>> journal::divergences(std::string_v
   });
 }
 
+caf::expected<std::vector<route_record>> journal::routes() {
+  auto& p = *impl_;
+  if (!p.has_schema_ || p.file_version_ < 3)
+    return std::vector<route_record>{}; // no routes table before schema 3
+  return p.with_reads([&](sqlite3* db, impl::read_statements& st)
+                        -> caf::expected<std::vector<route_record>> {
+    std::vector<route_record> out;
+    auto& s = st.select_routes;
+    reset_guard guard{s};
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      route_record r;
+      r.function = s.column_text(0);
+      r.root = s.column_u64(1);
+      r.mode = s.column_text(2);
+      r.primary = s.column_text(3);
+      r.candidate = s.column_text(4);
+      r.percent = static_cast<int>(s.column_i64(5));
+      r.updated = s.column_i64(6);
+      out.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE)
+      return internal::sqlite_error(db, rc, p.path_, "cannot read routes");
+    return out;
+  });
+}
+
+caf::expected<std::int64_t> journal::routes_version() {
+  auto& p = *impl_;
+  if (!p.has_schema_ || p.file_version_ < 3)
+    return std::int64_t{0};
+  return p.with_reads([&](sqlite3* db, impl::read_statements& st) -> caf::expected<std::int64_t> {
+    auto& s = st.select_routes_version;
+    reset_guard guard{s};
+    auto rc = s.step();
+    if (rc == SQLITE_ROW)
+      return s.column_i64(0);
+    if (rc == SQLITE_DONE)
+      return std::int64_t{0};
+    return internal::sqlite_error(db, rc, p.path_, "cannot read the routes version");
+  });
+}
+
 } // namespace actors::eventlog

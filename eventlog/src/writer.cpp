@@ -172,6 +172,22 @@ int journal::impl::write_one(pending& op) {
     s.reset();
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
   };
+  if (op.route) {
+    auto& r = *op.route;
+    auto& s = op.erase ? delete_route_ : upsert_route_;
+    s.bind_text(1, r.function);
+    s.bind_u64(2, r.root);
+    if (!op.erase) {
+      s.bind_text(3, r.mode);
+      s.bind_text(4, r.primary);
+      s.bind_text(5, r.candidate);
+      s.bind(6, static_cast<std::int64_t>(r.percent));
+      s.bind(7, r.updated);
+    }
+    if (auto rc = finish(s); rc != SQLITE_OK)
+      return rc;
+    return finish(count_route_change_);
+  }
   if (op.div) {
     auto& d = *op.div;
     auto& s = insert_divergence_;

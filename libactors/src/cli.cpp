@@ -25,6 +25,7 @@
 
 #include "actors/engine.hpp"
 #include "actors/eventlog/journal.hpp"
+#include "actors/routing.hpp"
 
 namespace actors {
 
@@ -414,6 +415,130 @@ int log(const globals& g, bool follow, std::size_t limit) {
   }
 }
 
+/// Opens an existing journal for writing (route changes).
+std::unique_ptr<el::journal> open_journal_for_writing(const std::string& path) {
+  if (!std::filesystem::exists(path))
+    throw usage_problem{"journal '" + path + "' does not exist (give one with --journal PATH)"};
+  auto j = el::journal::open({.path = path});
+  if (!j)
+    throw usage_problem{"cannot open journal '" + path + "': " + describe(j.error())};
+  return std::move(*j);
+}
+
+std::string route_text(const el::route_record& r) {
+  if (r.mode == "shadow")
+    return "shadow " + r.primary + " -> " + r.candidate;
+  if (r.mode == "percent")
+    return "percent " + r.primary + " / " + r.candidate + " " + std::to_string(r.percent) + "%";
+  return r.mode + " " + r.primary;
+}
+
+int route_show(const globals& g) {
+  auto j = open_journal(g.journal);
+  auto routes = need(j->routes());
+  if (g.json) {
+    json out = json::array();
+    for (auto& r : routes)
+      out.push_back(json{{"function", r.function},
+                         {"task", r.root == 0 ? json(nullptr) : json(to_string(task_id{r.root}))},
+                         {"mode", r.mode},
+                         {"primary", r.primary},
+                         {"candidate", r.candidate},
+                         {"percent", r.percent},
+                         {"updated", r.updated}});
+    std::cout << out.dump(2) << '\n';
+    return 0;
+  }
+  std::cout << fmt::format("{:<20}  {:<22}  {:<32}  {}\n", "function", "applies to", "route",
+                           "set (UTC)");
+  for (auto& r : routes)
+    std::cout << fmt::format("{:<20}  {:<22}  {:<32}  {}\n", r.function,
+                             r.root == 0 ? std::string{"every call"} : "task " + to_string(task_id{r.root}),
+                             route_text(r), utc(r.updated));
+  std::cout << routes.size() << (routes.size() == 1 ? " route" : " routes")
+            << " set at run time (a routing file's policies are the serving engine's own)\n";
+  return 0;
+}
+
+struct route_change {
+  std::string function, version, shadow, candidate, primary, task;
+  int percent = -1;
+};
+
+int route_set(const globals& g, const router& routes, const route_change& c) {
+  int forms = (!c.version.empty()) + (!c.shadow.empty()) + (c.percent >= 0);
+  if (forms != 1)
+    throw usage_problem{"route set " + c.function + ": give exactly one of --version V, --shadow V, "
+                        "--percent P (with --candidate V)"};
+  if (c.percent >= 0 && c.candidate.empty())
+    throw usage_problem{"route set " + c.function + " --percent: give the candidate with --candidate V"};
+  if (c.percent < 0 && !c.candidate.empty())
+    throw usage_problem{"route set " + c.function + ": --candidate goes with --percent"};
+  if (!c.task.empty() && c.version.empty())
+    throw usage_problem{"route set " + c.function + " --task: an override takes --version V"};
+  auto j = open_journal_for_writing(g.journal);
+  el::route_record r;
+  r.function = c.function;
+  if (!c.task.empty())
+    r.root = parse_task_id(c.task).value();
+  if (!c.version.empty()) {
+    r.mode = "primary";
+    r.primary = c.version;
+  } else {
+    r.mode = c.shadow.empty() ? "percent" : "shadow";
+    r.candidate = c.shadow.empty() ? c.candidate : c.shadow;
+    r.percent = std::max(c.percent, 0);
+    r.primary = c.primary;
+    if (r.primary.empty()) { // the policy's primary so far, else the function's default version
+      for (auto& x : need(j->routes()))
+        if (x.function == c.function && x.root == 0)
+          r.primary = x.primary;
+      if (r.primary.empty() && !routes.versions(c.function).empty())
+        r.primary = routes.versions(c.function).front();
+      if (r.primary.empty())
+        throw usage_problem{"route set " + c.function + ": give --primary V (no policy in the journal "
+                            "to take it from)"};
+    }
+  }
+  std::string note;
+  if (!routes.functions().empty()) {
+    auto p = routing_policy{r.mode == "primary" ? policy_mode::primary
+                            : r.mode == "shadow" ? policy_mode::shadow
+                                                 : policy_mode::percent,
+                            r.primary, r.candidate, r.percent};
+    if (auto err = routing_table::check(routes, r.function, p))
+      throw usage_problem{describe(err)};
+  } else {
+    note = " (not checked against registered versions here: an engine that lacks one logs it and "
+           "keeps routing without this route)";
+  }
+  j->set_route(r);
+  if (auto err = j->flush())
+    throw usage_problem{"cannot write the route: " + describe(err)};
+  std::cout << fmt::format("{}{}: {}{}\n", r.function,
+                           r.root == 0 ? std::string{} : " in the tree of task " + to_string(task_id{r.root}),
+                           route_text(r), note);
+  return 0;
+}
+
+int route_clear(const globals& g, const std::string& function, const std::string& task) {
+  auto j = open_journal_for_writing(g.journal);
+  std::uint64_t root = task.empty() ? 0 : parse_task_id(task).value();
+  bool found = false;
+  for (auto& x : need(j->routes()))
+    found = found || (x.function == function && x.root == root);
+  if (!found)
+    throw usage_problem{"no route of " + function +
+                        (root == 0 ? std::string{} : " for task " + to_string(task_id{root})) +
+                        " in journal '" + g.journal + "' (see 'route show')"};
+  j->clear_route(function, root);
+  if (auto err = j->flush())
+    throw usage_problem{"cannot clear the route: " + describe(err)};
+  std::cout << function << (root == 0 ? "" : " in the tree of task " + to_string(task_id{root}))
+            << ": cleared\n";
+  return 0;
+}
+
 int serve(const globals& g, const router& routes, const effects& fx, const std::string& routing_file) {
   if (routes.functions().empty())
     throw usage_problem{"serve runs the application's code: run it from the application's binary "
@@ -480,6 +605,25 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
   div_cmd->add_option("function", function, "only this function");
   div_cmd->add_option("--limit", limit, "at most this many");
 
+  auto* route_cmd = app.add_subcommand("route", "routes set at run time, kept in the journal");
+  route_cmd->require_subcommand(1);
+  auto* route_show_cmd = route_cmd->add_subcommand("show", "the routes set at run time");
+  route_change change;
+  auto* route_set_cmd = route_cmd->add_subcommand(
+    "set", "route F: --version V [--task ID] | --shadow V [--primary V] | --percent P --candidate V");
+  route_set_cmd->add_option("function", change.function, "the function")->required();
+  route_set_cmd->add_option("--version", change.version, "every call (or, with --task, that tree's) to V");
+  route_set_cmd->add_option("--task", change.task, "only the call tree rooted at this task");
+  route_set_cmd->add_option("--shadow", change.shadow, "shadow-run V after each call of the primary");
+  route_set_cmd->add_option("--percent", change.percent, "send P% of call trees to the candidate")
+    ->check(CLI::Range(0, 100));
+  route_set_cmd->add_option("--candidate", change.candidate, "the candidate of --percent");
+  route_set_cmd->add_option("--primary", change.primary, "the primary of --shadow / --percent");
+  std::string clear_fn, clear_task;
+  auto* route_clear_cmd = route_cmd->add_subcommand("clear", "remove a route set at run time");
+  route_clear_cmd->add_option("function", clear_fn, "the function")->required();
+  route_clear_cmd->add_option("--task", clear_task, "the override of this task's tree");
+
   bool follow = false;
   auto* log_cmd = app.add_subcommand("log", "the event log, oldest first");
   log_cmd->add_flag("--follow,-f", follow, "keep printing new events until interrupted");
@@ -494,9 +638,9 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
     }
     if (a.starts_with("-"))
       continue;
-    if (a != "serve" && a != "task" && a != "divergences" && a != "log") {
-      std::cerr << program << ": unknown subcommand '" << a << "' (expected serve, task, divergences "
-                << "or log; run '" << program << " --help' for usage)\n";
+    if (a != "serve" && a != "task" && a != "route" && a != "divergences" && a != "log") {
+      std::cerr << program << ": unknown subcommand '" << a << "' (expected serve, task, route, "
+                << "divergences or log; run '" << program << " --help' for usage)\n";
       return 2;
     }
     break;
@@ -522,6 +666,12 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
       return task_replay(g, routes, fx, id_text, versions);
     if (*div_cmd)
       return divergences(g, function, limit);
+    if (*route_show_cmd)
+      return route_show(g);
+    if (*route_set_cmd)
+      return route_set(g, routes, change);
+    if (*route_clear_cmd)
+      return route_clear(g, clear_fn, clear_task);
     if (*log_cmd)
       return log(g, follow, limit);
   } catch (const usage_problem& p) {

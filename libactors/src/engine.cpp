@@ -231,7 +231,7 @@ caf::expected<void> engine::impl::reload_routing_file(bool force) {
   }
   c.log->info("routing file {}: {} polic{}", path, policies->size(),
               policies->size() == 1 ? "y" : "ies");
-  c.update_routing([&](const routing_table& t) { return t.with_policies(std::move(*policies)); });
+  c.set_file_policies(std::move(*policies));
   guard.unlock();
   bump_routing_generation();
   return caf::unit;
@@ -295,11 +295,15 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
   core.system_cfg->set("scheduler.policy", caf::atom_from_string(core.cfg.scheduler_policy));
   core.keeping_thread_logger(
     [&core] { core.system = std::make_unique<caf::actor_system>(*core.system_cfg); });
+  core.poll_runtime_routes(); // routes set at run time, by this or an earlier engine or the CLI
   if (!core.cfg.routing_file.empty()) {
     if (auto r = impl_->reload_routing_file(true); !r) {
       impl_->status = std::move(r.error());
       return;
     }
+  }
+  if (core.journal || !core.cfg.routing_file.empty()) {
+    // Notices a changed routing file, and routes another process set in the journal (`route set`).
     impl_->watcher = std::jthread{[this](std::stop_token stop) {
       std::mutex mx;
       std::condition_variable_any cv;
@@ -310,7 +314,12 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
           if (cv.wait_for(lk, stop, c.cfg.routing_file_poll, [] { return false; }); stop.stop_requested())
             return;
         }
-        (void)impl_->reload_routing_file(false); // errors are logged; the policies in force stay
+        if (!c.cfg.routing_file.empty())
+          (void)impl_->reload_routing_file(false); // errors are logged; the policies in force stay
+        if (c.poll_runtime_routes()) {
+          c.log->info("routing: the journal's routes changed");
+          impl_->bump_routing_generation();
+        }
       }
     }};
   }
@@ -553,7 +562,10 @@ caf::expected<void> engine::set_policy(std::string_view fn, routing_policy p) {
   if (auto err = routing_table::check(c.routes, fn, p))
     return from_router(err);
   c.log->info("routing: {} -> {}", fn, to_string(p));
-  c.update_routing([&](const routing_table& t) { return t.with_policy(std::string{fn}, p); });
+  eventlog::route_record r{std::string{fn}, 0, std::string{to_string(p.mode)}, p.primary, p.candidate,
+                           p.percent, 0};
+  if (auto err = c.change_runtime_route(std::move(r), false))
+    return err;
   impl_->bump_routing_generation();
   return caf::unit;
 }
@@ -561,7 +573,9 @@ caf::expected<void> engine::set_policy(std::string_view fn, routing_policy p) {
 void engine::clear_policy(std::string_view fn) {
   if (impl_->status)
     return;
-  impl_->core->update_routing([&](const routing_table& t) { return t.without_policy(fn); });
+  auto& c = *impl_->core;
+  if (auto err = c.change_runtime_route({std::string{fn}, 0, {}, {}, {}, 0, 0}, true))
+    c.log->error("routing: cannot clear the policy of {}: {}", fn, describe(err));
   impl_->bump_routing_generation();
 }
 
@@ -573,9 +587,9 @@ caf::expected<void> engine::override_route(task_id root, std::string_view fn,
   if (auto err = routing_table::check(c.routes, fn, policy::primary(std::string{version})))
     return from_router(err);
   c.log->info("routing: {} in the tree of task {} -> {}", fn, to_string(root), version);
-  c.update_routing([&](const routing_table& t) {
-    return t.with_override(root.value(), std::string{fn}, std::string{version});
-  });
+  eventlog::route_record r{std::string{fn}, root.value(), "primary", std::string{version}, {}, 0, 0};
+  if (auto err = c.change_runtime_route(std::move(r), false))
+    return err;
   impl_->bump_routing_generation();
   return caf::unit;
 }
@@ -583,8 +597,19 @@ caf::expected<void> engine::override_route(task_id root, std::string_view fn,
 void engine::clear_override(task_id root, std::string_view fn) {
   if (impl_->status)
     return;
-  impl_->core->update_routing(
-    [&](const routing_table& t) { return t.without_override(root.value(), fn); });
+  auto& c = *impl_->core;
+  std::vector<std::string> functions;
+  if (fn.empty()) {
+    for (const auto& [key, version] : c.routing.load()->overrides())
+      if (key.first == root.value())
+        functions.push_back(key.second);
+  } else {
+    functions.emplace_back(fn);
+  }
+  for (auto& f : functions)
+    if (auto err = c.change_runtime_route({f, root.value(), {}, {}, {}, 0, 0}, true))
+      c.log->error("routing: cannot clear the override of {} for task {}: {}", f, to_string(root),
+                   describe(err));
   impl_->bump_routing_generation();
 }
 

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -46,8 +47,14 @@ struct engine_core {
   router routes;
   effects fx;
   /// Policies and overrides in force: replaced whole (copy-on-write) under routing_mx, read lock-free.
+  /// Composed (routing_state.cpp) from the routing file's policies and the routes set at run time,
+  /// which win for the same function: kept in the journal (so `route set` in another process and the
+  /// next engine on the file see them), or in memory without one.
   std::atomic<std::shared_ptr<const routing_table>> routing{std::make_shared<const routing_table>()};
   std::mutex routing_mx;
+  std::map<std::string, routing_policy, std::less<>> file_policies; ///< guarded by routing_mx
+  std::vector<eventlog::route_record> runtime_routes;             ///< guarded by routing_mx
+  std::int64_t runtime_routes_version = -1;                       ///< guarded by routing_mx
   std::unique_ptr<eventlog::journal> journal; ///< nullptr when journaling is off
   completion_registry completions;
   std::unique_ptr<worker_pool> pool;
@@ -89,13 +96,18 @@ struct engine_core {
     return routing.load(std::memory_order_acquire)->route(routes, fn, root, pinned);
   }
 
-  /// Replaces the routing table by `change(current)`, atomically for readers.
-  template <class F>
-  void update_routing(F change) {
-    std::lock_guard guard{routing_mx};
-    auto next = std::make_shared<const routing_table>(change(*routing.load()));
-    routing.store(std::move(next), std::memory_order_release);
-  }
+  // --- routing_state.cpp ---------------------------------------------------------------------------
+  /// Replaces the routing file's policies.
+  void set_file_policies(std::map<std::string, routing_policy, std::less<>> policies);
+  /// Sets (or, with `erase`, clears) a run-time route: in the journal (durable when this returns) or in
+  /// memory. `r.root` 0 is a policy, else an override of that tree. Not checked here.
+  caf::error change_runtime_route(eventlog::route_record r, bool erase);
+  /// Rereads the run-time routes from the journal if they changed (another process, or this one);
+  /// returns true if the table changed.
+  bool poll_runtime_routes();
+  /// Rebuilds the table from file_policies and runtime_routes (under routing_mx), skipping (and
+  /// logging) run-time routes this engine cannot honour (unknown function or version).
+  void rebuild_routing_locked();
 
   /// A fresh, non-zero task id, greater than every id handed out or journaled before.
   task_id new_id() noexcept;

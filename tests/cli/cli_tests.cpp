@@ -2,6 +2,8 @@
 // and `engine` (tools/engine, no application code), as child processes on journals in temp dirs.
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,6 +71,80 @@ result shop(const temp_dir& d, const std::vector<std::string>& args) {
 result engine(const temp_dir& d, const std::vector<std::string>& args) {
   return run(d.path().string(), ACTORS_ENGINE_BINARY, args);
 }
+
+/// A child process whose stderr the test reads line by line while it runs (`serve`).
+class running {
+public:
+  running(const std::string& dir, const std::string& binary, const std::vector<std::string>& args) {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    pid_ = fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      if (chdir(dir.c_str()) != 0)
+        _exit(127);
+      dup2(fds[1], 2);
+      close(fds[0]);
+      int null = open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(binary.c_str()));
+      for (auto& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(binary.c_str(), argv.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    fd_ = fds[0];
+  }
+  ~running() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (fd_ >= 0)
+      close(fd_);
+  }
+
+  /// Reads stderr until a line containing `part` arrives (true) or the child closes it or 60 s pass.
+  bool wait_for(const std::string& part) {
+    for (;;) {
+      if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
+        auto line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        seen_ += line + '\n';
+        if (line.find(part) != std::string::npos)
+          return true;
+        continue;
+      }
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 60'000) <= 0)
+        return false;
+      char chunk[4096];
+      auto n = read(fd_, chunk, sizeof chunk);
+      if (n <= 0)
+        return false;
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+
+  /// Sends `sig` and waits for the exit code.
+  int stop(int sig) {
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  const std::string& seen() const { return seen_; }
+
+private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  std::string buffer_, seen_;
+};
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
@@ -202,4 +278,50 @@ TEST_CASE("bad command lines get one line naming the problem and exit 2", "[cli]
     CHECK(lines(r.err) == 1);
     CHECK(r.out.empty());
   }
+}
+
+TEST_CASE("route set in one process reaches the engine serving the journal in another; serve drains "
+          "on SIGTERM",
+          "[cli][routing]") {
+  temp_dir d;
+  record_demo(d);
+  running serve{d.path().string(), ACTORS_SHOP_BINARY, {"serve"}};
+  REQUIRE(serve.wait_for("serving 3 function(s) on journal shop.db"));
+  auto set = engine(d, {"--journal", "shop.db", "route", "set", "lookupUser", "--shadow", "v2",
+                        "--primary", "v1"});
+  REQUIRE(set.code == 0);
+  CHECK(contains(set.out, "lookupUser: shadow v1 -> v2"));
+  INFO(serve.seen());
+  CHECK(serve.wait_for("routing: the journal's routes changed"));
+  auto show = engine(d, {"--journal", "shop.db", "--json", "route", "show"});
+  REQUIRE(show.code == 0);
+  auto routes = nlohmann::json::parse(show.out);
+  REQUIRE(routes.size() == 1);
+  CHECK(routes[0]["mode"] == "shadow");
+  CHECK(serve.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("route set --task swaps one function for one task's tree, and its replay runs that version",
+          "[cli][routing][replay]") {
+  temp_dir d;
+  record_demo(d);
+  auto id = first_request(d);
+  auto set = shop(d, {"route", "set", "lookupUser", "--task", id, "--version", "v3"});
+  REQUIRE(set.code == 0);
+  CHECK(contains(set.out, "lookupUser in the tree of task " + id + ": primary v3"));
+  auto replay = shop(d, {"task", "replay", id});
+  CHECK(replay.code == 1); // v3 changes the name format: the replay departs at the output
+  CHECK(contains(replay.out, "Lovelace, Ada"));
+  auto clear = shop(d, {"route", "clear", "lookupUser", "--task", id});
+  REQUIRE(clear.code == 0);
+  CHECK(shop(d, {"task", "replay", id}).code == 0);
+  auto again = engine(d, {"--journal", "shop.db", "route", "clear", "lookupUser", "--task", id});
+  CHECK(again.code == 2);
+  CHECK(contains(again.err, "no route of lookupUser for task " + id));
+  auto bad = shop(d, {"route", "set", "lookupUser", "--version", "v9"});
+  CHECK(bad.code == 2);
+  CHECK(contains(bad.err, "'v9'"));
+  auto both = shop(d, {"route", "set", "lookupUser", "--version", "v2", "--shadow", "v3"});
+  CHECK(both.code == 2);
+  CHECK(contains(both.err, "exactly one of"));
 }

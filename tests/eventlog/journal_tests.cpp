@@ -617,3 +617,39 @@ TEST_CASE("divergence records are appended with group commit and read back newes
   CHECK((*mine)[1].ts > 0);
   CHECK(j->divergences("lookupUser", 1)->size() == 1);
 }
+
+TEST_CASE("routes set at run time are kept per function and root, replaced, cleared and counted",
+          "[journal][routes]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  auto j = open_ok(options(path));
+  CHECK(*j->routes_version() == 0);
+  CHECK(j->routes()->empty());
+  j->set_route({.function = "lookupUser", .mode = "shadow", .primary = "v1", .candidate = "v2"});
+  j->set_route({.function = "lookupUser", .root = 77, .mode = "primary", .primary = "debug"});
+  j->set_route({.function = "listItems", .mode = "percent", .primary = "v1", .candidate = "v2",
+                .percent = 30});
+  j->set_route({.function = "lookupUser", .mode = "primary", .primary = "v2"}); // replaces
+  REQUIRE(!j->flush());
+  CHECK(*j->routes_version() == 4);
+  auto r = j->routes();
+  REQUIRE(r);
+  REQUIRE(r->size() == 3);
+  CHECK((*r)[0].function == "listItems");
+  CHECK((*r)[0].percent == 30);
+  CHECK((*r)[1].function == "lookupUser");
+  CHECK((*r)[1].root == 0);
+  CHECK((*r)[1].mode == "primary");
+  CHECK((*r)[1].primary == "v2");
+  CHECK((*r)[1].updated > 0);
+  CHECK((*r)[2].root == 77);
+  CHECK((*r)[2].primary == "debug");
+  j->clear_route("lookupUser", 77);
+  REQUIRE(!j->flush());
+  CHECK(*j->routes_version() == 5);
+  CHECK(j->routes()->size() == 2);
+  // Another connection (another process) sees them.
+  auto other = open_ok(options(path));
+  CHECK(other->routes()->size() == 2);
+  CHECK(*other->routes_version() == 5);
+}

@@ -228,3 +228,48 @@ TEST_CASE("an engine whose routing file is bad does not start, and says where", 
   REQUIRE(eng2.status());
   CHECK(to_string(eng2.status()).find("missing.yaml") != std::string::npos);
 }
+
+TEST_CASE("routes set at run time are kept in the journal: a restarted engine routes by them, and a "
+          "running engine applies a route another process sets",
+          "[routing][engine][journal]") {
+  temp_dir dir;
+  gates g;
+  auto path = dir.file("j.db");
+  auto cfg = test::config_for(path);
+  cfg.routing_file_poll = std::chrono::milliseconds{20};
+  task_id first;
+  {
+    engine eng{cfg, make_routes(), g.fx()};
+    REQUIRE_FALSE(eng.status());
+    REQUIRE(eng.set_policy("lookupUser", policy::primary("v2")));
+    auto id = eng.start("handle", std::int64_t{1});
+    REQUIRE(id);
+    first = *id;
+    REQUIRE(eng.override_route(first, "lookupUser", "v1"));
+    CHECK(*eng.wait<std::string>(first) == "v1:1,v1:2");
+  }
+  engine eng{cfg, make_routes(), g.fx()};
+  REQUIRE_FALSE(eng.status());
+  REQUIRE(eng.routing().policy_of("lookupUser") != nullptr);
+  CHECK(*eng.routing().policy_of("lookupUser") == policy::primary("v2"));
+  CHECK(eng.routing().overrides().at({first.value(), "lookupUser"}) == "v1");
+  CHECK(*eng.run<std::string>("lookupUser", std::int64_t{5}) == "v2:5");
+
+  // Another process: a second journal connection on the same file, as `route set` makes.
+  auto gen = eng.routing_generation();
+  {
+    auto other = eventlog::journal::open({.path = path});
+    REQUIRE(other);
+    (*other)->set_route({.function = "lookupUser", .mode = "shadow", .primary = "v1", .candidate = "v2"});
+    REQUIRE_FALSE((*other)->flush());
+  }
+  REQUIRE(eng.await_routing_change(gen, 30s)); // the watcher's doing
+  CHECK(*eng.routing().policy_of("lookupUser") == policy::shadow("v1", "v2"));
+  CHECK(*eng.run<std::string>("lookupUser", std::int64_t{6}) == "v1:6");
+
+  eng.clear_policy("lookupUser");
+  eng.clear_override(first);
+  CHECK(eng.routing().policy_of("lookupUser") == nullptr);
+  CHECK(eng.routing().overrides().empty());
+  CHECK(eng.journal()->routes()->empty());
+}

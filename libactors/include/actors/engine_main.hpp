@@ -7,6 +7,9 @@
 //   app task list [--function F] [--status S] [--since DURATION] [--limit N]
 //   app task show ID
 //   app task replay ID [--version F=V ...]     exit 0: matches the recording, 1: diverges, 2: error
+//   app route show
+//   app route set F --version V [--task ID] | --shadow V [--primary V] | --percent P --candidate V
+//   app route clear F [--task ID]
 //   app divergences [F] [--limit N]
 //   app log [--follow] [--limit N]
 //
@@ -14,7 +17,9 @@
 // prints data as JSON (one document; `log --follow` prints one JSON object per line). Durations are
 // like 90s, 15m, 1h30m, 2d, 500ms. Bad input (unknown subcommand or option, a malformed duration or
 // F=V, an unknown task id, a journal that does not exist) prints one line naming the problem on stderr
-// (plus where to get usage) and exits 2. The standalone `engine` tool (tools/engine) is this same
+// (plus where to get usage) and exits 2. Routes set here are kept in the journal: an engine serving it
+// (in any process) applies them within `engine_config::routing_file_poll` (250 ms). The standalone
+// `engine` tool (tools/engine) is this same
 // command line without application code: it runs every subcommand that needs none.
 
 #include <string>

@@ -81,4 +81,16 @@ struct divergence_record {
   std::int64_t ts = 0;             ///< ns since the Unix epoch.
 };
 
+/// A routing decision set at run time (engine::set_policy / override_route, `route set`), kept in the
+/// journal so that every engine on the file — in this process or another — routes by it.
+struct route_record {
+  std::string function;
+  std::uint64_t root = 0;    ///< 0: the function's policy; else an override for the tree rooted here
+  std::string mode;          ///< "primary", "shadow" or "percent" (overrides: "primary")
+  std::string primary;       ///< the version (primary / override)
+  std::string candidate;     ///< shadow and percent
+  int percent = 0;           ///< percent only
+  std::int64_t updated = 0;  ///< ns since the Unix epoch
+};
+
 } // namespace actors::eventlog

@@ -71,9 +71,9 @@ struct journal_stats {
 class journal {
 public:
   /// Current schema version written into new journals (PRAGMA user_version).
-  /// History: 1 — tasks, events, meta; 2 — tasks.route, divergences (older journals are migrated on a
-  /// writable open, read as they are on a read-only one).
-  static constexpr int schema_version = 2;
+  /// History: 1 — tasks, events, meta; 2 — tasks.route, divergences; 3 — routes (older journals are
+  /// migrated on a writable open, read as they are on a read-only one).
+  static constexpr int schema_version = 3;
   /// PRAGMA application_id that marks a file as a libactors journal ("ACTR").
   static constexpr std::int32_t application_id = 0x41435452;
 
@@ -98,6 +98,13 @@ public:
 
   /// Queues a divergence record (shadow runs). A `ts` of 0 is set to the current time.
   lsn append_divergence(divergence_record d);
+
+  /// Queues setting `r` (replacing the route of the same function and root) and counts a change of the
+  /// routes (`routes_version`). An `updated` of 0 is set to the current time.
+  lsn set_route(route_record r);
+
+  /// Queues removing the route of (`function`, `root`), if any, and counts a change of the routes.
+  lsn clear_route(std::string function, std::uint64_t root);
 
   /// Calls `cb` once every append with lsn <= `n` is durable (inline if it already is), or with the
   /// write error if the journal has failed.
@@ -143,6 +150,13 @@ public:
   /// (0 = all).
   [[nodiscard]] caf::expected<std::vector<divergence_record>> divergences(std::string_view function,
                                                                           std::size_t limit = 0);
+
+  /// The routes set at run time, by function then root (empty before schema 3).
+  [[nodiscard]] caf::expected<std::vector<route_record>> routes();
+
+  /// Counts changes of the routes (0: never changed). Cheap: engines poll it to notice a change made by
+  /// another process.
+  [[nodiscard]] caf::expected<std::int64_t> routes_version();
 
   /// Events of all tasks with global order > `after_rowid`, at most `limit` (for `log --follow`).
   /// Returns pairs of (rowid, event); `limit` 0 returns nothing.
