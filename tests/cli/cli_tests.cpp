@@ -35,26 +35,30 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+/// In a forked child: runs `binary args...` in `dir` with stdout `out` and stderr `err`. Never returns.
+[[noreturn]] void exec_in(const std::string& dir, const std::string& binary,
+                          const std::vector<std::string>& args, int out, int err) {
+  if (chdir(dir.c_str()) != 0)
+    _exit(127);
+  dup2(out, 1);
+  dup2(err, 2);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(binary.c_str()));
+  for (auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(binary.c_str(), argv.data());
+  _exit(127);
+}
+
 /// Runs `binary args...` in `dir`, waits for it, returns its exit code and output.
 result run(const std::string& dir, const std::string& binary, const std::vector<std::string>& args) {
   auto out_path = dir + "/.stdout", err_path = dir + "/.stderr";
   auto pid = fork();
   REQUIRE(pid >= 0);
-  if (pid == 0) {
-    if (chdir(dir.c_str()) != 0)
-      _exit(127);
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(out, 1);
-    dup2(err, 2);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(binary.c_str()));
-    for (auto& a : args)
-      argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
+  if (pid == 0)
+    exec_in(dir, binary, args, open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644),
+            open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644));
   int status = 0;
   REQUIRE(waitpid(pid, &status, 0) == pid);
   result r;
@@ -81,19 +85,8 @@ public:
     pid_ = fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
-      if (chdir(dir.c_str()) != 0)
-        _exit(127);
-      dup2(fds[1], 2);
       close(fds[0]);
-      int null = open("/dev/null", O_WRONLY);
-      dup2(null, 1);
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(binary.c_str()));
-      for (auto& a : args)
-        argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
+      exec_in(dir, binary, args, open("/dev/null", O_WRONLY), fds[1]);
     }
     close(fds[1]);
     fd_ = fds[0];
