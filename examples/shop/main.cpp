@@ -8,6 +8,7 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,8 +34,9 @@ lookupUser and listItems as child tasks, which read a SQLite catalog through jou
 commands:
   demo      serve a few requests, print the pages and the first request's journal, then
             shadow-test lookupUser v2 and v3 against v1 and print the divergences
+  get UID   serve one page request for user UID and print the page (or the error) and its task
   help      print this help
-  task, divergences, log, serve
+  task, route, divergences, log, serve
             libactors' command line on the shop's journal (run 'shop task --help')
 
 demo options:
@@ -159,6 +161,44 @@ int shadow_demo(actors::engine& eng, int requests, std::int64_t users) {
   return 0;
 }
 
+/// `shop get UID [--journal PATH]`: serves one page request; prints the page, or the error, and the task.
+int run_get(const std::vector<std::string_view>& args) {
+  std::string journal = "shop.db";
+  std::optional<std::int64_t> uid;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--journal" && i + 1 < args.size()) {
+      journal = std::string{args[++i]};
+      continue;
+    }
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(args[i].data(), args[i].data() + args[i].size(), n);
+    if (ec != std::errc{} || end != args[i].data() + args[i].size() || uid)
+      return usage_error("get: expected one user id (a whole number), not '" + std::string{args[i]} + "'");
+    uid = n;
+  }
+  if (!uid)
+    return usage_error("get: give a user id, e.g. 'shop get 3'");
+  auto cat = std::make_shared<const shop::catalog>(catalog_file);
+  cat->seed();
+  actors::engine_config cfg;
+  cfg.journal = journal;
+  cfg.log_level = "warn";
+  actors::engine eng{cfg, shop::make_routes(), shop::make_effects(cat)};
+  if (auto err = eng.status())
+    return fail("cannot start the engine: " + actors::describe(err));
+  auto id = eng.start("handleRequest", shop::Request{*uid, "/cart"});
+  if (!id)
+    return fail(actors::describe(id.error()));
+  auto page = eng.wait<shop::Page>(*id);
+  if (!page) {
+    std::cout << "task " << actors::to_string(*id) << " failed: " << actors::describe(page.error())
+              << '\n';
+    return 1;
+  }
+  std::cout << "task " << actors::to_string(*id) << '\n' << page->render();
+  return 0;
+}
+
 int run_demo(const demo_options& opts) {
   // 1. The catalog: a real SQLite file that the effect handlers query.
   auto cat = std::make_shared<const shop::catalog>(catalog_file);
@@ -240,6 +280,13 @@ int main(int argc, char** argv) {
   }
   auto cmd = args[0];
   args.erase(args.begin());
+  if (cmd == "get") {
+    try {
+      return run_get(args);
+    } catch (const std::exception& e) {
+      return fail(e.what());
+    }
+  }
   if (cmd != "demo") {
     // Everything else is libactors' command line (task list|show|replay, divergences, log, serve) on
     // the shop's functions and effects.

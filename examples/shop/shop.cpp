@@ -36,6 +36,24 @@ actors::task<User> lookup_user_v3(actors::ctx& cx, std::int64_t uid) {
   co_return user;
 }
 
+// lookupUser debug: what you swap in for one failing task (`route set lookupUser --task ID --version
+// debug`) to see what happens inside, and what a guest fallback would change. It logs every step, and
+// instead of failing on an unknown user it returns a guest: replaying a failed request with it shows
+// the logs and departs from the recording at the output.
+actors::task<User> lookup_user_debug(actors::ctx& cx, std::int64_t uid) {
+  co_await cx.log("debug: looking up user {} for request tree {}", uid, to_string(cx.root()));
+  std::string failure;
+  try {
+    auto user = co_await cx.perform(catalog_user{uid});
+    co_await cx.log("debug: catalog.user answered {} <{}>", user.name, user.email);
+    co_return user;
+  } catch (const actors::effect_error& e) {
+    failure = e.what(); // no co_await inside a handler: log below
+  }
+  co_await cx.log("debug: catalog.user failed ({}); answering with a guest", failure);
+  co_return User{uid, "Guest", "guest@shop.example"};
+}
+
 actors::task<std::vector<Item>> list_items(actors::ctx& cx, std::int64_t uid) {
   auto items = co_await cx.perform(catalog_items{uid});
   co_return items;
@@ -64,6 +82,7 @@ actors::router make_routes() {
     .add("lookupUser", "v1", lookup_user) // the first registered version serves by default
     .add("lookupUser", "v2", lookup_user_v2)
     .add("lookupUser", "v3", lookup_user_v3)
+    .add("lookupUser", "debug", lookup_user_debug)
     .add("listItems", "v1", list_items);
   return routes;
 }

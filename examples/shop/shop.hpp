@@ -23,10 +23,12 @@ namespace shop {
 actors::task<User> lookup_user(actors::ctx& cx, std::int64_t uid);
 actors::task<User> lookup_user_v2(actors::ctx& cx, std::int64_t uid);
 actors::task<User> lookup_user_v3(actors::ctx& cx, std::int64_t uid);
+actors::task<User> lookup_user_debug(actors::ctx& cx, std::int64_t uid);
 actors::task<std::vector<Item>> list_items(actors::ctx& cx, std::int64_t uid);
 actors::task<Page> handle_request(actors::ctx& cx, Request req);
 
-/// handleRequest@v1, lookupUser@v1 (default), @v2 and @v3 (shadow candidates), listItems@v1.
+/// handleRequest@v1, lookupUser@v1 (default), @v2 and @v3 (shadow candidates), @debug (for replay),
+/// listItems@v1.
 actors::router make_routes();
 
 /// Live handlers for catalog.user and catalog.items, querying `cat`.

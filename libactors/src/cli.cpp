@@ -332,21 +332,25 @@ int task_replay(const globals& g, const router& routes, const effects& fx,
     std::cout << out.dump(2) << '\n';
     return r->diverged() ? 1 : 0;
   }
+  auto plural = [](std::size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
   std::string swapped;
-  for (auto& [fn, v] : opts.versions)
+  for (auto& [fn, v] : r->swapped)
     swapped += (swapped.empty() ? " with " : ", ") + fn + "@" + v;
-  std::cout << fmt::format("replay of task {} ({}@{}){}: {} tasks, {} effects recorded\n",
-                           to_string(r->task), r->function, r->recorded_version, swapped,
-                           r->recorded_tasks, r->recorded_effects);
+  std::cout << fmt::format("replay of task {} ({}@{}){}: {}, {} recorded\n", to_string(r->task),
+                           r->function, r->recorded_version, swapped,
+                           plural(r->recorded_tasks, "task", "tasks"),
+                           plural(r->recorded_effects, "effect", "effects"));
   if (!r->logs.empty()) {
     std::cout << "logs:\n";
     for (auto& line : r->logs)
       std::cout << "  " << line << '\n';
   }
   if (!r->diverged()) {
-    std::cout << fmt::format("matches the recording: {} effects answered from the journal, {} {}\n",
-                             r->replayed_effects, r->replay_failed ? "error" : "output",
-                             r->replayed_output);
+    std::cout << fmt::format("matches the recording: {} answered from the journal, {} {}\n",
+                             plural(r->replayed_effects, "effect", "effects"),
+                             r->replay_failed ? "error" : "output", r->replayed_output);
     return 0;
   }
   auto& d = *r->divergence;

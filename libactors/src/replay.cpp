@@ -66,6 +66,9 @@ caf::expected<replay_report> engine_core::replay(recording rec, const replay_opt
   r.function = recorded.function;
   r.recorded_version = recorded.version;
   r.replayed_version = version;
+  for (const auto& [fn, v] : versions)
+    if (auto i = recorded.versions.find(fn); i == recorded.versions.end() || i->second != v)
+      r.swapped.emplace(fn, v);
   r.versions = std::move(versions);
   r.logs = session->logs();
   r.recorded_tasks = recorded.tasks;

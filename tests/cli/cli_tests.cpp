@@ -318,3 +318,37 @@ TEST_CASE("route set --task swaps one function for one task's tree, and its repl
   CHECK(both.code == 2);
   CHECK(contains(both.err, "exactly one of"));
 }
+
+TEST_CASE("the debugging story: a failing task, its replay, one function swapped for that task, the "
+          "debug version's logs and where it departs",
+          "[cli][replay][story]") {
+  temp_dir d;
+  auto get = shop(d, {"get", "99"});
+  REQUIRE(get.code == 1);
+  REQUIRE(contains(get.out, "no user with id 99"));
+  auto id = get.out.substr(5, 16); // "task <id> failed: ..."
+  INFO("task " << id << "\n" << get.out);
+
+  auto failed = engine(d, {"--journal", "shop.db", "task", "list", "--status", "failed"});
+  CHECK(contains(failed.out, id));
+
+  auto replay = shop(d, {"task", "replay", id});
+  CHECK(replay.code == 0); // the same failure, from the journal
+  CHECK(contains(replay.out, "matches the recording"));
+  CHECK(contains(replay.out, "no user with id 99"));
+
+  auto set = shop(d, {"route", "set", "lookupUser", "--task", id, "--version", "debug"});
+  REQUIRE(set.code == 0);
+  auto debug = shop(d, {"task", "replay", id});
+  CHECK(debug.code == 1);
+  CHECK(contains(debug.out, "with lookupUser@debug"));
+  CHECK(contains(debug.out, "[lookupUser@debug] debug: looking up user 99 for request tree " + id));
+  CHECK(contains(debug.out, "[lookupUser@debug] debug: catalog.user failed"));
+  CHECK(contains(debug.out, "diverges at effect #2 (extra effect)"));
+  CHECK(contains(debug.out, "effect catalog.items {99}")); // asked for, never executed
+
+  // Other tasks are untouched by the override.
+  auto other = shop(d, {"get", "2"});
+  CHECK(other.code == 0);
+  CHECK(contains(other.out, "Alan Turing"));
+}

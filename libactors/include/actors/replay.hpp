@@ -47,6 +47,8 @@ struct replay_report {
   std::string recorded_version;                     ///< the version the task ran
   std::string replayed_version;                     ///< the version the replay ran
   std::map<std::string, std::string, std::less<>> versions; ///< per function: the version replayed
+  /// The functions replayed with another version than the recording ran (by options or overrides).
+  std::map<std::string, std::string, std::less<>> swapped;
   std::vector<std::string> logs;                    ///< the replay's log lines ("[fn@v] text")
   std::size_t recorded_tasks = 0;                   ///< tasks in the recorded tree
   std::size_t recorded_events = 0;                  ///< journal events read
