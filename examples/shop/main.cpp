@@ -36,7 +36,7 @@ commands:
             shadow-test lookupUser v2 and v3 against v1 and print the divergences
   get UID   serve one page request for user UID and print the page (or the error) and its task
   help      print this help
-  task, route, divergences, log, serve
+  task, route, replay, divergences, log, serve
             libactors' command line on the shop's journal (run 'shop task --help')
 
 demo options:

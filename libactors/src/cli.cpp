@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <pthread.h>
+#include <unistd.h>
 
 #include "actors/engine.hpp"
 #include "actors/eventlog/journal.hpp"
@@ -81,11 +82,12 @@ std::int64_t parse_duration(const std::string& text) {
 }
 
 /// "lookupUser=debug" -> (lookupUser, debug).
-std::pair<std::string, std::string> parse_assignment(const std::string& text) {
+std::pair<std::string, std::string> parse_assignment(const std::string& text, const char* flag) {
   auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size() ||
       text.find('=', eq + 1) != std::string::npos)
-    throw usage_problem{"malformed --version '" + text + "': expected FUNCTION=VERSION, e.g. lookupUser=debug"};
+    throw usage_problem{"malformed " + std::string{flag} + " '" + text +
+                        "': expected FUNCTION=VERSION, e.g. lookupUser=debug"};
   return {text.substr(0, eq), text.substr(eq + 1)};
 }
 
@@ -295,7 +297,7 @@ int task_replay(const globals& g, const router& routes, const effects& fx,
   auto id = parse_task_id(id_text);
   replay_options opts;
   for (auto& v : versions)
-    opts.versions.insert(parse_assignment(v));
+    opts.versions.insert(parse_assignment(v, "--version"));
   if (routes.functions().empty())
     throw usage_problem{"task replay runs the application's code: run it from the application's "
                         "binary (actors::engine_main), not from the standalone engine tool"};
@@ -417,6 +419,127 @@ int log(const globals& g, bool follow, std::size_t limit) {
     if (stop_requested)
       return 0;
   }
+}
+
+/// Regression replay: every recorded task of `function` (finished, within `since`, newest first, at most
+/// `limit`) replayed with `into` (F=V) on a few threads; a progress bar on a terminal; exit 1 if any
+/// diverged, 2 if any could not be replayed.
+int replay_many(const globals& g, const router& routes, const effects& fx,
+                const std::string& function, const std::string& into, const std::string& since,
+                std::size_t limit) {
+  auto [fn, version] = parse_assignment(into, "--into");
+  if (routes.functions().empty())
+    throw usage_problem{"replay runs the application's code: run it from the application's binary "
+                        "(actors::engine_main), not from the standalone engine tool"};
+  if (routes.versions(function).empty())
+    throw usage_problem{"replay --function: no function '" + function + "' is registered"};
+  if (routes.find(fn, version) == nullptr)
+    throw usage_problem{"replay --into: " + fn + "@" + version + " is not registered"};
+  std::vector<task_id> ids;
+  {
+    auto j = open_journal(g.journal);
+    el::task_filter f;
+    f.function = function;
+    if (!since.empty())
+      f.since = now_ns() - parse_duration(since);
+    for (auto& t : need(j->list_tasks(f))) {
+      if (t.status != el::task_status::completed && t.status != el::task_status::failed)
+        continue;
+      ids.push_back(task_id{t.id});
+      if (limit != 0 && ids.size() == limit)
+        break;
+    }
+  }
+  engine_config cfg;
+  cfg.journal = g.journal;
+  cfg.resume = false;
+  cfg.log_level = "warn";
+  engine eng{cfg, routes, fx};
+  if (auto err = eng.status())
+    throw usage_problem{describe(err)};
+  replay_options opts;
+  opts.versions.emplace(fn, version);
+
+  struct outcome {
+    std::optional<replay_report> report;
+    std::string error;
+  };
+  std::vector<outcome> results(ids.size());
+  std::atomic<std::size_t> next{0}, done{0};
+  bool bar = !g.json && isatty(2) != 0;
+  auto threads = std::max<std::size_t>(2, std::thread::hardware_concurrency());
+  std::vector<std::thread> workers;
+  for (std::size_t t = 0; t < std::min(threads, ids.size()); ++t)
+    workers.emplace_back([&] {
+      for (std::size_t i; (i = next.fetch_add(1)) < ids.size();) {
+        auto r = eng.replay(ids[i], opts);
+        if (r)
+          results[i].report = std::move(*r);
+        else
+          results[i].error = describe(r.error());
+        done.fetch_add(1);
+      }
+    });
+  if (bar) {
+    while (done.load() < ids.size()) {
+      auto n = done.load();
+      auto filled = ids.empty() ? 40 : n * 40 / ids.size();
+      std::cerr << "\r[" << std::string(filled, '#') << std::string(40 - filled, '.') << "] " << n << "/"
+                << ids.size() << std::flush;
+      std::this_thread::sleep_for(std::chrono::milliseconds{100}); // a progress bar's refresh
+    }
+    std::cerr << "\r" << std::string(60, ' ') << "\r";
+  }
+  for (auto& w : workers)
+    w.join();
+
+  std::size_t matched = 0, diverged = 0, errors = 0;
+  json list = json::array();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto& o = results[i];
+    if (!o.report) {
+      ++errors;
+      list.push_back(json{{"task", to_string(ids[i])}, {"error", o.error}});
+      continue;
+    }
+    if (!o.report->diverged()) {
+      ++matched;
+      continue;
+    }
+    ++diverged;
+    auto& d = *o.report->divergence;
+    list.push_back(json{{"task", to_string(ids[i])},
+                        {"position", d.position},
+                        {"what", d.what},
+                        {"recorded", d.recorded},
+                        {"replayed", d.replayed}});
+  }
+  if (g.json) {
+    std::cout << json{{"function", function}, {"into", fn + "@" + version}, {"replayed", ids.size()},
+                      {"matched", matched}, {"diverged", diverged}, {"errors", errors},
+                      {"tasks", list}}
+                   .dump(2)
+              << '\n';
+  } else {
+    std::size_t shown = 0;
+    for (auto& x : list) {
+      if (++shown > 10)
+        break;
+      if (x.contains("error"))
+        std::cout << "  task " << x["task"].get<std::string>() << ": error: "
+                  << x["error"].get<std::string>() << '\n';
+      else
+        std::cout << fmt::format("  task {}: diverges at {} ({}): {} | {}\n",
+                                 x["task"].get<std::string>(), position_text(x["position"].get<std::int64_t>()),
+                                 x["what"].get<std::string>(), x["recorded"].get<std::string>(),
+                                 x["replayed"].get<std::string>());
+    }
+    if (list.size() > 10)
+      std::cout << "  ... and " << list.size() - 10 << " more\n";
+    std::cout << fmt::format("replayed {} task(s) of {} with {}@{}: {} matched, {} diverged, {} error(s)\n",
+                             ids.size(), function, fn, version, matched, diverged, errors);
+  }
+  return errors != 0 ? 2 : diverged != 0 ? 1 : 0;
 }
 
 /// Opens an existing journal for writing (route changes).
@@ -628,6 +751,16 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
   route_clear_cmd->add_option("function", clear_fn, "the function")->required();
   route_clear_cmd->add_option("--task", clear_task, "the override of this task's tree");
 
+  std::string many_fn, many_into, many_since;
+  std::size_t many_limit = 0;
+  auto* replay_many_cmd = app.add_subcommand(
+    "replay", "regression replay: replay recorded tasks of a function into a version (exit 1: any diverged)");
+  replay_many_cmd->add_option("--function", many_fn, "replay the recorded tasks of this function")
+    ->required();
+  replay_many_cmd->add_option("--into", many_into, "FUNCTION=VERSION to run instead")->required();
+  replay_many_cmd->add_option("--since", many_since, "only tasks created within this duration");
+  replay_many_cmd->add_option("--limit", many_limit, "at most this many tasks (newest first)");
+
   bool follow = false;
   auto* log_cmd = app.add_subcommand("log", "the event log, oldest first");
   log_cmd->add_flag("--follow,-f", follow, "keep printing new events until interrupted");
@@ -642,9 +775,10 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
     }
     if (a.starts_with("-"))
       continue;
-    if (a != "serve" && a != "task" && a != "route" && a != "divergences" && a != "log") {
+    if (a != "serve" && a != "task" && a != "route" && a != "replay" && a != "divergences" &&
+        a != "log") {
       std::cerr << program << ": unknown subcommand '" << a << "' (expected serve, task, route, "
-                << "divergences or log; run '" << program << " --help' for usage)\n";
+                << "replay, divergences or log; run '" << program << " --help' for usage)\n";
       return 2;
     }
     break;
@@ -670,6 +804,8 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
       return task_replay(g, routes, fx, id_text, versions);
     if (*div_cmd)
       return divergences(g, function, limit);
+    if (*replay_many_cmd)
+      return replay_many(g, routes, fx, many_fn, many_into, many_since, many_limit);
     if (*route_show_cmd)
       return route_show(g);
     if (*route_set_cmd)

@@ -352,3 +352,29 @@ TEST_CASE("the debugging story: a failing task, its replay, one function swapped
   CHECK(other.code == 0);
   CHECK(contains(other.out, "Alan Turing"));
 }
+
+TEST_CASE("regression replay of 102 recorded tasks into a matching and into a diverging version",
+          "[cli][replay][regression]") {
+  temp_dir d;
+  auto demo = shop(d, {"demo", "--journal", "shop.db", "--requests", "34"}); // 3 x 34 page requests
+  REQUIRE(demo.code == 0);
+  auto same = shop(d, {"replay", "--function", "handleRequest", "--into", "lookupUser=v2"});
+  INFO(same.out << same.err);
+  CHECK(same.code == 0);
+  CHECK(contains(same.out, "replayed 102 task(s) of handleRequest with lookupUser@v2: 102 matched, "
+                           "0 diverged, 0 error(s)"));
+  auto diverging = shop(d, {"--json", "replay", "--function", "handleRequest", "--into",
+                            "lookupUser=v3", "--since", "1h"});
+  CHECK(diverging.code == 1);
+  auto r = nlohmann::json::parse(diverging.out);
+  CHECK(r["replayed"] == 102);
+  CHECK(r["diverged"] == 102);
+  CHECK(r["matched"] == 0);
+  CHECK(r["tasks"][0]["what"] == "output");
+  auto some = shop(d, {"replay", "--function", "handleRequest", "--into", "lookupUser=v3", "--limit", "5"});
+  CHECK(some.code == 1);
+  CHECK(contains(some.out, "replayed 5 task(s)"));
+  auto bad = shop(d, {"replay", "--function", "handleRequest", "--into", "lookupUser"});
+  CHECK(bad.code == 2);
+  CHECK(contains(bad.err, "malformed --into 'lookupUser'"));
+}

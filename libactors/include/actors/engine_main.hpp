@@ -10,6 +10,7 @@
 //   app route show
 //   app route set F --version V [--task ID] | --shadow V [--primary V] | --percent P --candidate V
 //   app route clear F [--task ID]
+//   app replay --function F --into F=V [--since DURATION] [--limit N]   exit 1 if any diverged
 //   app divergences [F] [--limit N]
 //   app log [--follow] [--limit N]
 //
