@@ -239,6 +239,8 @@ TEST_CASE("routes set at run time are kept in the journal: a restarted engine ro
   cfg.routing_file_poll = std::chrono::milliseconds{20};
   task_id first;
   {
+    std::promise<void> open;
+    g.held[1] = open.get_future().share(); // the task waits at its gate until the override is set
     engine eng{cfg, make_routes(), g.fx()};
     REQUIRE_FALSE(eng.status());
     REQUIRE(eng.set_policy("lookupUser", policy::primary("v2")));
@@ -246,6 +248,7 @@ TEST_CASE("routes set at run time are kept in the journal: a restarted engine ro
     REQUIRE(id);
     first = *id;
     REQUIRE(eng.override_route(first, "lookupUser", "v1"));
+    open.set_value();
     CHECK(*eng.wait<std::string>(first) == "v1:1,v1:2");
   }
   engine eng{cfg, make_routes(), g.fx()};
