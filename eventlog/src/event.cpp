@@ -22,6 +22,8 @@ std::string_view to_string(event_kind x) noexcept {
       return "failed";
     case event_kind::routed:
       return "routed";
+    case event_kind::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }

@@ -72,6 +72,12 @@ lsn journal::clear_route(std::string function, std::uint64_t root) {
   return impl_->enqueue(std::move(op));
 }
 
+lsn journal::request_cancel(std::uint64_t task) {
+  impl::pending op;
+  op.cancel = task;
+  return impl_->enqueue(std::move(op));
+}
+
 void journal::when_durable(lsn n, durable_callback cb) {
   impl_->when_durable(n, std::move(cb));
 }

@@ -50,6 +50,7 @@ struct journal::impl {
     std::unique_ptr<divergence_record> div; ///< Set: this append is a divergence record, not an event.
     std::unique_ptr<route_record> route;    ///< Set: this append sets (or, with `erase`) clears a route.
     bool erase = false;
+    std::uint64_t cancel = 0;               ///< Set: this append requests the cancellation of that task.
   };
 
   /// A registered durability callback.
@@ -76,7 +77,8 @@ struct journal::impl {
     internal::statement select_tail;
     internal::statement select_divergences;
     internal::statement select_routes;
-    internal::statement select_routes_version;
+    internal::statement select_counter;
+    internal::statement select_cancels;
   };
 
   /// A read-only connection of its own, for reads off the writer's connection.
@@ -97,6 +99,8 @@ struct journal::impl {
   internal::statement upsert_route_;
   internal::statement delete_route_;
   internal::statement count_route_change_;
+  internal::statement insert_cancel_;
+  internal::statement count_cancel_;
   read_statements reads_;
 
   // --- reader connections (file journals opened writable), guarded by readers_mu_ -------------------
@@ -153,6 +157,8 @@ struct journal::impl {
   void fail(caf::error err);
 
   caf::error prepare_reads(sqlite3* db, read_statements& st);
+  /// A counter kept in the meta table (0 when absent).
+  caf::expected<std::int64_t> read_counter(const char* key);
 
   // --- reads.cpp ---------------------------------------------------------------------------------
   caf::expected<std::vector<task_record>> read_tasks(sqlite3* db, internal::statement& s,

@@ -105,6 +105,9 @@ CREATE TABLE IF NOT EXISTS routes(
   percent INTEGER NOT NULL,
   updated INTEGER NOT NULL,
   PRIMARY KEY(function, root));
+CREATE TABLE IF NOT EXISTS cancel_requests(
+  task INTEGER PRIMARY KEY,
+  requested INTEGER NOT NULL);
 )sql";
 
 // Schema 1 -> 2: the route each task was given (DESIGN §3), and shadow-run divergences.
@@ -439,6 +442,10 @@ caf::error journal::impl::prepare_statements() {
     run(count_route_change_,
         "INSERT INTO meta(key, value) VALUES ('routes_version', 1) "
         "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1");
+    run(insert_cancel_, "INSERT OR IGNORE INTO cancel_requests(task, requested) VALUES (?1, ?2)");
+    run(count_cancel_,
+        "INSERT INTO meta(key, value) VALUES ('cancels_version', 1) "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1");
   }
   if (!err)
     err = prepare_reads(db, reads_);
@@ -473,9 +480,10 @@ caf::error journal::impl::prepare_reads(sqlite3* db, read_statements& st) {
     run(st.select_routes,
         "SELECT function, root, mode, primary_version, candidate, percent, updated FROM routes "
         "ORDER BY function, root");
-    run(st.select_routes_version,
-        "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'routes_version'");
+    run(st.select_counter, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1");
   }
+  if (file_version_ >= 4)
+    run(st.select_cancels, "SELECT task FROM cancel_requests ORDER BY task");
   return err;
 }
 

@@ -16,7 +16,7 @@ using internal::statement;
 
 namespace {
 
-constexpr std::int64_t max_kind = static_cast<std::int64_t>(event_kind::routed);
+constexpr std::int64_t max_kind = static_cast<std::int64_t>(event_kind::cancelled);
 constexpr std::int64_t max_status = static_cast<std::int64_t>(task_status::cancelled);
 
 // Column order of `task_columns` in open.cpp.
@@ -252,18 +252,44 @@ caf::expected<std::vector<route_record>> journal::routes() {
 }
 
 caf::expected<std::int64_t> journal::routes_version() {
-  auto& p = *impl_;
-  if (!p.has_schema_ || p.file_version_ < 3)
+  return impl_->read_counter("routes_version");
+}
+
+caf::expected<std::int64_t> journal::cancels_version() {
+  return impl_->read_counter("cancels_version");
+}
+
+caf::expected<std::int64_t> journal::impl::read_counter(const char* key) {
+  if (!has_schema_ || file_version_ < 3)
     return std::int64_t{0};
-  return p.with_reads([&](sqlite3* db, impl::read_statements& st) -> caf::expected<std::int64_t> {
-    auto& s = st.select_routes_version;
+  return with_reads([&](sqlite3* db, read_statements& st) -> caf::expected<std::int64_t> {
+    auto& s = st.select_counter;
     reset_guard guard{s};
+    s.bind_text(1, key);
     auto rc = s.step();
     if (rc == SQLITE_ROW)
       return s.column_i64(0);
     if (rc == SQLITE_DONE)
       return std::int64_t{0};
-    return internal::sqlite_error(db, rc, p.path_, "cannot read the routes version");
+    return internal::sqlite_error(db, rc, path_, std::string{"cannot read "} + key);
+  });
+}
+
+caf::expected<std::vector<std::uint64_t>> journal::cancel_requests() {
+  auto& p = *impl_;
+  if (!p.has_schema_ || p.file_version_ < 4)
+    return std::vector<std::uint64_t>{};
+  return p.with_reads([&](sqlite3* db, impl::read_statements& st)
+                        -> caf::expected<std::vector<std::uint64_t>> {
+    std::vector<std::uint64_t> out;
+    auto& s = st.select_cancels;
+    reset_guard guard{s};
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+      out.push_back(s.column_u64(0));
+    if (rc != SQLITE_DONE)
+      return internal::sqlite_error(db, rc, p.path_, "cannot read cancel requests");
+    return out;
   });
 }
 

@@ -172,6 +172,13 @@ int journal::impl::write_one(pending& op) {
     s.reset();
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
   };
+  if (op.cancel != 0) {
+    insert_cancel_.bind_u64(1, op.cancel);
+    insert_cancel_.bind(2, internal::now_ns());
+    if (auto rc = finish(insert_cancel_); rc != SQLITE_OK)
+      return rc;
+    return finish(count_cancel_);
+  }
   if (op.route) {
     auto& r = *op.route;
     auto& s = op.erase ? delete_route_ : upsert_route_;
@@ -233,8 +240,11 @@ int journal::impl::write_one(pending& op) {
   s.bind(10, ev.ts);
   if (auto rc = finish(s); rc != SQLITE_OK)
     return rc;
-  if (ev.kind == event_kind::completed || ev.kind == event_kind::failed) {
-    auto status = ev.kind == event_kind::completed ? task_status::completed : task_status::failed;
+  if (ev.kind == event_kind::completed || ev.kind == event_kind::failed ||
+      ev.kind == event_kind::cancelled) {
+    auto status = ev.kind == event_kind::completed ? task_status::completed
+                  : ev.kind == event_kind::failed  ? task_status::failed
+                                                   : task_status::cancelled;
     auto& u = finish_task_;
     u.bind_u64(1, ev.task);
     u.bind(2, static_cast<std::int64_t>(status));

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <caf/actor_addr.hpp>
 #include <caf/error.hpp>
 
 #include "actors/router.hpp"
@@ -37,6 +38,7 @@ struct outcome {
 
 struct completion {
   const function_entry* entry = nullptr; ///< What the task runs (owned by the engine's router).
+  caf::actor_addr actor;                 ///< The task's actor (weak), for cancellation; guarded by mx.
   std::mutex mx;
   std::condition_variable cv;
   bool done = false;

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <fstream>
 #include <random>
+#include <set>
 #include <stop_token>
 #include <thread>
 
@@ -104,12 +105,14 @@ caf::actor_system& engine_core::shadow_actors() {
   return *shadow_system;
 }
 
-void engine_core::spawn(std::unique_ptr<task_runtime> rt) {
+caf::actor engine_core::spawn(std::unique_ptr<task_runtime> rt) {
   in_flight.fetch_add(1, std::memory_order_relaxed);
   auto& target = rt->in_background_session() ? shadow_actors() : *system;
   if (!rt->in_session())
     stats.started.fetch_add(1, std::memory_order_relaxed);
-  keeping_thread_logger([&] { target.spawn<task_actor>(std::move(rt)); });
+  caf::actor a;
+  keeping_thread_logger([&] { a = target.spawn<task_actor>(std::move(rt)); });
+  return a;
 }
 
 void engine_core::leave() noexcept {
@@ -134,6 +137,45 @@ void engine_core::finished(task_id id, outcome out, const caf::actor& parent,
   else
     completions.complete(id, std::move(out));
   leave();
+}
+
+bool engine_core::cancel_running(task_id id) {
+  auto c = completions.find(id);
+  if (!c)
+    return false;
+  caf::actor a;
+  {
+    std::lock_guard guard{c->mx};
+    if (c->done)
+      return false;
+    a = caf::actor_cast<caf::actor>(c->actor);
+  }
+  if (!a)
+    return false;
+  caf::anon_send(a, cancel_atom::value);
+  return true;
+}
+
+bool engine_core::poll_cancel_requests() {
+  if (!journal)
+    return false;
+  auto version = journal->cancels_version();
+  if (!version)
+    return false;
+  {
+    std::lock_guard guard{routing_mx};
+    if (*version == cancels_version)
+      return false;
+    cancels_version = *version;
+  }
+  auto ids = journal->cancel_requests();
+  if (!ids) {
+    log->error("cannot read cancel requests: {}", describe(ids.error()));
+    return false;
+  }
+  for (auto id : *ids)
+    cancel_running(task_id{id}); // ended or elsewhere: nothing to do here
+  return true;
 }
 
 } // namespace detail
@@ -296,6 +338,9 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
   core.keeping_thread_logger(
     [&core] { core.system = std::make_unique<caf::actor_system>(*core.system_cfg); });
   core.poll_runtime_routes(); // routes set at run time, by this or an earlier engine or the CLI
+  if (core.journal)            // requests seen from now on are new
+    if (auto v = core.journal->cancels_version())
+      core.cancels_version = *v;
   if (!core.cfg.routing_file.empty()) {
     if (auto r = impl_->reload_routing_file(true); !r) {
       impl_->status = std::move(r.error());
@@ -320,6 +365,7 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
           c.log->info("routing: the journal's routes changed");
           impl_->bump_routing_generation();
         }
+        c.poll_cancel_requests();
       }
     }};
   }
@@ -334,8 +380,23 @@ void engine::impl::resume_unfinished() {
     c.log->error("cannot read unfinished tasks: {}", describe(unfinished.error()));
     return;
   }
+  std::set<std::uint64_t> cancelled;
+  if (auto ids = c.journal->cancel_requests())
+    cancelled.insert(ids->begin(), ids->end());
   std::vector<detail::task_runtime::setup> ready;
+  bool ended_cancelled = false;
   for (auto& rec : *unfinished) {
+    if (cancelled.contains(rec.id) || cancelled.contains(rec.root)) {
+      // Cancelled while no engine ran it: end it as cancelled instead of resuming it.
+      auto evs = c.journal->events(rec.id);
+      auto seq = evs && !evs->empty() ? evs->back().seq + 1 : 1;
+      c.journal->append(eventlog::event{.task = rec.id, .seq = seq, .kind = eventlog::event_kind::cancelled,
+                                        .text = "cancelled before it was resumed"});
+      c.log->info("task {} ({}@{}) was cancelled: not resumed", to_string(task_id{rec.id}),
+                  rec.function, rec.version);
+      ended_cancelled = true;
+      continue;
+    }
     auto* entry = c.routes.find(rec.function, rec.version);
     if (entry == nullptr) {
       c.log->warn("task {} ({}@{}) is unfinished but {}@{} is not registered: not resumed",
@@ -371,6 +432,9 @@ void engine::impl::resume_unfinished() {
     s.rec = std::move(rec);
     ready.push_back(std::move(s));
   }
+  if (ended_cancelled) // their end is in the journal before anyone can ask for it
+    if (auto err = c.journal->flush())
+      c.log->error("cannot journal the end of cancelled tasks: {}", describe(err));
   // Register every outcome before any actor runs: resumed parents attach to resumed children.
   for (auto& s : ready)
     c.completions.create(task_id{s.rec.id}, s.entry);
@@ -378,7 +442,12 @@ void engine::impl::resume_unfinished() {
     c.stats.resumed.fetch_add(1, std::memory_order_relaxed);
     c.log->info("resuming task {} ({}@{}) from {} journaled events", to_string(task_id{s.rec.id}),
                 s.rec.function, s.rec.version, s.recorded.size());
-    c.spawn(std::make_unique<detail::task_runtime>(c, std::move(s)));
+    auto id = task_id{s.rec.id};
+    auto actor = c.spawn(std::make_unique<detail::task_runtime>(c, std::move(s)));
+    if (auto entry = c.completions.find(id)) {
+      std::lock_guard guard{entry->mx};
+      entry->actor = actor.address();
+    }
   }
 }
 
@@ -450,7 +519,11 @@ caf::expected<task_id> engine::start_erased(std::string_view fn, std::string_vie
   s.created_lsn = created;
   if (c.journal) // a shadow run needs the primary's journal
     s.shadow = route->shadow;
-  c.spawn(std::make_unique<detail::task_runtime>(c, std::move(s)));
+  auto actor = c.spawn(std::make_unique<detail::task_runtime>(c, std::move(s)));
+  if (auto entry = c.completions.find(id)) {
+    std::lock_guard guard{entry->mx};
+    entry->actor = actor.address();
+  }
   return id;
 }
 
@@ -507,8 +580,41 @@ caf::expected<std::string> engine::wait_bytes(task_id id, const std::type_info& 
     return std::move(last.result);
   if (last.kind == eventlog::event_kind::failed)
     return make_error(errc::task_failed, name(r.function, r.version) + " failed: " + last.result);
+  if (last.kind == eventlog::event_kind::cancelled)
+    return make_error(errc::cancelled, name(r.function, r.version) + " was cancelled");
   return make_error(errc::task_failed, name(r.function, r.version) + " ended as " +
                                          std::string{eventlog::to_string(r.status)});
+}
+
+caf::expected<void> engine::cancel(task_id id) {
+  if (impl_->status)
+    return impl_->status;
+  auto& c = *impl_->core;
+  if (c.journal) {
+    auto rec = c.journal->find_task(id.value());
+    if (!rec)
+      return std::move(rec.error());
+    if (!*rec)
+      return make_error(errc::unknown_task, "no task " + to_string(id) + " in journal '" +
+                                              c.journal->path() + "'");
+    const auto& r = **rec;
+    auto name = "task " + to_string(id) + " (" + r.function + "@" + r.version + ")";
+    if (r.parent != 0)
+      return make_error(errc::not_running, name + " is a call inside the tree of task " +
+                                             to_string(task_id{r.root}) + ": cancel that root");
+    if (r.status != eventlog::task_status::running)
+      return make_error(errc::not_running,
+                        name + " has already ended (" + std::string{eventlog::to_string(r.status)} + ")");
+    // Kept in the journal: an engine in another process that runs or resumes the task stops it too.
+    c.journal->request_cancel(id.value());
+    if (auto err = c.journal->flush())
+      return make_error(errc::journal_failure, "the cancel request could not be journaled: " + describe(err));
+    c.cancel_running(id);
+    return caf::unit;
+  }
+  if (!c.cancel_running(id))
+    return make_error(errc::not_running, "task " + to_string(id) + " is not running in this engine");
+  return caf::unit;
 }
 
 caf::expected<replay_report> engine::replay(task_id id, const replay_options& opts) {

@@ -114,8 +114,16 @@ struct engine_core {
   /// A seed for a task's random generator.
   std::uint64_t new_seed() noexcept;
 
-  /// Spawns the actor that runs `rt` on CAF's scheduler and counts it in flight.
-  void spawn(std::unique_ptr<task_runtime> rt);
+  /// Spawns the actor that runs `rt` on CAF's scheduler and counts it in flight; returns it.
+  caf::actor spawn(std::unique_ptr<task_runtime> rt);
+
+  /// Sends a cancel to the running task `id` if it runs in this engine with a registry entry (roots,
+  /// resumed tasks). Returns whether it did.
+  bool cancel_running(task_id id);
+  /// Cancels the tasks of new cancel requests in the journal that run here (another process's `task
+  /// cancel`). Returns whether there were new requests.
+  bool poll_cancel_requests();
+  std::int64_t cancels_version = -1; ///< guarded by routing_mx (polled on the watcher thread)
 
   /// The actor system of shadow runs (created on the first call).
   caf::actor_system& shadow_actors();

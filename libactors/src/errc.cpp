@@ -25,6 +25,8 @@ std::string_view to_string(errc x) noexcept {
     case errc::not_resumable: return "not_resumable";
     case errc::engine_stopped: return "engine_stopped";
     case errc::invalid_configuration: return "invalid_configuration";
+    case errc::cancelled: return "cancelled";
+    case errc::not_running: return "not_running";
   }
   return "unknown";
 }

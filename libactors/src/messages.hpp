@@ -12,5 +12,7 @@ using effect_done_atom = caf::atom_constant<caf::atom("effdone")>;
 using call_done_atom = caf::atom_constant<caf::atom("calldone")>;
 /// (journal_fail_atom, string message)
 using journal_fail_atom = caf::atom_constant<caf::atom("jfail")>;
+/// (cancel_atom): stop the task and its call tree (engine::cancel).
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 
 } // namespace actors::detail

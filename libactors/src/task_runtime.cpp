@@ -110,7 +110,8 @@ task_runtime::task_runtime(engine_core& core, setup s)
   // Only effects are replayed; a journaled end would mean the task is not unfinished.
   std::erase_if(recorded_, [](const event& ev) {
     return ev.kind == event_kind::started || ev.kind == event_kind::completed ||
-           ev.kind == event_kind::failed || ev.kind == event_kind::routed;
+           ev.kind == event_kind::failed || ev.kind == event_kind::routed ||
+           ev.kind == event_kind::cancelled;
   });
   if (!recorded_.empty())
     next_seq_ = recorded_.front().seq;
@@ -496,7 +497,7 @@ void task_runtime::dispatch_call(op& o) {
   if (core_.journal && !session_) // no shadow runs inside shadow runs
     s.shadow = pending_route_.shadow;
   s.recorders = recorders_;
-  core_.spawn(std::make_unique<task_runtime>(core_, std::move(s)));
+  child_actor_ = core_.spawn(std::make_unique<task_runtime>(core_, std::move(s)));
 }
 
 void task_runtime::attach_child(const eventlog::task_record& child) {
@@ -537,6 +538,11 @@ void task_runtime::on_call_done(std::uint32_t seq, std::uint8_t state, std::stri
                                 std::string text, caf::error err) {
   if (pending_ == nullptr || seq != pending_seq_)
     return;
+  child_actor_ = nullptr;
+  if (cancelling_) { // the child this task waited for has ended: now this task
+    end_cancelled();
+    return;
+  }
   auto& o = *std::exchange(pending_, nullptr);
   if (static_cast<outcome_state>(state) == outcome_state::aborted) {
     abort(std::move(err));
@@ -549,6 +555,46 @@ void task_runtime::on_call_done(std::uint32_t seq, std::uint8_t state, std::stri
                .request = std::move(o.request), .result = o.result,
                .text = o.text + " -> " + (o.failed ? "error: " + text : text)});
   resume(o.waiter);
+}
+
+void task_runtime::on_cancel() {
+  if (finished_ || cancelling_)
+    return;
+  if (pending_ != nullptr && pending_->kind == op_kind::call && pending_child_ != 0) {
+    cancelling_ = true;
+    if (child_actor_)
+      caf::anon_send(child_actor_, cancel_atom::value);
+    else if (!core_.cancel_running(task_id{pending_child_})) // a resumed child: a registry entry
+      end_cancelled(); // it is not running here: nothing to wait for
+    return;
+  }
+  end_cancelled();
+}
+
+void task_runtime::end_cancelled() {
+  if (finished_)
+    return;
+  running_.reset();
+  pending_ = nullptr;
+  child_actor_ = nullptr;
+  finished_ = true;
+  outcome out;
+  out.state = outcome_state::aborted;
+  out.error = make_error(errc::cancelled, who() + " was cancelled");
+  if (session_) {
+    end_in_session(std::move(out));
+    return;
+  }
+  core_.log->info("{} cancelled", who());
+  if (!core_.journal) {
+    core_.finished(id(), std::move(out), parent_, rec_.parent_seq);
+    return;
+  }
+  auto lsn = append(event{.seq = next_seq_++, .kind = event_kind::cancelled, .text = "cancelled"});
+  core_.journal->when_durable(lsn, [&core = core_, id = id(), out = std::move(out), parent = parent_,
+                                    seq = rec_.parent_seq](const caf::error&) mutable {
+    core.finished(id, std::move(out), parent, seq);
+  });
 }
 
 void task_runtime::on_journal_error(std::string message) {

@@ -73,6 +73,9 @@ public:
   void on_call_done(std::uint32_t seq, std::uint8_t state, std::string payload, std::string text,
                     caf::error err);
   void on_journal_error(std::string message);
+  /// Cancels the task: its pending child first (whose end comes back as call_done), then itself, with a
+  /// journaled `cancelled` end. A running effect handler cannot be stopped; its result is dropped.
+  void on_cancel();
   bool finished() const noexcept { return finished_; }
 
   // --- driven by ctx's awaiters -------------------------------------------------------------------
@@ -107,6 +110,8 @@ private:
   void abort(caf::error err);
   /// The end of a task in a session: to its parent, or to the session when it is the session's root.
   void end_in_session(outcome out);
+  /// Ends the task as cancelled (journaled), reporting `errc::cancelled`.
+  void end_cancelled();
   eventlog::lsn append(eventlog::event ev);
   /// A strong handle. Whatever a suspended task waits for holds one (the worker-pool job of an effect,
   /// the child it called, a registry callback): CAF destroys an actor nobody references, even one
@@ -129,6 +134,8 @@ private:
   op* pending_ = nullptr;
   std::uint32_t pending_seq_ = 0;
   std::uint64_t pending_child_ = 0;
+  caf::actor child_actor_;   ///< the child started for the pending call (not for resumed children)
+  bool cancelling_ = false;  ///< cancelled while waiting for a child: end once it has ended
   route_decision pending_route_;   ///< how the call being prepared was routed
   caf::error abort_;
   bool finished_ = false;

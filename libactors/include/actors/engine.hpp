@@ -199,6 +199,14 @@ public:
   /// Blocks until routing_generation() > `after` or `timeout` passes; true if it moved.
   bool await_routing_change(std::uint64_t after, std::chrono::milliseconds timeout);
 
+  /// Cancels root task `id` and its call tree: each task ends with a journaled `cancelled` event, and
+  /// `wait` returns errc::cancelled. Asynchronous: returns once the request is journaled. The request is
+  /// kept in the journal, so an engine in another process that runs the task stops it within
+  /// `routing_file_poll`, and one that would resume it after a crash does not. An effect handler already
+  /// running is not interrupted; its result is dropped. Errors: unknown_task, not_running (the task has
+  /// ended, or is a call inside another task's tree).
+  caf::expected<void> cancel(task_id id);
+
   /// Replays task `id`'s whole call tree from the journal (see <actors/replay.hpp>) and blocks until it
   /// ends. Nothing is journaled and no effect handler is called. Errors: unknown_task, not_resumable
   /// (the task has not finished), unknown_version (a version in `opts`, or the recorded one, is not

@@ -25,6 +25,8 @@ enum class errc : std::uint8_t {
   not_resumable,        ///< An unfinished journaled task whose function or version is not registered.
   engine_stopped,       ///< The engine failed to start or is shutting down.
   invalid_configuration,///< A router or engine_config problem found at construction.
+  cancelled,            ///< The task was cancelled (engine::cancel, `task cancel`).
+  not_running,          ///< The task cannot be cancelled: it has ended, or is not the root of its tree.
 };
 
 /// Returns the code's name, e.g. "unknown_function".

@@ -20,6 +20,7 @@ enum class event_kind : std::uint8_t {
   completed = 7,  ///< the task's output (result).
   failed = 8,     ///< the task failed: result holds the error text.
   routed = 9,     ///< a routing decision (reserved for the routing layer).
+  cancelled = 10, ///< the task was cancelled (`task cancel`, engine::cancel): its end.
 };
 
 /// Returns the lower-case name of `x` ("effect", "call", ...), or "unknown".

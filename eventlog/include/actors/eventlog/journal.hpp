@@ -71,9 +71,9 @@ struct journal_stats {
 class journal {
 public:
   /// Current schema version written into new journals (PRAGMA user_version).
-  /// History: 1 — tasks, events, meta; 2 — tasks.route, divergences; 3 — routes (older journals are
-  /// migrated on a writable open, read as they are on a read-only one).
-  static constexpr int schema_version = 3;
+  /// History: 1 — tasks, events, meta; 2 — tasks.route, divergences; 3 — routes; 4 — cancel_requests
+  /// (older journals are migrated on a writable open, read as they are on a read-only one).
+  static constexpr int schema_version = 4;
   /// PRAGMA application_id that marks a file as a libactors journal ("ACTR").
   static constexpr std::int32_t application_id = 0x41435452;
 
@@ -105,6 +105,10 @@ public:
 
   /// Queues removing the route of (`function`, `root`), if any, and counts a change of the routes.
   lsn clear_route(std::string function, std::uint64_t root);
+
+  /// Queues a request to cancel `task` (and its call tree), for whichever engine runs or resumes it, and
+  /// counts it (`cancels_version`). Requests are kept; a repeated one is a no-op.
+  lsn request_cancel(std::uint64_t task);
 
   /// Calls `cb` once every append with lsn <= `n` is durable (inline if it already is), or with the
   /// write error if the journal has failed.
@@ -157,6 +161,12 @@ public:
   /// Counts changes of the routes (0: never changed). Cheap: engines poll it to notice a change made by
   /// another process.
   [[nodiscard]] caf::expected<std::int64_t> routes_version();
+
+  /// Tasks whose cancellation was requested, by id.
+  [[nodiscard]] caf::expected<std::vector<std::uint64_t>> cancel_requests();
+
+  /// Counts cancel requests (0: none). Engines poll it, as `routes_version`.
+  [[nodiscard]] caf::expected<std::int64_t> cancels_version();
 
   /// Events of all tasks with global order > `after_rowid`, at most `limit` (for `log --follow`).
   /// Returns pairs of (rowid, event); `limit` 0 returns nothing.
