@@ -552,6 +552,24 @@ std::unique_ptr<el::journal> open_journal_for_writing(const std::string& path) {
   return std::move(*j);
 }
 
+int task_cancel(const globals& g, const std::string& id_text) {
+  auto id = parse_task_id(id_text);
+  auto j = open_journal_for_writing(g.journal);
+  auto t = need_task(*j, id);
+  auto name = "task " + to_string(id) + " (" + t.function + "@" + t.version + ")";
+  if (t.parent != 0)
+    throw usage_problem{name + " is a call inside the tree of task " + to_string(task_id{t.root}) +
+                        ": cancel that root"};
+  if (t.status != el::task_status::running)
+    throw usage_problem{name + " has already ended (" + std::string{el::to_string(t.status)} + ")"};
+  j->request_cancel(id.value());
+  if (auto err = j->flush())
+    throw usage_problem{"cannot write the cancel request: " + describe(err)};
+  std::cout << name << ": cancel requested (an engine running it stops it and its calls; one that "
+            << "would resume it does not)\n";
+  return 0;
+}
+
 std::string route_text(const el::route_record& r) {
   if (r.mode == "shadow")
     return "shadow " + r.primary + " -> " + r.candidate;
@@ -723,6 +741,8 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
   list_cmd->add_option("--limit", limit, "at most this many");
   auto* show_cmd = task_cmd->add_subcommand("show", "a task's call tree, event by event");
   show_cmd->add_option("id", id_text, "task id (16 hex digits)")->required();
+  auto* cancel_cmd = task_cmd->add_subcommand("cancel", "cancel a running task and its calls");
+  cancel_cmd->add_option("id", id_text, "task id (16 hex digits)")->required();
   auto* replay_cmd =
     task_cmd->add_subcommand("replay", "re-run a task from its journal and compare (exit 1: diverges)");
   replay_cmd->add_option("id", id_text, "task id (16 hex digits)")->required();
@@ -802,6 +822,8 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
       return task_show(g, id_text);
     if (*replay_cmd)
       return task_replay(g, routes, fx, id_text, versions);
+    if (*cancel_cmd)
+      return task_cancel(g, id_text);
     if (*div_cmd)
       return divergences(g, function, limit);
     if (*replay_many_cmd)

@@ -16,7 +16,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <actors/eventlog/journal.hpp>
+
 #include "../libactors/test_support.hpp"
+#include "../../examples/shop/model.hpp"
 
 using actors::test::temp_dir;
 
@@ -68,7 +71,7 @@ result run(const std::string& dir, const std::string& binary, const std::vector<
   return r;
 }
 
-result shop(const temp_dir& d, const std::vector<std::string>& args) {
+result shop_cli(const temp_dir& d, const std::vector<std::string>& args) {
   return run(d.path().string(), ACTORS_SHOP_BINARY, args);
 }
 
@@ -149,7 +152,7 @@ std::size_t lines(const std::string& s) {
 
 /// A journal with the shop demo's requests: 3 served by v1, then 3 shadowed by v2, 3 by v3.
 void record_demo(const temp_dir& d) {
-  auto r = shop(d, {"demo", "--journal", "shop.db", "--requests", "3"});
+  auto r = shop_cli(d, {"demo", "--journal", "shop.db", "--requests", "3"});
   INFO(r.err);
   REQUIRE(r.code == 0);
 }
@@ -212,23 +215,23 @@ TEST_CASE("task replay re-runs a recorded task with the application's code and e
   record_demo(d);
   auto id = first_request(d);
 
-  auto same = shop(d, {"task", "replay", id});
+  auto same = shop_cli(d, {"task", "replay", id});
   INFO(same.out << same.err);
   CHECK(same.code == 0);
   CHECK(contains(same.out, "matches the recording"));
   CHECK(contains(same.out, "[lookupUser@v1] looking up user 1"));
 
-  auto v2 = shop(d, {"task", "replay", id, "--version", "lookupUser=v2"});
+  auto v2 = shop_cli(d, {"task", "replay", id, "--version", "lookupUser=v2"});
   CHECK(v2.code == 0);
   CHECK(contains(v2.out, "[lookupUser@v2] audit: user 1 looked up by " + id));
 
-  auto v3 = shop(d, {"task", "replay", id, "--version", "lookupUser=v3"});
+  auto v3 = shop_cli(d, {"task", "replay", id, "--version", "lookupUser=v3"});
   CHECK(v3.code == 1);
   CHECK(contains(v3.out, "diverges at the output (output)"));
   CHECK(contains(v3.out, "recorded"));
   CHECK(contains(v3.out, "Lovelace, Ada"));
 
-  auto json = shop(d, {"--json", "task", "replay", id, "--version", "lookupUser=v3"});
+  auto json = shop_cli(d, {"--json", "task", "replay", id, "--version", "lookupUser=v3"});
   CHECK(json.code == 1);
   auto r = nlohmann::json::parse(json.out);
   CHECK(r["diverged"] == true);
@@ -264,7 +267,7 @@ TEST_CASE("bad command lines get one line naming the problem and exit 2", "[cli]
     {false, {"task"}, "subcommand"},
   };
   for (const auto& c : cases) {
-    auto r = c.app ? shop(d, c.args) : engine(d, c.args);
+    auto r = c.app ? shop_cli(d, c.args) : engine(d, c.args);
     INFO("args: " << nlohmann::json(c.args).dump() << "\nstderr: " << r.err);
     CHECK(r.code == 2);
     CHECK(contains(r.err, c.expect));
@@ -299,22 +302,22 @@ TEST_CASE("route set --task swaps one function for one task's tree, and its repl
   temp_dir d;
   record_demo(d);
   auto id = first_request(d);
-  auto set = shop(d, {"route", "set", "lookupUser", "--task", id, "--version", "v3"});
+  auto set = shop_cli(d, {"route", "set", "lookupUser", "--task", id, "--version", "v3"});
   REQUIRE(set.code == 0);
   CHECK(contains(set.out, "lookupUser in the tree of task " + id + ": primary v3"));
-  auto replay = shop(d, {"task", "replay", id});
+  auto replay = shop_cli(d, {"task", "replay", id});
   CHECK(replay.code == 1); // v3 changes the name format: the replay departs at the output
   CHECK(contains(replay.out, "Lovelace, Ada"));
-  auto clear = shop(d, {"route", "clear", "lookupUser", "--task", id});
+  auto clear = shop_cli(d, {"route", "clear", "lookupUser", "--task", id});
   REQUIRE(clear.code == 0);
-  CHECK(shop(d, {"task", "replay", id}).code == 0);
+  CHECK(shop_cli(d, {"task", "replay", id}).code == 0);
   auto again = engine(d, {"--journal", "shop.db", "route", "clear", "lookupUser", "--task", id});
   CHECK(again.code == 2);
   CHECK(contains(again.err, "no route of lookupUser for task " + id));
-  auto bad = shop(d, {"route", "set", "lookupUser", "--version", "v9"});
+  auto bad = shop_cli(d, {"route", "set", "lookupUser", "--version", "v9"});
   CHECK(bad.code == 2);
   CHECK(contains(bad.err, "'v9'"));
-  auto both = shop(d, {"route", "set", "lookupUser", "--version", "v2", "--shadow", "v3"});
+  auto both = shop_cli(d, {"route", "set", "lookupUser", "--version", "v2", "--shadow", "v3"});
   CHECK(both.code == 2);
   CHECK(contains(both.err, "exactly one of"));
 }
@@ -323,7 +326,7 @@ TEST_CASE("the debugging story: a failing task, its replay, one function swapped
           "debug version's logs and where it departs",
           "[cli][replay][story]") {
   temp_dir d;
-  auto get = shop(d, {"get", "99"});
+  auto get = shop_cli(d, {"get", "99"});
   REQUIRE(get.code == 1);
   REQUIRE(contains(get.out, "no user with id 99"));
   auto id = get.out.substr(5, 16); // "task <id> failed: ..."
@@ -332,14 +335,14 @@ TEST_CASE("the debugging story: a failing task, its replay, one function swapped
   auto failed = engine(d, {"--journal", "shop.db", "task", "list", "--status", "failed"});
   CHECK(contains(failed.out, id));
 
-  auto replay = shop(d, {"task", "replay", id});
+  auto replay = shop_cli(d, {"task", "replay", id});
   CHECK(replay.code == 0); // the same failure, from the journal
   CHECK(contains(replay.out, "matches the recording"));
   CHECK(contains(replay.out, "no user with id 99"));
 
-  auto set = shop(d, {"route", "set", "lookupUser", "--task", id, "--version", "debug"});
+  auto set = shop_cli(d, {"route", "set", "lookupUser", "--task", id, "--version", "debug"});
   REQUIRE(set.code == 0);
-  auto debug = shop(d, {"task", "replay", id});
+  auto debug = shop_cli(d, {"task", "replay", id});
   CHECK(debug.code == 1);
   CHECK(contains(debug.out, "with lookupUser@debug"));
   CHECK(contains(debug.out, "[lookupUser@debug] debug: looking up user 99 for request tree " + id));
@@ -348,7 +351,7 @@ TEST_CASE("the debugging story: a failing task, its replay, one function swapped
   CHECK(contains(debug.out, "effect catalog.items {99}")); // asked for, never executed
 
   // Other tasks are untouched by the override.
-  auto other = shop(d, {"get", "2"});
+  auto other = shop_cli(d, {"get", "2"});
   CHECK(other.code == 0);
   CHECK(contains(other.out, "Alan Turing"));
 }
@@ -356,14 +359,14 @@ TEST_CASE("the debugging story: a failing task, its replay, one function swapped
 TEST_CASE("regression replay of 102 recorded tasks into a matching and into a diverging version",
           "[cli][replay][regression]") {
   temp_dir d;
-  auto demo = shop(d, {"demo", "--journal", "shop.db", "--requests", "34"}); // 3 x 34 page requests
+  auto demo = shop_cli(d, {"demo", "--journal", "shop.db", "--requests", "34"}); // 3 x 34 page requests
   REQUIRE(demo.code == 0);
-  auto same = shop(d, {"replay", "--function", "handleRequest", "--into", "lookupUser=v2"});
+  auto same = shop_cli(d, {"replay", "--function", "handleRequest", "--into", "lookupUser=v2"});
   INFO(same.out << same.err);
   CHECK(same.code == 0);
   CHECK(contains(same.out, "replayed 102 task(s) of handleRequest with lookupUser@v2: 102 matched, "
                            "0 diverged, 0 error(s)"));
-  auto diverging = shop(d, {"--json", "replay", "--function", "handleRequest", "--into",
+  auto diverging = shop_cli(d, {"--json", "replay", "--function", "handleRequest", "--into",
                             "lookupUser=v3", "--since", "1h"});
   CHECK(diverging.code == 1);
   auto r = nlohmann::json::parse(diverging.out);
@@ -371,10 +374,50 @@ TEST_CASE("regression replay of 102 recorded tasks into a matching and into a di
   CHECK(r["diverged"] == 102);
   CHECK(r["matched"] == 0);
   CHECK(r["tasks"][0]["what"] == "output");
-  auto some = shop(d, {"replay", "--function", "handleRequest", "--into", "lookupUser=v3", "--limit", "5"});
+  auto some = shop_cli(d, {"replay", "--function", "handleRequest", "--into", "lookupUser=v3", "--limit", "5"});
   CHECK(some.code == 1);
   CHECK(contains(some.out, "replayed 5 task(s)"));
-  auto bad = shop(d, {"replay", "--function", "handleRequest", "--into", "lookupUser"});
+  auto bad = shop_cli(d, {"replay", "--function", "handleRequest", "--into", "lookupUser"});
   CHECK(bad.code == 2);
   CHECK(contains(bad.err, "malformed --into 'lookupUser'"));
+}
+
+TEST_CASE("task cancel: an unfinished task is not resumed by the engine serving the journal; ended "
+          "tasks and calls inside a tree are refused",
+          "[cli][cancel]") {
+  temp_dir d;
+  record_demo(d);
+  auto id = first_request(d);
+  // An unfinished request, as a crash leaves it: its task row and started event only.
+  const std::uint64_t stuck = 0x7000;
+  {
+    auto j = actors::eventlog::journal::open({.path = (d.path() / "shop.db").string()});
+    REQUIRE(j);
+    actors::eventlog::task_record rec;
+    rec.id = stuck;
+    rec.root = stuck;
+    rec.function = "handleRequest";
+    rec.version = "v1";
+    rec.input_type = actors::type_name<shop::Request>();
+    (*j)->append_task(rec, actors::to_bytes(shop::Request{1, "/cart"}), "{1, \"/cart\"}");
+    REQUIRE_FALSE((*j)->flush());
+  }
+  auto stuck_id = actors::to_string(actors::task_id{stuck});
+  auto cancel = engine(d, {"--journal", "shop.db", "task", "cancel", stuck_id});
+  INFO(cancel.err);
+  REQUIRE(cancel.code == 0);
+  CHECK(contains(cancel.out, "cancel requested"));
+  running serve{d.path().string(), ACTORS_SHOP_BINARY, {"serve"}};
+  REQUIRE(serve.wait_for("(0 unfinished task(s) resumed)"));
+  CHECK(serve.stop(SIGTERM) == 0);
+  auto list = engine(d, {"--journal", "shop.db", "task", "list", "--status", "cancelled"});
+  CHECK(contains(list.out, stuck_id));
+  CHECK(contains(list.out, "1 task"));
+
+  auto ended = engine(d, {"--journal", "shop.db", "task", "cancel", id});
+  CHECK(ended.code == 2);
+  CHECK(contains(ended.err, "has already ended (completed)"));
+  auto unknown = engine(d, {"--journal", "shop.db", "task", "cancel", "00000000000000ff"});
+  CHECK(unknown.code == 2);
+  CHECK(contains(unknown.err, "no task 00000000000000ff"));
 }

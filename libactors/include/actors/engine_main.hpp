@@ -7,6 +7,7 @@
 //   app task list [--function F] [--status S] [--since DURATION] [--limit N]
 //   app task show ID
 //   app task replay ID [--version F=V ...]     exit 0: matches the recording, 1: diverges, 2: error
+//   app task cancel ID
 //   app route show
 //   app route set F --version V [--task ID] | --shadow V [--primary V] | --percent P --candidate V
 //   app route clear F [--task ID]
