@@ -79,17 +79,23 @@ result engine(const temp_dir& d, const std::vector<std::string>& args) {
   return run(d.path().string(), ACTORS_ENGINE_BINARY, args);
 }
 
-/// A child process whose stderr the test reads line by line while it runs (`serve`).
+/// A child process whose stderr (or stdout) the test reads line by line while it runs (`serve`,
+/// `log --follow`).
 class running {
 public:
-  running(const std::string& dir, const std::string& binary, const std::vector<std::string>& args) {
+  enum class stream { err, out };
+  running(const std::string& dir, const std::string& binary, const std::vector<std::string>& args,
+          stream read = stream::err) {
     int fds[2];
     REQUIRE(pipe(fds) == 0);
     pid_ = fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
       close(fds[0]);
-      exec_in(dir, binary, args, open("/dev/null", O_WRONLY), fds[1]);
+      int null = open("/dev/null", O_WRONLY);
+      if (read == stream::err)
+        exec_in(dir, binary, args, null, fds[1]);
+      exec_in(dir, binary, args, fds[1], null);
     }
     close(fds[1]);
     fd_ = fds[0];
@@ -420,4 +426,19 @@ TEST_CASE("task cancel: an unfinished task is not resumed by the engine serving 
   auto unknown = engine(d, {"--journal", "shop.db", "task", "cancel", "00000000000000ff"});
   CHECK(unknown.code == 2);
   CHECK(contains(unknown.err, "no task 00000000000000ff"));
+}
+
+TEST_CASE("log --follow prints events as another process appends them, until interrupted",
+          "[cli][log]") {
+  temp_dir d;
+  record_demo(d);
+  running follow{d.path().string(), ACTORS_ENGINE_BINARY,
+                 {"--journal", "shop.db", "log", "--follow"}, running::stream::out};
+  REQUIRE(follow.wait_for("GET /cart for user 1")); // the history first
+  auto get = shop_cli(d, {"get", "5"});
+  REQUIRE(get.code == 0);
+  INFO(follow.seen());
+  CHECK(follow.wait_for("GET /cart for user 5")); // then what is appended while it runs
+  CHECK(follow.wait_for("catalog.user"));
+  CHECK(follow.stop(SIGINT) == 0);
 }
