@@ -1,0 +1,191 @@
+// The command line's shared pieces: parsing, rendering, journal access (see cli_support.hpp).
+
+#include "cli_support.hpp"
+
+#include <ctime>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+namespace actors::cli {
+
+// --- parsing --------------------------------------------------------------------------------------
+
+/// "90s", "15m", "1h30m", "2d", "500ms" -> nanoseconds.
+std::int64_t parse_duration(const std::string& text) {
+  auto bad = [&] {
+    return usage_problem{"malformed duration '" + text + "': expected e.g. 500ms, 90s, 15m, 1h30m, 2d"};
+  };
+  if (text.empty())
+    throw bad();
+  std::int64_t total = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t j = i;
+    while (j < text.size() && text[j] >= '0' && text[j] <= '9')
+      ++j;
+    if (j == i || j - i > 12)
+      throw bad();
+    auto n = std::stoll(text.substr(i, j - i));
+    std::size_t k = j;
+    while (k < text.size() && (text[k] < '0' || text[k] > '9'))
+      ++k;
+    auto unit = text.substr(j, k - j);
+    std::int64_t scale = 0;
+    if (unit == "ms")
+      scale = 1'000'000;
+    else if (unit == "s")
+      scale = 1'000'000'000;
+    else if (unit == "m")
+      scale = 60LL * 1'000'000'000;
+    else if (unit == "h")
+      scale = 3600LL * 1'000'000'000;
+    else if (unit == "d")
+      scale = 86400LL * 1'000'000'000;
+    else
+      throw bad();
+    total += n * scale;
+    i = k;
+  }
+  return total;
+}
+
+/// "lookupUser=debug" -> (lookupUser, debug).
+std::pair<std::string, std::string> parse_assignment(const std::string& text, const char* flag) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size() ||
+      text.find('=', eq + 1) != std::string::npos)
+    throw usage_problem{"malformed " + std::string{flag} + " '" + text +
+                        "': expected FUNCTION=VERSION, e.g. lookupUser=debug"};
+  return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+task_id parse_task_id(const std::string& text) {
+  auto id = task_id::from_string(text);
+  if (!id)
+    throw usage_problem{"malformed task id '" + text + "': " + describe(id.error())};
+  return *id;
+}
+
+el::task_status parse_status(const std::string& text) {
+  for (auto s : {el::task_status::running, el::task_status::completed, el::task_status::failed,
+                 el::task_status::cancelled})
+    if (el::to_string(s) == text)
+      return s;
+  throw usage_problem{"unknown status '" + text + "': expected running, completed, failed or cancelled"};
+}
+
+// --- rendering ------------------------------------------------------------------------------------
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string utc(std::int64_t ns) {
+  if (ns <= 0)
+    return "-";
+  auto secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (ns / 1'000'000) % 1000);
+}
+
+std::string took(const el::task_record& t) {
+  if (t.finished <= 0)
+    return "-";
+  auto ns = t.finished - t.created;
+  if (ns < 1'000'000)
+    return fmt::format("{:.0f} µs", static_cast<double>(ns) / 1e3);
+  if (ns < 1'000'000'000)
+    return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+  return fmt::format("{:.2f} s", static_cast<double>(ns) / 1e9);
+}
+
+json to_json(const el::task_record& t) {
+  return json{{"id", to_string(task_id{t.id})},
+              {"parent", t.parent == 0 ? json(nullptr) : json(to_string(task_id{t.parent}))},
+              {"root", to_string(task_id{t.root})},
+              {"function", t.function},
+              {"version", t.version},
+              {"status", std::string{el::to_string(t.status)}},
+              {"route", t.route},
+              {"created", t.created},
+              {"finished", t.finished}};
+}
+
+json to_json(const el::event& e) {
+  json out{{"seq", e.seq},
+           {"kind", std::string{el::to_string(e.kind)}},
+           {"name", e.name},
+           {"failed", e.failed},
+           {"text", e.text},
+           {"ts", e.ts}};
+  if (e.ref != 0)
+    out["ref"] = to_string(task_id{e.ref});
+  return out;
+}
+
+json to_json(const el::divergence_record& d) {
+  return json{{"task", to_string(task_id{d.task})},
+              {"function", d.function},
+              {"primary", d.primary_version},
+              {"candidate", d.candidate_version},
+              {"position", d.position},
+              {"what", d.what},
+              {"primary_side", d.primary_side},
+              {"candidate_side", d.candidate_side},
+              {"ts", d.ts}};
+}
+
+std::string position_text(std::int64_t position) {
+  return position < 0 ? "the output" : "effect #" + std::to_string(position + 1);
+}
+
+/// Prints `left` and `right` side by side under the headers, each column at most `w` wide.
+void side_by_side(std::ostream& os, const std::string& lh, const std::string& left,
+                  const std::string& rh, const std::string& right) {
+  auto w = std::max<std::size_t>({lh.size(), std::min<std::size_t>(left.size(), 60), 12});
+  auto cut = [&](const std::string& s, std::size_t from) {
+    return from < s.size() ? s.substr(from, w) : std::string{};
+  };
+  os << "  " << fmt::format("{:<{}}", lh, w) << " │ " << rh << '\n';
+  for (std::size_t from = 0; from < std::max(left.size(), right.size()); from += w)
+    os << "  " << fmt::format("{:<{}}", cut(left, from), w) << " │ " << cut(right, from) << '\n';
+}
+
+// --- the journal ----------------------------------------------------------------------------------
+
+std::unique_ptr<el::journal> open_journal(const std::string& path) {
+  if (path != ":memory:" && !std::filesystem::exists(path))
+    throw usage_problem{"journal '" + path + "' does not exist (give one with --journal PATH)"};
+  el::journal_options opts;
+  opts.path = path;
+  opts.read_only = true;
+  auto j = el::journal::open(opts);
+  if (!j)
+    throw usage_problem{"cannot open journal '" + path + "': " + describe(j.error())};
+  return std::move(*j);
+}
+
+
+el::task_record need_task(el::journal& j, task_id id) {
+  auto t = need(j.find_task(id.value()));
+  if (!t)
+    throw usage_problem{"no task " + to_string(id) + " in journal '" + j.path() + "'"};
+  return std::move(*t);
+}
+
+/// Opens an existing journal for writing (route changes).
+std::unique_ptr<el::journal> open_journal_for_writing(const std::string& path) {
+  if (!std::filesystem::exists(path))
+    throw usage_problem{"journal '" + path + "' does not exist (give one with --journal PATH)"};
+  auto j = el::journal::open({.path = path});
+  if (!j)
+    throw usage_problem{"cannot open journal '" + path + "': " + describe(j.error())};
+  return std::move(*j);
+}
+
+} // namespace actors::cli

@@ -1,0 +1,94 @@
+#pragma once
+// Internal: what the command line's subcommands (libactors/src/cli*.cpp) share — the error that means
+// "print this line, exit 2", parsers (durations, F=V, task ids, statuses), renderings (times, JSON,
+// side-by-side columns) and journal access — and the subcommands that need only the journal.
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <utility>
+
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/errc.hpp"
+#include "actors/eventlog/journal.hpp"
+#include "actors/router.hpp"
+#include "actors/task_id.hpp"
+
+namespace actors::cli {
+
+namespace el = eventlog;
+using json = nlohmann::ordered_json;
+
+/// A failure the user can fix: printed as one line, exit code 2.
+struct usage_problem {
+  std::string message;
+};
+
+/// The global options.
+struct globals {
+  std::string journal;
+  bool json = false;
+};
+
+// --- parsing (cli_support.cpp) -------------------------------------------------------------------
+/// "90s", "15m", "1h30m", "2d", "500ms" -> nanoseconds.
+std::int64_t parse_duration(const std::string& text);
+/// "lookupUser=debug" -> (lookupUser, debug); `flag` names the option in the error.
+std::pair<std::string, std::string> parse_assignment(const std::string& text, const char* flag);
+task_id parse_task_id(const std::string& text);
+el::task_status parse_status(const std::string& text);
+
+// --- rendering -----------------------------------------------------------------------------------
+std::int64_t now_ns();
+/// "2026-11-23 21:59:57.086" (UTC), or "-".
+std::string utc(std::int64_t ns);
+/// How long a finished task took, or "-".
+std::string took(const el::task_record& t);
+json to_json(const el::task_record& t);
+json to_json(const el::event& e);
+json to_json(const el::divergence_record& d);
+/// "the output" or "effect #n".
+std::string position_text(std::int64_t position);
+/// Prints `left` and `right` side by side under the headers.
+void side_by_side(std::ostream& os, const std::string& lh, const std::string& left,
+                  const std::string& rh, const std::string& right);
+
+// --- the journal ---------------------------------------------------------------------------------
+/// Opens an existing journal read-only (usage_problem if it does not exist or cannot be opened).
+std::unique_ptr<el::journal> open_journal(const std::string& path);
+/// Opens an existing journal for writing (route changes, cancel requests).
+std::unique_ptr<el::journal> open_journal_for_writing(const std::string& path);
+/// The task `id`, or usage_problem naming it.
+el::task_record need_task(el::journal& j, task_id id);
+
+/// The value, or usage_problem with the error.
+template <class T>
+T need(caf::expected<T> x) {
+  if (!x)
+    throw usage_problem{describe(x.error())};
+  return std::move(*x);
+}
+
+// --- subcommands that need only the journal (cli_inspect.cpp) -----------------------------------
+int task_list(const globals& g, const std::string& function, const std::string& status,
+              const std::string& since, std::size_t limit);
+int task_show(const globals& g, const std::string& id_text);
+int task_cancel(const globals& g, const std::string& id_text);
+int divergences(const globals& g, const std::string& function, std::size_t limit);
+/// Prints the event log; with `follow`, keeps polling until SIGINT or SIGTERM.
+int log(const globals& g, bool follow, std::size_t limit);
+int route_show(const globals& g);
+
+/// The options of `route set`.
+struct route_change {
+  std::string function, version, shadow, candidate, primary, task;
+  int percent = -1;
+};
+/// Checks against `routes` when the binary has application code (else the serving engine does).
+int route_set(const globals& g, const router& routes, const route_change& c);
+int route_clear(const globals& g, const std::string& function, const std::string& task);
+
+} // namespace actors::cli
