@@ -97,6 +97,8 @@ caf::expected<recording> read_recording(eventlog::journal& j, std::uint64_t task
   if (evs->empty() || evs->front().kind != event_kind::started)
     return make_error(errc::bad_input, name + " has no started event in its journal");
   auto& last = evs->back();
+  if (last.kind == event_kind::cancelled)
+    return make_error(errc::cancelled, name + " was cancelled: its recording has no end to compare with");
   if (last.kind != event_kind::completed && last.kind != event_kind::failed)
     return make_error(errc::not_resumable, name + " has not finished: nothing to compare with");
   recording out;

@@ -103,6 +103,9 @@ TEST_CASE("cancelling a root task waiting for an effect ends it as cancelled", "
   auto later = eng.wait<std::int64_t>(*id); // read back from the journal
   REQUIRE_FALSE(later);
   CHECK(is_cancelled(later.error()));
+  auto replay = eng.replay(*id);
+  REQUIRE_FALSE(replay);
+  CHECK(to_string(replay.error()).find("was cancelled: its recording has no end") != std::string::npos);
 }
 
 TEST_CASE("cancelling a root cancels the child it waits for first", "[cancel][engine]") {
