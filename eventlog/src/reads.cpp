@@ -130,17 +130,24 @@ caf::expected<std::vector<event>> journal::events(std::uint64_t id) {
   auto& p = *impl_;
   if (!p.has_schema_)
     return std::vector<event>{};
-  auto rows = p.with_reads([&](sqlite3* db, impl::read_statements& st) {
-    st.select_events.bind_u64(1, id);
-    return p.read_events(db, st.select_events, "cannot read events");
+  // Read straight into events (no rowids): replay reads every event of every task it replays.
+  return p.with_reads([&](sqlite3* db, impl::read_statements& st) -> caf::expected<std::vector<event>> {
+    auto& s = st.select_events;
+    s.bind_u64(1, id);
+    reset_guard guard{s};
+    std::vector<event> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      auto kind = s.column_i64(3);
+      if (kind < 1 || kind > max_kind)
+        return make_error(errc::corrupt, p.path_ + ": event row " + std::to_string(s.column_i64(0))
+                                           + " has unknown kind " + std::to_string(kind));
+      out.push_back(read_event(s));
+    }
+    if (rc != SQLITE_DONE)
+      return internal::sqlite_error(db, rc, p.path_, "cannot read events");
+    return out;
   });
-  if (!rows)
-    return std::move(rows.error());
-  std::vector<event> out;
-  out.reserve(rows->size());
-  for (auto& row : *rows)
-    out.push_back(std::move(row.second));
-  return out;
 }
 
 caf::expected<std::vector<task_record>> journal::children(std::uint64_t id) {
