@@ -1,5 +1,7 @@
 #include "actors/errc.hpp"
 
+#include "actors/supervision.hpp"
+
 #include <caf/atom.hpp>
 #include <caf/make_message.hpp>
 #include <caf/message.hpp>
@@ -47,6 +49,8 @@ std::string describe(const caf::error& err) {
     code = "router." + std::string{to_string(static_cast<router_errc>(err.code()))};
   else if (cat == caf::atom("journal"))
     code = "journal." + std::string{to_string(static_cast<eventlog::errc>(err.code()))};
+  else if (cat == caf::atom("supervisor"))
+    code = "supervision." + std::string{to_string(static_cast<supervision::errc>(err.code()))};
   else
     return to_string(err);
   const auto& ctx = err.context();
