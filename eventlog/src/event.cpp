@@ -24,6 +24,8 @@ std::string_view to_string(event_kind x) noexcept {
       return "routed";
     case event_kind::cancelled:
       return "cancelled";
+    case event_kind::sleep:
+      return "sleep";
   }
   return "unknown";
 }

@@ -12,6 +12,8 @@ using effect_done_atom = caf::atom_constant<caf::atom("effdone")>;
 using call_done_atom = caf::atom_constant<caf::atom("calldone")>;
 /// (journal_fail_atom, string message)
 using journal_fail_atom = caf::atom_constant<caf::atom("jfail")>;
+/// (timer_atom, uint32 seq): the durable timer of the sleep at `seq` is due.
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
 /// (cancel_atom): stop the task and its call tree (engine::cancel).
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 

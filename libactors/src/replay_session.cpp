@@ -31,6 +31,7 @@ caf::error flatten(eventlog::journal& j, std::uint64_t task, std::vector<eventlo
       case event_kind::now:
       case event_kind::random:
       case event_kind::effect:
+      case event_kind::sleep:
         out.effects.push_back(recorded_effect{ev.kind, std::move(ev.name), std::move(ev.request),
                                               ev.failed, std::move(ev.result), std::move(ev.text),
                                               task, ev.seq});
@@ -59,6 +60,7 @@ std::string describe_op(const op& o) {
     case op_kind::now: return "now";
     case op_kind::random: return "random [0, " + o.text + ")";
     case op_kind::effect: return "effect " + o.name + " " + o.render_request();
+    case op_kind::sleep: return "sleep " + o.text;
     default: return std::string{eventlog::to_string(static_cast<event_kind>(o.kind))} + " " + o.name;
   }
 }
@@ -175,7 +177,10 @@ bool replay_session::answer(op& o) {
   if (o.kind == op_kind::effect && e.name != o.name)
     return diverge_locked(pos, "different effect", describe_recorded(e), describe_op(o));
   if (e.request != o.request)
-    return diverge_locked(pos, o.kind == op_kind::random ? "different bound" : "different request",
+    return diverge_locked(pos,
+                          o.kind == op_kind::random  ? "different bound"
+                          : o.kind == op_kind::sleep ? "different duration"
+                                                     : "different request",
                           describe_recorded(e), describe_op(o));
   ++cursor_;
   o.failed = e.failed;

@@ -32,6 +32,10 @@ caf::behavior task_actor::make_behavior() {
       rt_->on_journal_error(std::move(message));
       quit_if_finished();
     },
+    [this](timer_atom, std::uint32_t seq) {
+      rt_->on_timer(seq);
+      quit_if_finished();
+    },
     [this](cancel_atom) {
       rt_->on_cancel();
       quit_if_finished();

@@ -193,6 +193,8 @@ void task_runtime::after_resume() {
 bool task_runtime::begin(op& o) {
   if (session_)
     return begin_in_session(o);
+  if (o.kind == op_kind::sleep)
+    return begin_sleep(o);
   if (cursor_ < recorded_.size() && replay(o))
     return true;
   if (abort_)
@@ -238,6 +240,10 @@ bool task_runtime::replay(op& o) {
     case op_kind::random:
       if (ev.request != o.request)
         return mismatch("different bound");
+      break;
+    case op_kind::sleep:
+      if (ev.request != o.request)
+        return mismatch("different duration");
       break;
     case op_kind::call: {
       auto [fn, ver] = split_qualified(ev.name);
@@ -309,6 +315,33 @@ bool task_runtime::begin_live(op& o) {
       return false;
   }
   return false;
+}
+
+// A durable timer: the deadline comes from the journal when the task resumes (so it sleeps only what is
+// left), else it is now + d and journaled. Returns true if it is already due.
+bool task_runtime::begin_sleep(op& o) {
+  std::int64_t deadline = 0;
+  if (cursor_ < recorded_.size() && replay(o)) {
+    deadline = static_cast<std::int64_t>(decode_u64(o.result));
+  } else {
+    if (abort_)
+      return false; // suspend; after_resume() stops the task
+    deadline = now_ns() + static_cast<std::int64_t>(decode_u64(o.request));
+    o.result = encode_u64(static_cast<std::uint64_t>(deadline));
+    auto text = o.text + " (until " + utc_text(deadline) + ")";
+    record(o, next_seq_, text);
+    append(event{.seq = next_seq_++, .kind = event_kind::sleep, .request = o.request,
+                 .result = o.result, .text = std::move(text)});
+  }
+  sleep_until_ = deadline;
+  return deadline <= now_ns();
+}
+
+void task_runtime::on_timer(std::uint32_t seq) {
+  if (pending_ == nullptr || seq != pending_seq_ || pending_->kind != op_kind::sleep)
+    return;
+  auto& o = *std::exchange(pending_, nullptr);
+  resume(o.waiter);
 }
 
 // In a session: logs are captured, leaf effects answered by the session, calls start children in it.
@@ -403,6 +436,13 @@ void task_runtime::suspend(op& o, std::coroutine_handle<> h) {
   o.waiter = h;
   if (abort_)
     return;
+  if (o.kind == op_kind::sleep) { // its event is journaled (or replayed) already: wait for the deadline
+    pending_ = &o;
+    pending_seq_ = next_seq_ - 1;
+    auto remaining = std::chrono::nanoseconds{std::max<std::int64_t>(sleep_until_ - now_ns(), 0)};
+    self_->delayed_send(self_, remaining, timer_atom::value, pending_seq_);
+    return;
+  }
   pending_ = &o;
   pending_seq_ = next_seq_++;
   if (o.kind == op_kind::effect)

@@ -76,6 +76,8 @@ public:
   /// Cancels the task: its pending child first (whose end comes back as call_done), then itself, with a
   /// journaled `cancelled` end. A running effect handler cannot be stopped; its result is dropped.
   void on_cancel();
+  /// The durable timer of the sleep at `seq` is due.
+  void on_timer(std::uint32_t seq);
   bool finished() const noexcept { return finished_; }
 
   // --- driven by ctx's awaiters -------------------------------------------------------------------
@@ -96,6 +98,8 @@ private:
   bool replay(op& o);
   bool begin_live(op& o);
   bool begin_in_session(op& o);
+  /// A sleep: journals its deadline (or takes it from the journal) and suspends until it.
+  bool begin_sleep(op& o);
   bool prepare_call(op& o, const std::string& pinned);
   caf::expected<route_decision> route_call(const std::string& fn, const std::string& pinned) const;
   std::uint64_t draw(std::uint64_t n);
@@ -136,6 +140,7 @@ private:
   std::uint64_t pending_child_ = 0;
   caf::actor child_actor_;   ///< the child started for the pending call (not for resumed children)
   bool cancelling_ = false;  ///< cancelled while waiting for a child: end once it has ended
+  std::int64_t sleep_until_ = 0; ///< the deadline (ns since the epoch) of the sleep being prepared
   route_decision pending_route_;   ///< how the call being prepared was routed
   caf::error abort_;
   bool finished_ = false;

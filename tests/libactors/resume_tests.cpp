@@ -147,7 +147,8 @@ TEST_CASE("a task killed with SIGKILL while an effect is in flight completes aft
   std::string started_id;
   bool in_flight = false;
   char line[256];
-  while (!in_flight && std::fgets(line, sizeof line, child_out) != nullptr) {
+  // Both lines, in either order: the handler may print INFLIGHT before the main thread prints STARTED.
+  while ((!in_flight || started_id.empty()) && std::fgets(line, sizeof line, child_out) != nullptr) {
     std::string s{line};
     if (s.rfind("STARTED ", 0) == 0)
       started_id = s.substr(8, 16);

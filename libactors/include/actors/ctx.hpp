@@ -58,6 +58,17 @@ public:
                                                                      detail::op_kind::now)};
   }
 
+  /// A durable timer: suspends the task for `d` (no thread waits). The deadline is journaled, so a task
+  /// resumed after a crash sleeps only what is left of it; replay and shadow runs do not wait.
+  template <class Rep, class Period>
+  [[nodiscard]] auto sleep(std::chrono::duration<Rep, Period> d) {
+    auto o = detail::builtin_op(detail::op_kind::sleep);
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+    o.request = detail::encode_u64(static_cast<std::uint64_t>(ns < 0 ? 0 : ns));
+    o.text = std::to_string(ns < 0 ? 0 : ns / 1'000'000) + " ms";
+    return detail::op_awaiter<void, decode_void>{rt_, std::move(o)};
+  }
+
   /// A uniformly distributed integer in [0, n), journaled. @pre n > 0
   [[nodiscard]] auto random(std::uint64_t n) {
     auto o = detail::builtin_op(detail::op_kind::random);

@@ -21,6 +21,7 @@ enum class event_kind : std::uint8_t {
   failed = 8,     ///< the task failed: result holds the error text.
   routed = 9,     ///< a routing decision (reserved for the routing layer).
   cancelled = 10, ///< the task was cancelled (`task cancel`, engine::cancel): its end.
+  sleep = 11,     ///< `ctx::sleep(d)`: request d (ns), result the deadline (ns since the epoch).
 };
 
 /// Returns the lower-case name of `x` ("effect", "call", ...), or "unknown".

@@ -20,7 +20,7 @@ namespace actors::detail {
 class task_runtime;
 
 /// What an op does. Mirrors eventlog::event_kind for the kinds task code can await.
-enum class op_kind : std::uint8_t { now = 2, random = 3, log = 4, effect = 5, call = 6 };
+enum class op_kind : std::uint8_t { now = 2, random = 3, log = 4, effect = 5, call = 6, sleep = 11 };
 
 struct op {
   op_kind kind = op_kind::log;

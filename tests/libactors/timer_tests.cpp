@@ -1,0 +1,124 @@
+// Durable timers (ctx::sleep): the deadline is journaled; a resumed task sleeps only what is left of it;
+// replay does not wait.
+
+#include <chrono>
+
+#include <catch2/catch.hpp>
+
+#include <actors/actors.hpp>
+#include <actors/eventlog/journal.hpp>
+
+#include "test_support.hpp"
+
+using namespace actors;
+using actors::test::temp_dir;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Sleeps `ms` milliseconds between two clock readings and returns how long it observed.
+task<std::int64_t> nap(ctx& cx, std::int64_t ms) {
+  auto before = co_await cx.now();
+  co_await cx.sleep(std::chrono::milliseconds{ms});
+  auto after = co_await cx.now();
+  co_return std::chrono::duration_cast<std::chrono::milliseconds>(after - before).count();
+}
+
+// Sleeps an hour: only a journaled deadline can make it end soon.
+task<std::int64_t> long_sleep(ctx& cx, std::int64_t x) {
+  co_await cx.sleep(1h);
+  co_return x + 1;
+}
+
+router make_routes() {
+  router r;
+  r.add("nap", "v1", nap).add("longSleep", "v1", long_sleep);
+  return r;
+}
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// A journal holding an unfinished longSleep task whose sleep event has the deadline `deadline_ns`.
+void journal_sleeping_task(const std::string& path, std::uint64_t id, std::int64_t deadline_ns) {
+  auto j = eventlog::journal::open({.path = path});
+  REQUIRE(j);
+  eventlog::task_record rec;
+  rec.id = id;
+  rec.root = id;
+  rec.function = "longSleep";
+  rec.version = "v1";
+  rec.input_type = type_name<std::int64_t>();
+  (*j)->append_task(rec, to_bytes(std::int64_t{41}), "41");
+  auto hour = std::chrono::duration_cast<std::chrono::nanoseconds>(1h).count();
+  (*j)->append(eventlog::event{.task = id, .seq = 1, .kind = eventlog::event_kind::sleep,
+                               .request = detail::encode_u64(static_cast<std::uint64_t>(hour)),
+                               .result = detail::encode_u64(static_cast<std::uint64_t>(deadline_ns)),
+                               .text = "3600000 ms"});
+  REQUIRE_FALSE((*j)->flush());
+}
+
+} // namespace
+
+TEST_CASE("sleep suspends the task for its duration and journals the deadline", "[timer][engine]") {
+  temp_dir dir;
+  engine eng{test::config_for(dir.file("j.db")), make_routes(), effects{}};
+  REQUIRE_FALSE(eng.status());
+  auto id = eng.start("nap", std::int64_t{50});
+  REQUIRE(id);
+  auto slept = eng.wait<std::int64_t>(*id);
+  REQUIRE(slept);
+  CHECK(*slept >= 50); // never early
+  auto evs = eng.journal()->events(id->value());
+  REQUIRE(evs);
+  REQUIRE(evs->size() == 5); // started, now, sleep, now, completed
+  CHECK((*evs)[2].kind == eventlog::event_kind::sleep);
+  CHECK((*evs)[2].text.rfind("50 ms (until ", 0) == 0);
+}
+
+TEST_CASE("a task resumed in the middle of a sleep sleeps only what is left", "[timer][engine][resume]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  SECTION("the deadline is still ahead") {
+    auto deadline = now_ns() + 200'000'000; // 200 ms from now, of a one-hour sleep
+    journal_sleeping_task(path, 0xabc1, deadline);
+    engine eng{test::config_for(path), make_routes(), effects{}};
+    REQUIRE_FALSE(eng.status());
+    auto out = eng.wait<std::int64_t>(task_id{0xabc1}); // an hour if the sleep started over
+    REQUIRE(out);
+    CHECK(*out == 42);
+    CHECK(now_ns() >= deadline); // and not before its deadline
+  }
+  SECTION("the deadline passed while no engine ran") {
+    journal_sleeping_task(path, 0xabc2, now_ns() - 1'000'000'000);
+    engine eng{test::config_for(path), make_routes(), effects{}};
+    REQUIRE_FALSE(eng.status());
+    auto out = eng.wait<std::int64_t>(task_id{0xabc2});
+    REQUIRE(out);
+    CHECK(*out == 42);
+  }
+}
+
+TEST_CASE("replay answers a sleep from the journal without waiting; a cancel interrupts a sleep",
+          "[timer][engine][replay][cancel]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  journal_sleeping_task(path, 0xabc3, now_ns() + 100'000'000);
+  engine eng{test::config_for(path), make_routes(), effects{}};
+  REQUIRE_FALSE(eng.status());
+  REQUIRE(*eng.wait<std::int64_t>(task_id{0xabc3}) == 42);
+  auto r = eng.replay(task_id{0xabc3}); // the recorded sleep is an hour long: a wait would hang here
+  REQUIRE(r);
+  CHECK_FALSE(r->diverged());
+  CHECK(r->recorded_effects == 1);
+
+  auto id = eng.start("longSleep", std::int64_t{1});
+  REQUIRE(id);
+  REQUIRE(eng.cancel(*id));
+  auto out = eng.wait<std::int64_t>(*id);
+  REQUIRE_FALSE(out);
+  CHECK(to_string(out.error()).find("was cancelled") != std::string::npos);
+}
