@@ -590,7 +590,13 @@ caf::expected<void> engine::cancel(task_id id) {
   if (impl_->status)
     return impl_->status;
   auto& c = *impl_->core;
-  if (c.journal) {
+  // A root running here is known at once (its row may still be on its way to the journal).
+  bool running_here = false;
+  if (auto entry = c.completions.find(id)) {
+    std::lock_guard guard{entry->mx};
+    running_here = !entry->done;
+  }
+  if (c.journal && !running_here) {
     auto rec = c.journal->find_task(id.value());
     if (!rec)
       return std::move(rec.error());
@@ -605,6 +611,8 @@ caf::expected<void> engine::cancel(task_id id) {
     if (r.status != eventlog::task_status::running)
       return make_error(errc::not_running,
                         name + " has already ended (" + std::string{eventlog::to_string(r.status)} + ")");
+  }
+  if (c.journal) {
     // Kept in the journal: an engine in another process that runs or resumes the task stops it too.
     c.journal->request_cancel(id.value());
     if (auto err = c.journal->flush())
