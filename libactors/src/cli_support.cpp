@@ -2,6 +2,8 @@
 
 #include "cli_support.hpp"
 
+#include "clock.hpp"
+
 #include <ctime>
 #include <filesystem>
 
@@ -76,12 +78,6 @@ el::task_status parse_status(const std::string& text) {
 }
 
 // --- rendering ------------------------------------------------------------------------------------
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 std::string utc(std::int64_t ns) {
   if (ns <= 0)

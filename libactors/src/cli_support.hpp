@@ -16,6 +16,7 @@
 #include "actors/eventlog/journal.hpp"
 #include "actors/router.hpp"
 #include "actors/task_id.hpp"
+#include "clock.hpp"
 
 namespace actors::cli {
 
@@ -42,7 +43,7 @@ task_id parse_task_id(const std::string& text);
 el::task_status parse_status(const std::string& text);
 
 // --- rendering -----------------------------------------------------------------------------------
-std::int64_t now_ns();
+using detail::now_ns; // from clock.hpp
 /// "2026-11-23 21:59:57.086" (UTC), or "-".
 std::string utc(std::int64_t ns);
 /// How long a finished task took, or "-".

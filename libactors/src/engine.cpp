@@ -23,6 +23,7 @@
 #include "actors/eventlog/journal.hpp"
 #include "actors/router_errc.hpp"
 #include "actors/routing_file.hpp"
+#include "clock.hpp"
 #include "engine_core.hpp"
 #include "messages.hpp"
 #include "task_actor.hpp"
@@ -182,12 +183,6 @@ bool engine_core::poll_cancel_requests() {
 
 namespace {
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
-
 std::size_t usable_cpus() {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -290,7 +285,7 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
   core.task_log = make_logger("task", core.cfg.log_level);
   core.seed_state = std::random_device{}() ^
                     (static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
-                    static_cast<std::uint64_t>(now_ns());
+                    static_cast<std::uint64_t>(detail::now_ns());
   if (auto err = routes.validate()) {
     impl_->status = from_router(err);
     return;
@@ -504,12 +499,12 @@ caf::expected<task_id> engine::start_erased(std::string_view fn, std::string_vie
   rec.function = entry.name;
   rec.version = entry.version;
   rec.input_type = inv->input_type_name();
-  rec.created = now_ns();
+  rec.created = detail::now_ns();
   rec.route = describe(*route);
   eventlog::lsn created = 0;
   if (c.journal)
     created = c.journal->append_task(rec, *bytes, in.render(in.value));
-  c.completions.create(task_id{rec.id}, &entry);
+  auto completion = c.completions.create(task_id{rec.id}, &entry);
   auto id = task_id{rec.id};
   detail::task_runtime::setup s;
   s.rec = std::move(rec);
@@ -520,9 +515,9 @@ caf::expected<task_id> engine::start_erased(std::string_view fn, std::string_vie
   if (c.journal) // a shadow run needs the primary's journal
     s.shadow = route->shadow;
   auto actor = c.spawn(std::make_unique<detail::task_runtime>(c, std::move(s)));
-  if (auto entry = c.completions.find(id)) {
-    std::lock_guard guard{entry->mx};
-    entry->actor = actor.address();
+  {
+    std::lock_guard guard{completion->mx};
+    completion->actor = actor.address(); // for engine::cancel
   }
   return id;
 }

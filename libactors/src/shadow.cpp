@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/engine.hpp"
+#include "clock.hpp"
 #include "engine_core.hpp"
 #include "replay_session.hpp"
 #include "task_runtime.hpp"
@@ -15,12 +16,6 @@
 namespace actors::detail {
 
 namespace {
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 std::string position_text(std::int64_t position) {
   return position < 0 ? "the output" : "effect #" + std::to_string(position + 1);

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/errc.hpp"
+#include "clock.hpp"
 #include "engine_core.hpp"
 #include "messages.hpp"
 
@@ -22,12 +23,6 @@ namespace {
 
 using eventlog::event;
 using eventlog::event_kind;
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 std::string_view kind_name(op_kind k) {
   return eventlog::to_string(static_cast<event_kind>(k));

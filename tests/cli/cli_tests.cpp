@@ -399,12 +399,7 @@ TEST_CASE("task cancel: an unfinished task is not resumed by the engine serving 
   {
     auto j = actors::eventlog::journal::open({.path = (d.path() / "shop.db").string()});
     REQUIRE(j);
-    actors::eventlog::task_record rec;
-    rec.id = stuck;
-    rec.root = stuck;
-    rec.function = "handleRequest";
-    rec.version = "v1";
-    rec.input_type = actors::type_name<shop::Request>();
+    auto rec = actors::test::root_record<shop::Request>(stuck, "handleRequest");
     (*j)->append_task(rec, actors::to_bytes(shop::Request{1, "/cart"}), "{1, \"/cart\"}");
     REQUIRE_FALSE((*j)->flush());
   }

@@ -14,21 +14,11 @@
 #include "test_support.hpp"
 
 using namespace actors;
+using actors::test::gate;
 using actors::test::temp_dir;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// effect gate :: n -> n, held until the test opens it.
-struct gate {
-  using result_type = std::int64_t;
-  static constexpr const char* name = "test.gate";
-  std::int64_t n = 0;
-  template <class Ar>
-  void serialize(Ar& ar, unsigned) {
-    ar & n;
-  }
-};
 
 struct gates {
   std::promise<void> open;
@@ -165,13 +155,7 @@ TEST_CASE("a task cancelled while no engine ran it is not resumed", "[cancel][en
   {
     auto j = eventlog::journal::open({.path = path});
     REQUIRE(j);
-    eventlog::task_record rec;
-    rec.id = id;
-    rec.root = id;
-    rec.function = "held";
-    rec.version = "v1";
-    rec.input_type = type_name<std::int64_t>();
-    (*j)->append_task(rec, to_bytes(std::int64_t{4}), "4");
+    (*j)->append_task(test::root_record<std::int64_t>(id, "held"), to_bytes(std::int64_t{4}), "4");
     (*j)->request_cancel(id);
     REQUIRE_FALSE((*j)->flush());
   }

@@ -15,6 +15,7 @@
 using namespace actors;
 using actors::test::db_get;
 using actors::test::temp_dir;
+using actors::test::user_db;
 
 namespace {
 
@@ -58,20 +59,6 @@ router make_routes() {
     .add("handle", "v1", handle);
   return r;
 }
-
-struct user_db {
-  std::atomic<int> calls{0};
-  effects fx() {
-    effects e;
-    e.handle<db_get>([this](const db_get& q) {
-      ++calls;
-      if (q.id < 0)
-        throw std::runtime_error("no user " + std::to_string(q.id));
-      return "user" + std::to_string(q.id);
-    });
-    return e;
-  }
-};
 
 /// Rows in the journal: tasks and events (a replay must not add any).
 std::pair<std::size_t, std::size_t> journal_size(engine& eng) {

@@ -36,13 +36,7 @@ std::map<std::string, int> ledger_counts(const std::string& path) {
 /// Journals the start of a root task `id` of "durable" (qty 5) and its first two events — its log line
 /// and stock.reserve answered 42 — as an engine would have journaled them before a crash.
 void journal_durable_start(eventlog::journal& j, std::uint64_t id) {
-  eventlog::task_record rec;
-  rec.id = id;
-  rec.root = id;
-  rec.function = "durable";
-  rec.version = "v1";
-  rec.input_type = type_name<std::int64_t>();
-  j.append_task(rec, to_bytes(std::int64_t{5}), "5");
+  j.append_task(test::root_record<std::int64_t>(id, "durable"), to_bytes(std::int64_t{5}), "5");
   j.append(event{.task = id, .seq = 1, .kind = event_kind::log, .text = "order of 5"});
   j.append(event{.task = id, .seq = 2, .kind = event_kind::effect, .name = "stock.reserve",
                  .request = to_bytes(test::reserve{5}), .result = to_bytes(std::int64_t{42}),

@@ -12,6 +12,7 @@
 #include "test_support.hpp"
 
 using namespace actors;
+using actors::test::gate;
 using actors::test::temp_dir;
 using namespace std::chrono_literals;
 
@@ -24,17 +25,6 @@ task<std::string> lookup_v1(ctx&, std::int64_t uid) {
 task<std::string> lookup_v2(ctx&, std::int64_t uid) {
   co_return "v2:" + std::to_string(uid);
 }
-
-/// effect gate :: () -> () — lets a test hold a root task until it has set an override.
-struct gate {
-  using result_type = std::int64_t;
-  static constexpr const char* name = "test.gate";
-  std::int64_t n = 0;
-  template <class Ar>
-  void serialize(Ar& ar, unsigned) {
-    ar & n;
-  }
-};
 
 task<std::string> handle(ctx& cx, std::int64_t uid) {
   co_await cx.perform(gate{uid});

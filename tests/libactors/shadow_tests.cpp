@@ -20,6 +20,7 @@
 using namespace actors;
 using actors::test::db_get;
 using actors::test::temp_dir;
+using actors::test::user_db;
 using namespace std::chrono_literals;
 
 namespace {
@@ -116,25 +117,6 @@ router make_routes() {
     .add("handle", "v1", handle);
   return r;
 }
-
-/// The user database, mocked through the effects API; it counts every call and remembers the ids.
-struct user_db {
-  std::atomic<int> calls{0};
-  std::mutex mx;
-  std::multiset<std::int64_t> asked;
-  effects fx() {
-    effects e;
-    e.handle<db_get>([this](const db_get& q) {
-      ++calls;
-      std::lock_guard guard{mx};
-      asked.insert(q.id);
-      if (q.id < 0)
-        throw std::runtime_error("no user " + std::to_string(q.id));
-      return "user" + std::to_string(q.id);
-    });
-    return e;
-  }
-};
 
 /// Runs `n` lookupUser tasks through `eng` and returns their ids (each checked to be served by v1).
 std::vector<task_id> serve(engine& eng, int n) {
@@ -464,14 +446,8 @@ TEST_CASE("a shadowed task resumed after a crash is shadowed once it ends, again
     // effect answered, nothing after.
     auto j = eventlog::journal::open({.path = path});
     REQUIRE(j);
-    eventlog::task_record rec;
-    rec.id = id;
-    rec.root = id;
-    rec.function = "lookupUser";
-    rec.version = "v1";
-    rec.input_type = type_name<std::int64_t>();
-    rec.route = "shadow v3";
-    (*j)->append_task(rec, to_bytes(std::int64_t{9}), "9");
+    (*j)->append_task(test::root_record<std::int64_t>(id, "lookupUser", "shadow v3"),
+                      to_bytes(std::int64_t{9}), "9");
     (*j)->append(eventlog::event{.task = id, .seq = 1, .kind = eventlog::event_kind::effect,
                                  .name = "db.get", .request = to_bytes(db_get{9}),
                                  .result = to_bytes(std::string{"journaled9"}),

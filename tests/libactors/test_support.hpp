@@ -2,8 +2,12 @@
 // Shared helpers for engine tests: temp directories and small effect types.
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <random>
+#include <set>
+#include <stdexcept>
 #include <string>
 
 #include <actors/actors.hpp>
@@ -59,6 +63,58 @@ struct kv_put {
     ar & key & value;
   }
 };
+
+/// effect test.gate :: n -> n — tests hold a task at it until they have done something.
+struct gate {
+  using result_type = std::int64_t;
+  static constexpr const char* name = "test.gate";
+  std::int64_t n = 0;
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & n;
+  }
+};
+
+/// A user database mocked through the effects API (db.get): counts its calls and remembers the ids
+/// asked for; negative ids fail ("no user -4"), other ids answer "user<id>".
+struct user_db {
+  std::atomic<int> calls{0};
+  std::mutex mx;
+  std::multiset<std::int64_t> asked;
+  effects fx() {
+    effects e;
+    e.handle<db_get>([this](const db_get& q) {
+      ++calls;
+      std::lock_guard guard{mx};
+      asked.insert(q.id);
+      if (q.id < 0)
+        throw std::runtime_error("no user " + std::to_string(q.id));
+      return "user" + std::to_string(q.id);
+    });
+    return e;
+  }
+};
+
+/// Nanoseconds since the Unix epoch.
+inline std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// The row of a root task `id` of `function`@v1 taking In, as an engine journals it: for journals a test
+/// crafts to look like a crash left them.
+template <class In>
+eventlog::task_record root_record(std::uint64_t id, std::string function, std::string route = {}) {
+  eventlog::task_record rec;
+  rec.id = id;
+  rec.root = id;
+  rec.function = std::move(function);
+  rec.version = "v1";
+  rec.input_type = type_name<In>();
+  rec.route = std::move(route);
+  return rec;
+}
 
 inline engine_config config_for(const std::string& journal) {
   engine_config cfg;

@@ -11,6 +11,7 @@
 #include "test_support.hpp"
 
 using namespace actors;
+using actors::test::now_ns;
 using actors::test::temp_dir;
 using namespace std::chrono_literals;
 
@@ -36,23 +37,11 @@ router make_routes() {
   return r;
 }
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
-
 /// A journal holding an unfinished longSleep task whose sleep event has the deadline `deadline_ns`.
 void journal_sleeping_task(const std::string& path, std::uint64_t id, std::int64_t deadline_ns) {
   auto j = eventlog::journal::open({.path = path});
   REQUIRE(j);
-  eventlog::task_record rec;
-  rec.id = id;
-  rec.root = id;
-  rec.function = "longSleep";
-  rec.version = "v1";
-  rec.input_type = type_name<std::int64_t>();
-  (*j)->append_task(rec, to_bytes(std::int64_t{41}), "41");
+  (*j)->append_task(test::root_record<std::int64_t>(id, "longSleep"), to_bytes(std::int64_t{41}), "41");
   auto hour = std::chrono::duration_cast<std::chrono::nanoseconds>(1h).count();
   (*j)->append(eventlog::event{.task = id, .seq = 1, .kind = eventlog::event_kind::sleep,
                                .request = detail::encode_u64(static_cast<std::uint64_t>(hour)),
