@@ -26,6 +26,12 @@ std::string_view to_string(event_kind x) noexcept {
       return "cancelled";
     case event_kind::sleep:
       return "sleep";
+    case event_kind::send:
+      return "send";
+    case event_kind::receive:
+      return "receive";
+    case event_kind::restarted:
+      return "restarted";
   }
   return "unknown";
 }

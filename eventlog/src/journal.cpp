@@ -78,6 +78,46 @@ lsn journal::request_cancel(std::uint64_t task) {
   return impl_->enqueue(std::move(op));
 }
 
+lsn journal::append_message(message_record m, event send) {
+  impl::pending op;
+  if (m.ts == 0)
+    m.ts = internal::now_ns();
+  if (send.task != 0 && send.ts == 0)
+    send.ts = m.ts;
+  op.msg = std::make_unique<message_record>(std::move(m));
+  op.ev = std::move(send);
+  return impl_->enqueue(std::move(op));
+}
+
+lsn journal::put_supervision(supervision_record r) {
+  impl::pending op;
+  if (r.updated == 0)
+    r.updated = internal::now_ns();
+  op.sup = std::make_unique<supervision_record>(std::move(r));
+  return impl_->enqueue(std::move(op));
+}
+
+lsn journal::clear_supervision(std::string name) {
+  impl::pending op;
+  op.sup = std::make_unique<supervision_record>();
+  op.sup->supervisor = std::move(name);
+  op.erase = true;
+  return impl_->enqueue(std::move(op));
+}
+
+std::vector<event> journal::history(std::vector<event> events) {
+  std::vector<event> out;
+  out.reserve(events.size());
+  for (auto& ev : events) {
+    if (ev.kind == event_kind::restarted) {
+      auto from = static_cast<std::uint32_t>(ev.ref);
+      std::erase_if(out, [from](const event& e) { return e.seq >= from; });
+    }
+    out.push_back(std::move(ev));
+  }
+  return out;
+}
+
 void journal::when_durable(lsn n, durable_callback cb) {
   impl_->when_durable(n, std::move(cb));
 }

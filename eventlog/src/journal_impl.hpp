@@ -51,6 +51,9 @@ struct journal::impl {
     std::unique_ptr<route_record> route;    ///< Set: this append sets (or, with `erase`) clears a route.
     bool erase = false;
     std::uint64_t cancel = 0;               ///< Set: this append requests the cancellation of that task.
+    std::unique_ptr<message_record> msg;    ///< Set: a message (and `ev` when ev.task != 0: its send).
+    std::unique_ptr<supervision_record> sup;///< Set: a supervision row (or, with `erase`, a supervisor's
+                                            ///< rows cleared).
   };
 
   /// A registered durability callback.
@@ -79,6 +82,9 @@ struct journal::impl {
     internal::statement select_routes;
     internal::statement select_counter;
     internal::statement select_cancels;
+    internal::statement select_pending_messages;
+    internal::statement select_max_message;
+    internal::statement select_supervision;
   };
 
   /// A read-only connection of its own, for reads off the writer's connection.
@@ -101,6 +107,10 @@ struct journal::impl {
   internal::statement count_route_change_;
   internal::statement insert_cancel_;
   internal::statement count_cancel_;
+  internal::statement insert_message_;
+  internal::statement upsert_supervision_;
+  internal::statement delete_supervision_;
+  internal::statement restart_task_;
   read_statements reads_;
 
   // --- reader connections (file journals opened writable), guarded by readers_mu_ -------------------

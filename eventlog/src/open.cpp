@@ -108,6 +108,29 @@ CREATE TABLE IF NOT EXISTS routes(
 CREATE TABLE IF NOT EXISTS cancel_requests(
   task INTEGER PRIMARY KEY,
   requested INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages(
+  id INTEGER PRIMARY KEY,
+  target INTEGER NOT NULL,
+  sender INTEGER NOT NULL,
+  sender_seq INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  payload BLOB,
+  text TEXT NOT NULL,
+  ts INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_by_target ON messages(target, id);
+CREATE TABLE IF NOT EXISTS supervision(
+  supervisor TEXT NOT NULL,
+  child TEXT NOT NULL,
+  parent TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  function TEXT NOT NULL,
+  task INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  restarts INTEGER NOT NULL,
+  detail TEXT NOT NULL,
+  updated INTEGER NOT NULL,
+  PRIMARY KEY(supervisor, child));
 )sql";
 
 // Schema 1 -> 2: the route each task was given (DESIGN §3), and shadow-run divergences.
@@ -446,6 +469,14 @@ caf::error journal::impl::prepare_statements() {
     run(count_cancel_,
         "INSERT INTO meta(key, value) VALUES ('cancels_version', 1) "
         "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1");
+    run(insert_message_,
+        "INSERT INTO messages(id, target, sender, sender_seq, type, payload, text, ts) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    run(upsert_supervision_,
+        "INSERT OR REPLACE INTO supervision(supervisor, child, parent, position, kind, function, task, "
+        "state, restarts, detail, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    run(delete_supervision_, "DELETE FROM supervision WHERE supervisor = ?1");
+    run(restart_task_, "UPDATE tasks SET status = 0, finished = 0 WHERE id = ?1");
   }
   if (!err)
     err = prepare_reads(db, reads_);
@@ -484,6 +515,16 @@ caf::error journal::impl::prepare_reads(sqlite3* db, read_statements& st) {
   }
   if (file_version_ >= 4)
     run(st.select_cancels, "SELECT task FROM cancel_requests ORDER BY task");
+  if (file_version_ >= 5) {
+    run(st.select_pending_messages,
+        "SELECT id, target, sender, sender_seq, type, payload, text, ts FROM messages m "
+        "WHERE target = ?1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.task = m.target AND "
+        "e.kind = 13 AND e.ref = m.id) ORDER BY id");
+    run(st.select_max_message, "SELECT COALESCE(MAX(id), 0) FROM messages");
+    run(st.select_supervision,
+        "SELECT supervisor, child, parent, position, kind, function, task, state, restarts, detail, "
+        "updated FROM supervision ORDER BY supervisor, child <> '', position, child");
+  }
   return err;
 }
 

@@ -16,7 +16,7 @@ using internal::statement;
 
 namespace {
 
-constexpr std::int64_t max_kind = static_cast<std::int64_t>(event_kind::sleep);
+constexpr std::int64_t max_kind = static_cast<std::int64_t>(event_kind::restarted);
 constexpr std::int64_t max_status = static_cast<std::int64_t>(task_status::cancelled);
 
 // Column order of `task_columns` in open.cpp.
@@ -296,6 +296,79 @@ caf::expected<std::vector<std::uint64_t>> journal::cancel_requests() {
       out.push_back(s.column_u64(0));
     if (rc != SQLITE_DONE)
       return internal::sqlite_error(db, rc, p.path_, "cannot read cancel requests");
+    return out;
+  });
+}
+
+caf::expected<std::vector<message_record>> journal::pending_messages(std::uint64_t target) {
+  auto& p = *impl_;
+  if (!p.has_schema_ || p.file_version_ < 5)
+    return std::vector<message_record>{};
+  return p.with_reads([&](sqlite3* db, impl::read_statements& st)
+                        -> caf::expected<std::vector<message_record>> {
+    std::vector<message_record> out;
+    auto& s = st.select_pending_messages;
+    reset_guard guard{s};
+    s.bind_u64(1, target);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      message_record m;
+      m.id = s.column_u64(0);
+      m.target = s.column_u64(1);
+      m.sender = s.column_u64(2);
+      m.sender_seq = static_cast<std::uint32_t>(s.column_i64(3));
+      m.type = s.column_text(4);
+      m.payload = s.column_blob(5);
+      m.text = s.column_text(6);
+      m.ts = s.column_i64(7);
+      out.push_back(std::move(m));
+    }
+    if (rc != SQLITE_DONE)
+      return internal::sqlite_error(db, rc, p.path_, "cannot read the mailbox of a task");
+    return out;
+  });
+}
+
+caf::expected<std::uint64_t> journal::max_message_id() {
+  auto& p = *impl_;
+  if (!p.has_schema_ || p.file_version_ < 5)
+    return std::uint64_t{0};
+  return p.with_reads([&](sqlite3* db, impl::read_statements& st) -> caf::expected<std::uint64_t> {
+    auto& s = st.select_max_message;
+    reset_guard guard{s};
+    if (auto rc = s.step(); rc != SQLITE_ROW)
+      return internal::sqlite_error(db, rc, p.path_, "cannot read the largest message id");
+    return s.column_u64(0);
+  });
+}
+
+caf::expected<std::vector<supervision_record>> journal::supervision() {
+  auto& p = *impl_;
+  if (!p.has_schema_ || p.file_version_ < 5)
+    return std::vector<supervision_record>{};
+  return p.with_reads([&](sqlite3* db, impl::read_statements& st)
+                        -> caf::expected<std::vector<supervision_record>> {
+    std::vector<supervision_record> out;
+    auto& s = st.select_supervision;
+    reset_guard guard{s};
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      supervision_record r;
+      r.supervisor = s.column_text(0);
+      r.child = s.column_text(1);
+      r.parent = s.column_text(2);
+      r.position = static_cast<int>(s.column_i64(3));
+      r.kind = s.column_text(4);
+      r.function = s.column_text(5);
+      r.task = s.column_u64(6);
+      r.state = s.column_text(7);
+      r.restarts = static_cast<std::uint32_t>(s.column_i64(8));
+      r.detail = s.column_text(9);
+      r.updated = s.column_i64(10);
+      out.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE)
+      return internal::sqlite_error(db, rc, p.path_, "cannot read the supervision tree");
     return out;
   });
 }

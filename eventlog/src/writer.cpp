@@ -179,6 +179,42 @@ int journal::impl::write_one(pending& op) {
       return rc;
     return finish(count_cancel_);
   }
+  if (op.sup) {
+    auto& r = *op.sup;
+    if (op.erase) {
+      delete_supervision_.bind_text(1, r.supervisor);
+      return finish(delete_supervision_);
+    }
+    auto& s = upsert_supervision_;
+    s.bind_text(1, r.supervisor);
+    s.bind_text(2, r.child);
+    s.bind_text(3, r.parent);
+    s.bind(4, static_cast<std::int64_t>(r.position));
+    s.bind_text(5, r.kind);
+    s.bind_text(6, r.function);
+    s.bind_u64(7, r.task);
+    s.bind_text(8, r.state);
+    s.bind(9, static_cast<std::int64_t>(r.restarts));
+    s.bind_text(10, r.detail);
+    s.bind(11, r.updated);
+    return finish(s);
+  }
+  if (op.msg) {
+    auto& m = *op.msg;
+    auto& s = insert_message_;
+    s.bind_u64(1, m.id);
+    s.bind_u64(2, m.target);
+    s.bind_u64(3, m.sender);
+    s.bind(4, static_cast<std::int64_t>(m.sender_seq));
+    s.bind_text(5, m.type);
+    s.bind_blob(6, m.payload);
+    s.bind_text(7, m.text);
+    s.bind(8, m.ts);
+    if (auto rc = finish(s); rc != SQLITE_OK)
+      return rc;
+    if (op.ev.task == 0)
+      return SQLITE_OK;
+  }
   if (op.route) {
     auto& r = *op.route;
     auto& s = op.erase ? delete_route_ : upsert_route_;
@@ -250,6 +286,10 @@ int journal::impl::write_one(pending& op) {
     u.bind(2, static_cast<std::int64_t>(status));
     u.bind(3, ev.ts);
     return finish(u);
+  }
+  if (ev.kind == event_kind::restarted) {
+    restart_task_.bind_u64(1, ev.task);
+    return finish(restart_task_);
   }
   return SQLITE_OK;
 }

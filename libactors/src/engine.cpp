@@ -116,6 +116,20 @@ caf::actor engine_core::spawn(std::unique_ptr<task_runtime> rt) {
   return a;
 }
 
+bool engine_core::task_alive(std::uint64_t id) {
+  if (auto c = completions.find(task_id{id})) {
+    std::lock_guard guard{c->mx};
+    if (!c->done)
+      return true;
+  }
+  if (supervised(id) || mail.has(id))
+    return true;
+  if (!journal)
+    return false;
+  auto rec = journal->find_task(id);
+  return rec && *rec && (**rec).status == eventlog::task_status::running;
+}
+
 void engine_core::leave() noexcept {
   if (in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     std::lock_guard guard{drain_mx};
@@ -313,6 +327,9 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
       return;
     }
     core.last_id = *max_id;
+    // Message ids come from the same counter: above every journaled one too.
+    if (auto max_msg = core.journal->max_message_id(); max_msg && *max_msg > core.last_id)
+      core.last_id = *max_msg;
   }
   auto cpus = usable_cpus();
   core.pool = std::make_unique<detail::worker_pool>(
@@ -407,6 +424,8 @@ void engine::impl::resume_unfinished() {
       continue;
     }
     auto events = c.journal->events(rec.id);
+    if (events)
+      *events = eventlog::journal::history(std::move(*events)); // without runs a restart rewound
     auto children = c.journal->children(rec.id);
     if (!events || !children || events->empty() ||
         events->front().kind != eventlog::event_kind::started) {
@@ -579,6 +598,32 @@ caf::expected<std::string> engine::wait_bytes(task_id id, const std::type_info& 
     return make_error(errc::cancelled, name(r.function, r.version) + " was cancelled");
   return make_error(errc::task_failed, name(r.function, r.version) + " ended as " +
                                          std::string{eventlog::to_string(r.status)});
+}
+
+caf::expected<void> engine::send_erased(task_id id, std::string type, std::string bytes,
+                                        std::string text) {
+  if (impl_->status)
+    return impl_->status;
+  auto& c = *impl_->core;
+  if (!c.task_alive(id.value()))
+    return make_error(errc::not_running, "cannot send to task " + to_string(id) + ": it is not running");
+  eventlog::message_record m;
+  m.id = c.new_id().value();
+  m.target = id.value();
+  m.type = std::move(type);
+  m.payload = std::move(bytes);
+  m.text = std::move(text);
+  auto res = c.mail.post(
+    m, c.cfg.mailbox_capacity,
+    [&c](const eventlog::message_record& msg) {
+      if (c.journal)
+        c.journal->append_message(msg, eventlog::event{});
+    },
+    caf::actor{}, 0);
+  if (res == detail::mailboxes::post_result::full)
+    return make_error(errc::mailbox_full, "the mailbox of task " + to_string(id) + " is full (" +
+                                            std::to_string(c.cfg.mailbox_capacity) + " messages)");
+  return caf::unit;
 }
 
 caf::expected<void> engine::cancel(task_id id) {

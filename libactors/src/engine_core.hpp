@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -23,6 +24,7 @@
 #include "actors/router.hpp"
 #include "actors/routing.hpp"
 #include "completion.hpp"
+#include "mailbox.hpp"
 #include "replay_session.hpp"
 #include "worker_pool.hpp"
 
@@ -57,6 +59,10 @@ struct engine_core {
   std::int64_t runtime_routes_version = -1;                       ///< guarded by routing_mx
   std::unique_ptr<eventlog::journal> journal; ///< nullptr when journaling is off
   completion_registry completions;
+  mailboxes mail;
+  /// Tasks run by a supervisor (which may restart them): their mailboxes outlive a run.
+  mutable std::mutex supervised_mx;
+  std::unordered_set<std::uint64_t> supervised_ids;
   std::unique_ptr<worker_pool> pool;
   std::unique_ptr<caf::actor_system_config> system_cfg;
   std::unique_ptr<caf::actor_system> system;
@@ -113,6 +119,15 @@ struct engine_core {
   task_id new_id() noexcept;
   /// A seed for a task's random generator.
   std::uint64_t new_seed() noexcept;
+
+  /// Whether `id` is a supervised task (see supervised_ids).
+  bool supervised(std::uint64_t id) const {
+    std::lock_guard guard{supervised_mx};
+    return !supervised_ids.empty() && supervised_ids.contains(id);
+  }
+  /// Whether a message to `id` can be accepted: the task runs here (or is supervised), or the journal
+  /// has it unfinished (it resumes, here or in another engine on the file, and reads its mailbox then).
+  bool task_alive(std::uint64_t id);
 
   /// Spawns the actor that runs `rt` on CAF's scheduler and counts it in flight; returns it.
   caf::actor spawn(std::unique_ptr<task_runtime> rt);

@@ -29,6 +29,8 @@ std::string_view to_string(errc x) noexcept {
     case errc::invalid_configuration: return "invalid_configuration";
     case errc::cancelled: return "cancelled";
     case errc::not_running: return "not_running";
+    case errc::mailbox_full: return "mailbox_full";
+    case errc::unknown_supervisor: return "unknown_supervisor";
   }
   return "unknown";
 }

@@ -14,6 +14,10 @@ using call_done_atom = caf::atom_constant<caf::atom("calldone")>;
 using journal_fail_atom = caf::atom_constant<caf::atom("jfail")>;
 /// (timer_atom, uint32 seq): the durable timer of the sleep at `seq` is due.
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
+/// (mail_atom, uint32 seq): a message arrived for the receive at `seq`.
+using mail_atom = caf::atom_constant<caf::atom("mail")>;
+/// (mail_room_atom, uint32 seq): the mailbox the send at `seq` waits for has room (or closed): try again.
+using mail_room_atom = caf::atom_constant<caf::atom("mailroom")>;
 /// (cancel_atom): stop the task and its call tree (engine::cancel).
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 

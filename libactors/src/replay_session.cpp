@@ -32,6 +32,8 @@ caf::error flatten(eventlog::journal& j, std::uint64_t task, std::vector<eventlo
       case event_kind::random:
       case event_kind::effect:
       case event_kind::sleep:
+      case event_kind::send:
+      case event_kind::receive:
         out.effects.push_back(recorded_effect{ev.kind, std::move(ev.name), std::move(ev.request),
                                               ev.failed, std::move(ev.result), std::move(ev.text),
                                               task, ev.seq});
@@ -44,6 +46,7 @@ caf::error flatten(eventlog::journal& j, std::uint64_t task, std::vector<eventlo
           auto child = j.events(ev.ref);
           if (!child)
             return std::move(child.error());
+          *child = eventlog::journal::history(std::move(*child));
           if (auto err = flatten(j, ev.ref, *child, depth + 1, out))
             return err;
         }
@@ -61,6 +64,8 @@ std::string describe_op(const op& o) {
     case op_kind::random: return "random [0, " + o.text + ")";
     case op_kind::effect: return "effect " + o.name + " " + o.render_request();
     case op_kind::sleep: return "sleep " + o.text;
+    case op_kind::send: return "send to task " + o.name + " " + o.render_request();
+    case op_kind::receive: return "receive " + o.name;
     default: return std::string{eventlog::to_string(static_cast<event_kind>(o.kind))} + " " + o.name;
   }
 }
@@ -95,6 +100,7 @@ caf::expected<recording> read_recording(eventlog::journal& j, std::uint64_t task
   auto evs = j.events(task);
   if (!evs)
     return std::move(evs.error());
+  *evs = eventlog::journal::history(std::move(*evs)); // the run that ended, without rewound runs
   auto name = task_text(task) + " (" + (*rec)->function + "@" + (*rec)->version + ")";
   if (evs->empty() || evs->front().kind != event_kind::started)
     return make_error(errc::bad_input, name + " has no started event in its journal");

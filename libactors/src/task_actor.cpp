@@ -36,6 +36,14 @@ caf::behavior task_actor::make_behavior() {
       rt_->on_timer(seq);
       quit_if_finished();
     },
+    [this](mail_atom, std::uint32_t seq) {
+      rt_->on_mail(seq);
+      quit_if_finished();
+    },
+    [this](mail_room_atom, std::uint32_t seq) {
+      rt_->on_mail_room(seq);
+      quit_if_finished();
+    },
     [this](cancel_atom) {
       rt_->on_cancel();
       quit_if_finished();

@@ -83,8 +83,8 @@ void throw_op_failure(const op& o) {
   if (o.kind == op_kind::call)
     throw call_error("call to " + o.name + (o.version.empty() ? "" : "@" + o.version) +
                      " failed: " + o.result);
-  throw effect_error("effect '" + (o.name.empty() ? std::string{kind_name(o.kind)} : o.name) +
-                     "' failed: " + o.result);
+  auto name = o.kind == op_kind::effect && !o.name.empty() ? o.name : std::string{kind_name(o.kind)};
+  throw effect_error("effect '" + name + "' failed: " + o.result);
 }
 
 // --- task_runtime ----------------------------------------------------------------------------------
@@ -190,6 +190,8 @@ bool task_runtime::begin(op& o) {
     return begin_in_session(o);
   if (o.kind == op_kind::sleep)
     return begin_sleep(o);
+  if (o.kind == op_kind::receive)
+    return begin_receive(o);
   if (cursor_ < recorded_.size() && replay(o))
     return true;
   if (abort_)
@@ -239,6 +241,16 @@ bool task_runtime::replay(op& o) {
     case op_kind::sleep:
       if (ev.request != o.request)
         return mismatch("different duration");
+      break;
+    case op_kind::send:
+      if (ev.name != o.name)
+        return mismatch("different recipient");
+      if (ev.request != o.request)
+        return mismatch("different message");
+      break;
+    case op_kind::receive:
+      if (ev.name != o.name)
+        return mismatch("different message type");
       break;
     case op_kind::call: {
       auto [fn, ver] = split_qualified(ev.name);
@@ -308,8 +320,119 @@ bool task_runtime::begin_live(op& o) {
         return true;
       }
       return false;
+    case op_kind::send:
+      if (try_send(o, next_seq_)) {
+        ++next_seq_;
+        return true;
+      }
+      return false;
+    default:
+      break;
   }
   return false;
+}
+
+bool task_runtime::begin_receive(op& o) {
+  if (cursor_ < recorded_.size() && replay(o))
+    return true;
+  if (abort_)
+    return false;
+  if (take_message(o, next_seq_)) {
+    ++next_seq_;
+    return true;
+  }
+  return false;
+}
+
+bool task_runtime::take_message(op& o, std::uint32_t seq) {
+  auto load = [&core = core_](std::uint64_t target) {
+    return core.journal ? core.journal->pending_messages(target)
+                        : caf::expected<std::vector<eventlog::message_record>>{
+                            std::vector<eventlog::message_record>{}};
+  };
+  auto m = core_.mail.take(rec_.id, handle(), seq, load);
+  if (!m) {
+    abort_ = make_error(errc::journal_failure,
+                        who() + " cannot read its mailbox from the journal: " + describe(m.error()));
+    return false;
+  }
+  if (!*m)
+    return false;
+  auto& msg = **m;
+  std::string text;
+  if (msg.type != o.name) {
+    o.failed = true;
+    o.result = "received a message of type " + msg.type + ", expected " + o.name;
+    text = "error: " + o.result;
+  } else {
+    o.result.reserve(msg.payload.size() + 1);
+    o.result = "\1";
+    o.result += msg.payload;
+    text = msg.text + (msg.sender != 0 ? " (from task " + to_string(task_id{msg.sender}) + ")"
+                                       : std::string{" (from outside)"});
+  }
+  record(o, seq, text);
+  append(event{.seq = seq, .kind = event_kind::receive, .failed = o.failed, .name = o.name,
+               .ref = msg.id, .request = o.request, .result = o.result, .text = std::move(text)});
+  return true;
+}
+
+void task_runtime::on_mail(std::uint32_t seq) {
+  if (pending_ == nullptr || seq != pending_seq_ || pending_->kind != op_kind::receive)
+    return;
+  if (!take_message(*pending_, seq)) {
+    if (abort_) {
+      pending_ = nullptr;
+      abort(std::exchange(abort_, caf::error{}));
+    }
+    return; // another receive took it first? (never: one task, one mailbox) — keep waiting
+  }
+  auto& o = *std::exchange(pending_, nullptr);
+  resume(o.waiter);
+}
+
+bool task_runtime::try_send(op& o, std::uint32_t seq) {
+  if (!core_.task_alive(o.target)) {
+    o.failed = true;
+    o.result = "cannot send to task " + o.name + ": it is not running";
+    record(o, seq, "error: " + o.result);
+    append(event{.seq = seq, .kind = event_kind::send, .failed = true, .name = o.name,
+                 .request = o.request, .result = o.result, .text = "error: " + o.result});
+    return true;
+  }
+  eventlog::message_record m;
+  m.id = core_.new_id().value();
+  m.target = o.target;
+  m.sender = rec_.id;
+  m.sender_seq = seq;
+  m.type = o.type;
+  m.payload = o.request;
+  m.text = o.text;
+  auto res = core_.mail.post(
+    m, core_.cfg.mailbox_capacity,
+    [&](const eventlog::message_record& msg) {
+      if (!core_.journal || session_)
+        return;
+      event ev{.task = rec_.id, .seq = seq, .kind = event_kind::send, .name = o.name,
+               .ref = msg.id, .request = o.request,
+               .text = o.text + " -> task " + o.name + " (" + o.type + ")"};
+      ev.ts = now_ns();
+      last_lsn_ = core_.journal->append_message(msg, std::move(ev));
+    },
+    handle(), seq);
+  if (res == mailboxes::post_result::full)
+    return false;
+  record(o, seq, o.text);
+  return true;
+}
+
+void task_runtime::on_mail_room(std::uint32_t seq) {
+  if (pending_ == nullptr || seq != pending_seq_ || pending_->kind != op_kind::send)
+    return;
+  if (!try_send(*pending_, seq))
+    return; // full again: told again when there is room
+  auto& o = *std::exchange(pending_, nullptr);
+  resume(o.waiter);
 }
 
 // A durable timer: the deadline comes from the journal when the task resumes (so it sleeps only what is
@@ -333,7 +456,19 @@ bool task_runtime::begin_sleep(op& o) {
 }
 
 void task_runtime::on_timer(std::uint32_t seq) {
-  if (pending_ == nullptr || seq != pending_seq_ || pending_->kind != op_kind::sleep)
+  if (pending_ == nullptr || seq != pending_seq_)
+    return;
+  if (pending_->kind == op_kind::receive) { // timed out: journaled, so a replay times out there too
+    core_.mail.stop_waiting(rec_.id);
+    auto& o = *std::exchange(pending_, nullptr);
+    o.result = std::string(1, '\0');
+    record(o, seq, "timed out");
+    append(event{.seq = seq, .kind = event_kind::receive, .name = o.name, .request = o.request,
+                 .result = o.result, .text = "timed out (" + o.text + ")"});
+    resume(o.waiter);
+    return;
+  }
+  if (pending_->kind != op_kind::sleep)
     return;
   auto& o = *std::exchange(pending_, nullptr);
   resume(o.waiter);
@@ -440,10 +575,19 @@ void task_runtime::suspend(op& o, std::coroutine_handle<> h) {
   }
   pending_ = &o;
   pending_seq_ = next_seq_++;
-  if (o.kind == op_kind::effect)
-    dispatch_effect(o);
-  else
-    dispatch_call(o);
+  switch (o.kind) {
+    case op_kind::effect:
+      dispatch_effect(o);
+      break;
+    case op_kind::receive: // registered as the mailbox's waiter by begin_receive
+      if (auto ns = static_cast<std::int64_t>(decode_u64(o.request)); ns >= 0)
+        self_->delayed_send(self_, std::chrono::nanoseconds{ns}, timer_atom::value, pending_seq_);
+      break;
+    case op_kind::send: // registered with the full mailbox by try_send
+      break;
+    default:
+      dispatch_call(o);
+  }
 }
 
 void task_runtime::dispatch_effect(op& o) {
@@ -613,6 +757,7 @@ void task_runtime::end_cancelled() {
   pending_ = nullptr;
   child_actor_ = nullptr;
   finished_ = true;
+  close_mailbox();
   outcome out;
   out.state = outcome_state::aborted;
   out.error = make_error(errc::cancelled, who() + " was cancelled");
@@ -658,6 +803,7 @@ void task_runtime::complete() {
   }
   running_.reset();
   finished_ = true;
+  close_mailbox();
   if (session_) {
     end_in_session(std::move(out));
     return;
@@ -699,6 +845,12 @@ void task_runtime::complete() {
   });
 }
 
+void task_runtime::close_mailbox() {
+  // A supervised task keeps its mailbox while its supervisor may restart it.
+  if (!session_ && !core_.supervised(rec_.id))
+    core_.mail.close(rec_.id);
+}
+
 void task_runtime::end_in_session(outcome out) {
   if (parent_)
     caf::anon_send(parent_, call_done_atom::value, rec_.parent_seq,
@@ -717,6 +869,7 @@ void task_runtime::abort(caf::error err) {
   running_.reset();
   pending_ = nullptr;
   finished_ = true;
+  close_mailbox();
   outcome out;
   out.state = outcome_state::aborted;
   out.error = std::move(err);

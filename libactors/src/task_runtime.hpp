@@ -76,8 +76,12 @@ public:
   /// Cancels the task: its pending child first (whose end comes back as call_done), then itself, with a
   /// journaled `cancelled` end. A running effect handler cannot be stopped; its result is dropped.
   void on_cancel();
-  /// The durable timer of the sleep at `seq` is due.
+  /// The durable timer of the sleep at `seq` is due, or the timeout of the receive at `seq`.
   void on_timer(std::uint32_t seq);
+  /// A message arrived for the receive waiting at `seq`.
+  void on_mail(std::uint32_t seq);
+  /// The full mailbox the send at `seq` waits for has room (or its task ended): try again.
+  void on_mail_room(std::uint32_t seq);
   bool finished() const noexcept { return finished_; }
 
   // --- driven by ctx's awaiters -------------------------------------------------------------------
@@ -100,6 +104,14 @@ private:
   bool begin_in_session(op& o);
   /// A sleep: journals its deadline (or takes it from the journal) and suspends until it.
   bool begin_sleep(op& o);
+  /// A receive: from the journal, else the oldest message of this task's mailbox; false: wait for one.
+  bool begin_receive(op& o);
+  /// Takes a message for the receive `o` at `seq`; false if there is none (this task is registered
+  /// as the mailbox's waiter).
+  bool take_message(op& o, std::uint32_t seq);
+  /// A send: into the target's mailbox with its journal row; false when the mailbox is full (this task
+  /// is told when to try again).
+  bool try_send(op& o, std::uint32_t seq);
   bool prepare_call(op& o, const std::string& pinned);
   caf::expected<route_decision> route_call(const std::string& fn, const std::string& pinned) const;
   std::uint64_t draw(std::uint64_t n);
@@ -114,6 +126,8 @@ private:
   void abort(caf::error err);
   /// The end of a task in a session: to its parent, or to the session when it is the session's root.
   void end_in_session(outcome out);
+  /// Drops this task's mailbox at its end (unless a supervisor may restart it).
+  void close_mailbox();
   /// Ends the task as cancelled (journaled), reporting `errc::cancelled`.
   void end_cancelled();
   eventlog::lsn append(eventlog::event ev);

@@ -100,7 +100,61 @@ public:
     return perform_impl(e);
   }
 
+  /// Sends `msg` to task `to`'s mailbox (see receive), journaled with the message: a resumed task never
+  /// sends a journaled message again. Waits while `to`'s mailbox is full (engine_config::
+  /// mailbox_capacity). Throws `effect_error` if `to` is unknown or has ended.
+  template <class M>
+  [[nodiscard]] auto send(task_id to, const M& msg) {
+    detail::op o;
+    o.kind = detail::op_kind::send;
+    o.target = to.value();
+    o.name = to_string(to);
+    o.type = type_name<M>();
+    o.request = to_bytes(msg);
+    o.text = render(msg);
+    return detail::op_awaiter<void, decode_void>{rt_, std::move(o)};
+  }
+
+  /// Takes the oldest message from this task's mailbox, waiting for one. Every received message is
+  /// journaled, so a resumed or replayed task receives the same messages in the same order. Throws
+  /// `effect_error` if the message is not a `T` (it is consumed all the same).
+  template <class T>
+  [[nodiscard]] auto receive() {
+    return detail::op_awaiter<T, decode_message<T>>{rt_, receive_op<T>(-1)};
+  }
+
+  /// As above, but gives up after `timeout`: an empty optional. The timeout is not durable: a task
+  /// resumed while waiting waits the whole timeout again.
+  template <class T, class Rep, class Period>
+  [[nodiscard]] auto receive(std::chrono::duration<Rep, Period> timeout) {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+    return detail::op_awaiter<std::optional<T>, decode_optional_message<T>>{
+      rt_, receive_op<T>(ns < 0 ? 0 : ns)};
+  }
+
 private:
+  template <class T>
+  static detail::op receive_op(std::int64_t timeout_ns) {
+    detail::op o;
+    o.kind = detail::op_kind::receive;
+    o.name = type_name<T>();
+    o.request = detail::encode_u64(static_cast<std::uint64_t>(timeout_ns));
+    o.text = timeout_ns < 0 ? std::string{"no timeout"}
+                            : "timeout " + std::to_string(timeout_ns / 1'000'000) + " ms";
+    return o;
+  }
+  /// A receive's result: "\1" + the message bytes, or "\0" when it timed out.
+  template <class T>
+  static T decode_message(const std::string& bytes) {
+    return from_bytes<T>(bytes.substr(1));
+  }
+  template <class T>
+  static std::optional<T> decode_optional_message(const std::string& bytes) {
+    if (bytes.empty() || bytes[0] == '\0')
+      return std::nullopt;
+    return from_bytes<T>(bytes.substr(1));
+  }
+
   template <class E>
   auto perform_impl(const E& e) {
     using result_type = typename E::result_type;

@@ -76,6 +76,9 @@ struct engine_config {
   /// At most this many shadow runs at a time; a primary finishing beyond it is not shadowed (counted
   /// in shadow_counts::skipped), so shadowing never builds an unbounded backlog under load.
   std::size_t max_shadow_runs = 256;
+  /// Most messages a task's mailbox holds (0: unbounded). A task sending to a full mailbox waits until
+  /// the receiver takes one; engine::send returns errc::mailbox_full.
+  std::size_t mailbox_capacity = 0;
   /// Log level for libactors' own logger and task logs: "trace", "debug", "info", "warn", "error", "off".
   std::string log_level = "info";
 };
@@ -207,6 +210,14 @@ public:
   /// ended, or is a call inside another task's tree).
   caf::expected<void> cancel(task_id id);
 
+  /// Sends `msg` to task `id`'s mailbox (its code takes it with `ctx::receive<M>`). Returns once the
+  /// message is journaled (queued for the journal's next commit; pending until received, across
+  /// crashes). Errors: not_running (no running task `id`), mailbox_full (a bounded mailbox is full).
+  template <class M>
+  caf::expected<void> send(task_id id, const M& msg) {
+    return send_erased(id, type_name<M>(), to_bytes(msg), render(msg));
+  }
+
   /// Replays task `id`'s whole call tree from the journal (see <actors/replay.hpp>) and blocks until it
   /// ends. Nothing is journaled and no effect handler is called. Errors: unknown_task, not_resumable
   /// (the task has not finished), unknown_version (a version in `opts`, or the recorded one, is not
@@ -269,6 +280,7 @@ private:
                                       const input_ref& in);
 
   caf::expected<std::string> wait_bytes(task_id id, const std::type_info& out_type);
+  caf::expected<void> send_erased(task_id id, std::string type, std::string bytes, std::string text);
 
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -27,6 +27,8 @@ enum class errc : std::uint8_t {
   invalid_configuration,///< A router or engine_config problem found at construction.
   cancelled,            ///< The task was cancelled (engine::cancel, `task cancel`).
   not_running,          ///< The task cannot be cancelled: it has ended, or is not the root of its tree.
+  mailbox_full,         ///< engine::send: the task's bounded mailbox is full (try again later).
+  unknown_supervisor,   ///< No supervisor of that name runs in this engine.
 };
 
 /// Returns the code's name, e.g. "unknown_function".

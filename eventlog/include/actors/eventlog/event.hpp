@@ -22,6 +22,12 @@ enum class event_kind : std::uint8_t {
   routed = 9,     ///< a routing decision (reserved for the routing layer).
   cancelled = 10, ///< the task was cancelled (`task cancel`, engine::cancel): its end.
   sleep = 11,     ///< `ctx::sleep(d)`: request d (ns), result the deadline (ns since the epoch).
+  send = 12,      ///< `ctx::send(to, msg)`: ref = the message id, name = the target task, request the
+                  ///< message bytes. Journaled with the message itself (one transaction).
+  receive = 13,   ///< `ctx::receive<T>(timeout)`: ref = the message id (0: timed out), name = its
+                  ///< type, result the message bytes.
+  restarted = 14, ///< a supervisor restarted the ended task: its history from `ref` (a seq) on is
+                  ///< rewound (see journal.hpp, `history`); the task runs again.
 };
 
 /// Returns the lower-case name of `x` ("effect", "call", ...), or "unknown".
@@ -81,6 +87,35 @@ struct divergence_record {
   std::string primary_side;        ///< The primary's side, rendered for people.
   std::string candidate_side;      ///< The candidate's side, rendered for people.
   std::int64_t ts = 0;             ///< ns since the Unix epoch.
+};
+
+/// A message in a task's mailbox (`ctx::send`, `engine::send`). Kept after it is received: a message
+/// is pending while its target has no `receive` event referring to it.
+struct message_record {
+  std::uint64_t id = 0;         ///< Increasing: a mailbox delivers in id order.
+  std::uint64_t target = 0;     ///< The receiving task.
+  std::uint64_t sender = 0;     ///< The sending task, 0 from outside (engine::send).
+  std::uint32_t sender_seq = 0; ///< The sender's `send` event.
+  std::string type;             ///< The C++ type of the payload (readable).
+  std::string payload;          ///< Serialized bytes.
+  std::string text;             ///< Readable rendering.
+  std::int64_t ts = 0;          ///< ns since the Unix epoch.
+};
+
+/// One node of a supervision tree as last reported by the engine running it (for `engine sup tree`):
+/// a supervisor (`child` empty) or one of its children.
+struct supervision_record {
+  std::string supervisor;     ///< The supervisor's name (unique per engine).
+  std::string child;          ///< The child's id; empty: the row of the supervisor itself.
+  std::string parent;         ///< For a supervisor: its parent supervisor's name (empty: top level).
+  int position = 0;           ///< Start order among its siblings.
+  std::string kind;           ///< "supervisor", "task"
+  std::string function;       ///< task children: function@version
+  std::uint64_t task = 0;     ///< task children: the task id (stable across restarts)
+  std::string state;          ///< "running", "restarting", "stopped", "completed", "failed", ...
+  std::uint32_t restarts = 0; ///< Restarts so far.
+  std::string detail;         ///< Strategy and intensity (supervisors), or the last end (children).
+  std::int64_t updated = 0;   ///< ns since the Unix epoch.
 };
 
 /// A routing decision set at run time (engine::set_policy / override_route, `route set`), kept in the

@@ -71,9 +71,10 @@ struct journal_stats {
 class journal {
 public:
   /// Current schema version written into new journals (PRAGMA user_version).
-  /// History: 1 — tasks, events, meta; 2 — tasks.route, divergences; 3 — routes; 4 — cancel_requests
-  /// (older journals are migrated on a writable open, read as they are on a read-only one).
-  static constexpr int schema_version = 4;
+  /// History: 1 — tasks, events, meta; 2 — tasks.route, divergences; 3 — routes; 4 — cancel_requests;
+  /// 5 — messages, supervision (older journals are migrated on a writable open, read as they are on a
+  /// read-only one).
+  static constexpr int schema_version = 5;
   /// PRAGMA application_id that marks a file as a libactors journal ("ACTR").
   static constexpr std::int32_t application_id = 0x41435452;
 
@@ -109,6 +110,16 @@ public:
   /// Queues a request to cancel `task` (and its call tree), for whichever engine runs or resumes it, and
   /// counts it (`cancels_version`). Requests are kept; a repeated one is a no-op.
   lsn request_cancel(std::uint64_t task);
+
+  /// Queues message `m` and, when `send.task` is not 0, its sender's `send` event: both commit in the
+  /// same transaction, so a resumed sender never sends a journaled message twice.
+  lsn append_message(message_record m, event send);
+
+  /// Queues replacing the supervision row of (`r.supervisor`, `r.child`).
+  lsn put_supervision(supervision_record r);
+
+  /// Queues removing every supervision row of supervisor `name` (it stopped for good).
+  lsn clear_supervision(std::string name);
 
   /// Calls `cb` once every append with lsn <= `n` is durable (inline if it already is), or with the
   /// write error if the journal has failed.
@@ -167,6 +178,19 @@ public:
 
   /// Counts cancel requests (0: none). Engines poll it, as `routes_version`.
   [[nodiscard]] caf::expected<std::int64_t> cancels_version();
+
+  /// Messages to `target` it has not received (no `receive` event of its refers to them), by id.
+  [[nodiscard]] caf::expected<std::vector<message_record>> pending_messages(std::uint64_t target);
+
+  /// The largest message id, or 0.
+  [[nodiscard]] caf::expected<std::uint64_t> max_message_id();
+
+  /// Every supervision row, by supervisor then position (empty before schema 5).
+  [[nodiscard]] caf::expected<std::vector<supervision_record>> supervision();
+
+  /// A task's history as it runs now: its events in seq order, where a `restarted` event (ref = seq)
+  /// drops the events before it whose seq is >= ref (the rewound part of an earlier run), itself kept.
+  static std::vector<event> history(std::vector<event> events);
 
   /// Events of all tasks with global order > `after_rowid`, at most `limit` (for `log --follow`).
   /// Returns pairs of (rowid, event); `limit` 0 returns nothing.

@@ -20,7 +20,16 @@ namespace actors::detail {
 class task_runtime;
 
 /// What an op does. Mirrors eventlog::event_kind for the kinds task code can await.
-enum class op_kind : std::uint8_t { now = 2, random = 3, log = 4, effect = 5, call = 6, sleep = 11 };
+enum class op_kind : std::uint8_t {
+  now = 2,
+  random = 3,
+  log = 4,
+  effect = 5,
+  call = 6,
+  sleep = 11,
+  send = 12,
+  receive = 13,
+};
 
 struct op {
   op_kind kind = op_kind::log;
@@ -39,6 +48,9 @@ struct op {
   std::string render_request() const {
     return text.empty() && render_value != nullptr && value != nullptr ? render_value(value) : text;
   }
+  // messages
+  std::uint64_t target = 0; ///< send: the receiving task
+  std::string type;         ///< send: the message's type name
   // calls
   std::string version; ///< Pinned version, or empty.
   const std::type_info* input_type = nullptr;
