@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <fstream>
 #include <random>
+#include <future>
 #include <set>
 #include <stop_token>
 #include <thread>
@@ -27,11 +28,26 @@
 #include "engine_core.hpp"
 #include "messages.hpp"
 #include "task_actor.hpp"
+#include "supervisor.hpp"
 #include "task_runtime.hpp"
 
 namespace actors {
 
 namespace detail {
+
+/// Router errors become engine errors with the same message.
+caf::error from_router(const caf::error& err) {
+  if (err.category() != caf::atom("router"))
+    return err;
+  auto msg = describe(err);
+  if (auto pos = msg.find(": "); pos != std::string::npos)
+    msg = msg.substr(pos + 2);
+  switch (static_cast<router_errc>(err.code())) {
+    case router_errc::unknown_function: return make_error(errc::unknown_function, msg);
+    case router_errc::unknown_version: return make_error(errc::unknown_version, msg);
+    default: return make_error(errc::invalid_configuration, msg);
+  }
+}
 
 namespace {
 
@@ -60,21 +76,6 @@ task_id engine_core::new_id() noexcept {
 
 std::uint64_t engine_core::new_seed() noexcept {
   return splitmix64(seed_state.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed));
-}
-
-template <class F>
-void engine_core::keeping_thread_logger(F f) {
-  auto* before = caf::logger::current_logger();
-  f();
-  if (caf::logger::current_logger() == before)
-    return;
-  if (before == nullptr)
-    caf::logger::set_current_actor_system(nullptr);
-  else if (system && before == &system->logger())
-    caf::logger::set_current_actor_system(system.get());
-  else if (shadow_system && before == &shadow_system->logger())
-    caf::logger::set_current_actor_system(shadow_system.get());
-  // else: the thread belonged to another CAF system of the application, which CAF gives no way back to
 }
 
 namespace {
@@ -115,6 +116,57 @@ caf::actor engine_core::spawn(std::unique_ptr<task_runtime> rt) {
   keeping_thread_logger([&] { a = target.spawn<task_actor>(std::move(rt)); });
   return a;
 }
+
+caf::expected<std::pair<task_id, caf::actor>>
+engine_core::start_root(std::string_view fn, std::string_view pinned, const erased_input& in) {
+  if (journal) {
+    if (auto err = journal->failure())
+      return make_error(errc::journal_failure,
+                        "the engine takes no new tasks: the journal failed: " + describe(err));
+  }
+  auto root = new_id().value(); // a root task's tree is rooted at itself: percent needs its id
+  auto route_to = route(fn, root, pinned);
+  if (!route_to)
+    return from_router(route_to.error());
+  const auto& entry = *route_to->entry;
+  auto inv = std::static_pointer_cast<const invoker>(entry.impl);
+  auto bytes = in.encode(in.value, inv->input_type());
+  if (!bytes)
+    return make_error(errc::wrong_input_type,
+                      "function '" + entry.name + "' version '" + entry.version + "' takes " +
+                        inv->input_type_name() + ", not " + type_name(*in.type));
+  eventlog::task_record rec;
+  rec.id = root;
+  rec.root = rec.id;
+  rec.function = entry.name;
+  rec.version = entry.version;
+  rec.input_type = inv->input_type_name();
+  rec.created = now_ns();
+  rec.route = describe(*route_to);
+  eventlog::lsn created = 0;
+  if (journal)
+    created = journal->append_task(rec, *bytes, in.render(in.value));
+  auto completion = completions.create(task_id{rec.id}, &entry);
+  auto id = task_id{rec.id};
+  task_runtime::setup s;
+  s.rec = std::move(rec);
+  s.fn = std::move(inv);
+  s.entry = &entry;
+  s.input = std::move(*bytes);
+  s.created_lsn = created;
+  if (journal) // a shadow run needs the primary's journal
+    s.shadow = route_to->shadow;
+  auto actor = spawn(std::make_unique<task_runtime>(*this, std::move(s)));
+  {
+    std::lock_guard guard{completion->mx};
+    completion->actor = actor.address(); // for engine::cancel
+  }
+  return std::make_pair(id, std::move(actor));
+}
+
+engine_core::engine_core() : supervisors(std::make_unique<supervision_state>()) {}
+
+engine_core::~engine_core() = default;
 
 bool engine_core::task_alive(std::uint64_t id) {
   if (auto c = completions.find(task_id{id})) {
@@ -195,6 +247,8 @@ bool engine_core::poll_cancel_requests() {
 
 } // namespace detail
 
+using detail::from_router;
+
 namespace {
 
 std::size_t usable_cpus() {
@@ -203,20 +257,6 @@ std::size_t usable_cpus() {
   if (sched_getaffinity(0, sizeof(set), &set) == 0)
     return std::max(1, CPU_COUNT(&set));
   return std::max(1u, std::thread::hardware_concurrency());
-}
-
-/// Router errors become engine errors with the same message.
-caf::error from_router(const caf::error& err) {
-  if (err.category() != caf::atom("router"))
-    return err;
-  auto msg = describe(err);
-  if (auto pos = msg.find(": "); pos != std::string::npos)
-    msg = msg.substr(pos + 2);
-  switch (static_cast<router_errc>(err.code())) {
-    case router_errc::unknown_function: return make_error(errc::unknown_function, msg);
-    case router_errc::unknown_version: return make_error(errc::unknown_version, msg);
-    default: return make_error(errc::invalid_configuration, msg);
-  }
 }
 
 std::shared_ptr<spdlog::logger> make_logger(const std::string& name, const std::string& level) {
@@ -473,8 +513,27 @@ engine::~engine() {
     impl_->watcher.request_stop();
     impl_->watcher.join();
   }
-  if (c.system)
+  if (c.system) {
+    // Running supervisors let go of their children without ending them: the next engine on the
+    // journal resumes them (and a supervise() there takes them over).
+    std::vector<caf::actor> tops;
+    {
+      std::lock_guard guard{c.supervisors->mx};
+      for (auto& [name, info] : c.supervisors->sups)
+        if (!info.ended && info.parent.empty() && info.actor)
+          tops.push_back(info.actor);
+    }
+    for (auto& a : tops)
+      detail::detach_supervisor_actor(a);
+    {
+      std::unique_lock guard{c.supervisors->mx};
+      c.supervisors->cv.wait(guard, [&] {
+        return std::all_of(c.supervisors->sups.begin(), c.supervisors->sups.end(),
+                           [](const auto& kv) { return kv.second.ended || !kv.second.actor; });
+      });
+    }
     drain();
+  }
   if (c.journal)
     c.journal->set_commit_listener({}); // the pool goes before the journal
   c.pool.reset();
@@ -495,50 +554,11 @@ caf::expected<task_id> engine::start_erased(std::string_view fn, std::string_vie
                                             const input_ref& in) {
   if (impl_->status)
     return impl_->status;
-  auto& c = *impl_->core;
-  if (c.journal) {
-    if (auto err = c.journal->failure())
-      return make_error(errc::journal_failure,
-                        "the engine takes no new tasks: the journal failed: " + describe(err));
-  }
-  auto root = c.new_id().value(); // a root task's tree is rooted at itself: percent needs its id
-  auto route = c.route(fn, root, pinned);
-  if (!route)
-    return from_router(route.error());
-  const auto& entry = *route->entry;
-  auto inv = std::static_pointer_cast<const detail::invoker>(entry.impl);
-  auto bytes = in.encode(in.value, inv->input_type());
-  if (!bytes)
-    return make_error(errc::wrong_input_type,
-                      "function '" + entry.name + "' version '" + entry.version + "' takes " +
-                        inv->input_type_name() + ", not " + type_name(*in.type));
-  eventlog::task_record rec;
-  rec.id = root;
-  rec.root = rec.id;
-  rec.function = entry.name;
-  rec.version = entry.version;
-  rec.input_type = inv->input_type_name();
-  rec.created = detail::now_ns();
-  rec.route = describe(*route);
-  eventlog::lsn created = 0;
-  if (c.journal)
-    created = c.journal->append_task(rec, *bytes, in.render(in.value));
-  auto completion = c.completions.create(task_id{rec.id}, &entry);
-  auto id = task_id{rec.id};
-  detail::task_runtime::setup s;
-  s.rec = std::move(rec);
-  s.fn = std::move(inv);
-  s.entry = &entry;
-  s.input = std::move(*bytes);
-  s.created_lsn = created;
-  if (c.journal) // a shadow run needs the primary's journal
-    s.shadow = route->shadow;
-  auto actor = c.spawn(std::make_unique<detail::task_runtime>(c, std::move(s)));
-  {
-    std::lock_guard guard{completion->mx};
-    completion->actor = actor.address(); // for engine::cancel
-  }
-  return id;
+  auto started = impl_->core->start_root(
+    fn, pinned, detail::erased_input{in.value, in.type, in.encode, in.render});
+  if (!started)
+    return std::move(started.error());
+  return started->first;
 }
 
 caf::expected<std::string> engine::wait_bytes(task_id id, const std::type_info& out_type) {
@@ -624,6 +644,150 @@ caf::expected<void> engine::send_erased(task_id id, std::string type, std::strin
     return make_error(errc::mailbox_full, "the mailbox of task " + to_string(id) + " is full (" +
                                             std::to_string(c.cfg.mailbox_capacity) + " messages)");
   return caf::unit;
+}
+
+// --- supervision ----------------------------------------------------------------------------------
+
+namespace {
+
+/// Checks what validate() cannot: that each task child's function and version exist and take its input.
+caf::error check_children(detail::engine_core& c, const supervision::supervisor_spec& spec) {
+  for (const auto& ch : spec.children) {
+    if (ch.supervisor) {
+      if (auto err = check_children(c, *ch.supervisor))
+        return err;
+      continue;
+    }
+    auto where = "supervisor '" + spec.name + "', child '" + ch.id + "': ";
+    auto route = c.route(ch.function, 0, ch.version);
+    if (!route) {
+      auto err = from_router(route.error());
+      return make_error(static_cast<errc>(err.code()), where + describe(err).substr(describe(err).find(": ") + 2));
+    }
+    auto inv = std::static_pointer_cast<const detail::invoker>(route->entry->impl);
+    if (!ch.input(inv->input_type()))
+      return make_error(errc::wrong_input_type,
+                        where + "function '" + route->entry->name + "' version '" +
+                          route->entry->version + "' takes " + inv->input_type_name() + ", not " +
+                          type_name(*ch.input_type));
+  }
+  return {};
+}
+
+void names_of(const supervision::supervisor_spec& spec, std::vector<std::string>& out) {
+  out.push_back(spec.name);
+  for (const auto& ch : spec.children)
+    if (ch.supervisor)
+      names_of(*ch.supervisor, out);
+}
+
+} // namespace
+
+caf::expected<void> engine::supervise(const supervision::supervisor_spec& spec) {
+  if (impl_->status)
+    return impl_->status;
+  auto& c = *impl_->core;
+  if (auto err = supervision::validate(spec))
+    return err;
+  if (auto err = check_children(c, spec))
+    return err;
+  std::vector<std::string> names;
+  names_of(spec, names);
+  auto& st = *c.supervisors;
+  {
+    std::lock_guard guard{st.mx};
+    for (const auto& n : names)
+      if (auto i = st.sups.find(n); i != st.sups.end() && !i->second.ended)
+        return supervision::make_error(supervision::errc::invalid_spec,
+                                       "supervisor '" + n + "' is already running");
+    if (!st.known_loaded && c.journal) {
+      // Children of the same supervisors in an earlier engine on this journal: taken over.
+      auto rows = c.journal->supervision();
+      if (!rows)
+        return std::move(rows.error());
+      for (const auto& r : *rows)
+        if (r.task != 0)
+          st.known[{r.supervisor, r.child}] = r.task;
+      st.known_loaded = true;
+    }
+  }
+  std::promise<caf::error> started;
+  auto done = started.get_future();
+  detail::spawn_supervisor(c, std::make_shared<const supervision::supervisor_spec>(spec), "",
+                           [p = &started](const caf::error& err) { p->set_value(err); });
+  if (auto err = done.get())
+    return err;
+  return caf::unit;
+}
+
+caf::expected<void> engine::stop_supervisor(std::string_view name) {
+  if (impl_->status)
+    return impl_->status;
+  auto& st = *impl_->core->supervisors;
+  caf::actor a;
+  {
+    std::lock_guard guard{st.mx};
+    auto i = st.sups.find(name);
+    if (i == st.sups.end() || i->second.ended || !i->second.parent.empty() || !i->second.actor)
+      return make_error(errc::unknown_supervisor,
+                        "no top-level supervisor '" + std::string{name} + "' runs in this engine");
+    a = i->second.actor;
+  }
+  detail::stop_supervisor_actor(a);
+  std::unique_lock guard{st.mx};
+  st.cv.wait(guard, [&] {
+    auto i = st.sups.find(name);
+    return i == st.sups.end() || i->second.ended;
+  });
+  return caf::unit;
+}
+
+std::vector<eventlog::supervision_record> engine::supervision_tree() const {
+  std::vector<eventlog::supervision_record> out;
+  auto& st = *impl_->core->supervisors;
+  std::lock_guard guard{st.mx};
+  for (const auto& [name, info] : st.sups) {
+    out.push_back(info.self);
+    std::vector<eventlog::supervision_record> kids;
+    for (const auto& [id, r] : info.children)
+      kids.push_back(r);
+    std::sort(kids.begin(), kids.end(), [](auto& a, auto& b) { return a.position < b.position; });
+    out.insert(out.end(), kids.begin(), kids.end());
+  }
+  return out;
+}
+
+caf::expected<task_id> engine::supervised_task(std::string_view supervisor, std::string_view child) const {
+  auto& st = *impl_->core->supervisors;
+  std::lock_guard guard{st.mx};
+  auto i = st.sups.find(supervisor);
+  if (i == st.sups.end())
+    return make_error(errc::unknown_supervisor,
+                      "no supervisor '" + std::string{supervisor} + "' in this engine");
+  auto k = i->second.children.find(std::string{child});
+  if (k == i->second.children.end() || k->second.task == 0)
+    return supervision::make_error(supervision::errc::invalid_spec,
+                                   "supervisor '" + std::string{supervisor} + "' has no task child '" +
+                                     std::string{child} + "'");
+  return task_id{k->second.task};
+}
+
+std::vector<std::string> engine::supervision_log(std::string_view name) const {
+  auto& st = *impl_->core->supervisors;
+  std::lock_guard guard{st.mx};
+  auto i = st.sups.find(name);
+  return i == st.sups.end() ? std::vector<std::string>{} : i->second.log;
+}
+
+bool engine::await_supervision(std::string_view name,
+                               const std::function<bool(const std::vector<std::string>&)>& done,
+                               std::chrono::milliseconds timeout) {
+  auto& st = *impl_->core->supervisors;
+  std::unique_lock guard{st.mx};
+  return st.cv.wait_for(guard, timeout, [&] {
+    auto i = st.sups.find(name);
+    return done(i == st.sups.end() ? std::vector<std::string>{} : i->second.log);
+  });
 }
 
 caf::expected<void> engine::cancel(task_id id) {

@@ -9,13 +9,16 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <optional>
 #include <tuple>
+#include <typeinfo>
 #include <unordered_set>
 #include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/logger.hpp>
 #include <spdlog/logger.h>
 
 #include "actors/effects.hpp"
@@ -43,8 +46,23 @@ struct shadow_run {
 };
 
 class replay_session;
+struct supervision_state;
+
+/// Router errors become engine errors (unknown_function, unknown_version...) with the same message.
+caf::error from_router(const caf::error& err);
+
+/// A type-erased start input (engine::start's argument, a supervised child's spec).
+struct erased_input {
+  const void* value = nullptr;
+  const std::type_info* type = nullptr;
+  std::optional<std::string> (*encode)(const void* value, const std::type_info& target) = nullptr;
+  std::string (*render)(const void* value) = nullptr;
+};
 
 struct engine_core {
+  engine_core();
+  ~engine_core();
+
   engine_config cfg;
   router routes;
   effects fx;
@@ -60,6 +78,8 @@ struct engine_core {
   std::unique_ptr<eventlog::journal> journal; ///< nullptr when journaling is off
   completion_registry completions;
   mailboxes mail;
+  /// Supervisors of this engine (supervisor.cpp).
+  std::unique_ptr<supervision_state> supervisors;
   /// Tasks run by a supervisor (which may restart them): their mailboxes outlive a run.
   mutable std::mutex supervised_mx;
   std::unordered_set<std::uint64_t> supervised_ids;
@@ -129,6 +149,21 @@ struct engine_core {
   /// has it unfinished (it resumes, here or in another engine on the file, and reads its mailbox then).
   bool task_alive(std::uint64_t id);
 
+  /// Starts a root task of `fn` (routed; `pinned` if not empty): journals it, registers its completion
+  /// and spawns it. Errors: unknown function or version, wrong input type, a failed journal.
+  caf::expected<std::pair<task_id, caf::actor>> start_root(std::string_view fn, std::string_view pinned,
+                                                           const erased_input& in);
+
+  /// Runs the ended (or stopped) task `id` again under the same id (supervisor.cpp): journals a
+  /// `restarted` event and resumes the task from its history — up to its end; for a task that failed,
+  /// up to the message it failed on (consumed, as OTP drops it) or the failed effect or call it failed
+  /// at (retried) — or, with `fresh` or for a task that completed, from its input.
+  struct restarted_task {
+    caf::actor actor;
+    bool fresh = false; ///< started from its input
+  };
+  caf::expected<restarted_task> restart_task(task_id id, bool fresh, const std::string& why);
+
   /// Spawns the actor that runs `rt` on CAF's scheduler and counts it in flight; returns it.
   caf::actor spawn(std::unique_ptr<task_runtime> rt);
 
@@ -175,5 +210,20 @@ struct engine_core {
   /// flight. Call exactly once per task.
   void finished(task_id id, outcome out, const caf::actor& parent, std::uint32_t parent_seq);
 };
+
+template <class F>
+void engine_core::keeping_thread_logger(F f) {
+  auto* before = caf::logger::current_logger();
+  f();
+  if (caf::logger::current_logger() == before)
+    return;
+  if (before == nullptr)
+    caf::logger::set_current_actor_system(nullptr);
+  else if (system && before == &system->logger())
+    caf::logger::set_current_actor_system(system.get());
+  else if (shadow_system && before == &shadow_system->logger())
+    caf::logger::set_current_actor_system(shadow_system.get());
+  // else: the thread belonged to another CAF system of the application, which CAF gives no way back to
+}
 
 } // namespace actors::detail

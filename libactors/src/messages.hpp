@@ -18,6 +18,11 @@ using timer_atom = caf::atom_constant<caf::atom("timer")>;
 using mail_atom = caf::atom_constant<caf::atom("mail")>;
 /// (mail_room_atom, uint32 seq): the mailbox the send at `seq` waits for has room (or closed): try again.
 using mail_room_atom = caf::atom_constant<caf::atom("mailroom")>;
+/// (detach_atom): stop without a journaled end; the next engine resumes the task (engine shutdown).
+using detach_atom = caf::atom_constant<caf::atom("detach")>;
+/// (stop_atom): cancel, but let a running effect handler finish and journal its result first (a
+/// supervisor's shutdown of a child).
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
 /// (cancel_atom): stop the task and its call tree (engine::cancel).
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 

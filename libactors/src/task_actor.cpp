@@ -11,7 +11,7 @@ task_actor::~task_actor() = default;
 
 void task_actor::quit_if_finished() {
   if (rt_->finished())
-    quit();
+    quit(rt_->exit_reason()); // a supervisor's monitor tells a failure from a normal end by it
 }
 
 caf::behavior task_actor::make_behavior() {
@@ -42,6 +42,14 @@ caf::behavior task_actor::make_behavior() {
     },
     [this](mail_room_atom, std::uint32_t seq) {
       rt_->on_mail_room(seq);
+      quit_if_finished();
+    },
+    [this](detach_atom) {
+      rt_->on_detach();
+      quit_if_finished();
+    },
+    [this](stop_atom) {
+      rt_->on_cancel(true);
       quit_if_finished();
     },
     [this](cancel_atom) {

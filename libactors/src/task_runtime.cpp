@@ -102,14 +102,21 @@ task_runtime::task_runtime(engine_core& core, setup s)
     shadow_(s.shadow) {
   for (auto& c : s.children)
     children_.emplace(c.parent_seq, std::move(c));
+  // A restarted task's new run numbers its events after the restart (its history keeps only what the
+  // restart did not rewind, see journal::history): no seq is used twice.
+  for (const auto& ev : recorded_)
+    if (ev.kind == event_kind::restarted)
+      floor_seq_ = std::max(floor_seq_, ev.seq + 1);
   // Only effects are replayed; a journaled end would mean the task is not unfinished.
   std::erase_if(recorded_, [](const event& ev) {
     return ev.kind == event_kind::started || ev.kind == event_kind::completed ||
            ev.kind == event_kind::failed || ev.kind == event_kind::routed ||
-           ev.kind == event_kind::cancelled;
+           ev.kind == event_kind::cancelled || ev.kind == event_kind::restarted;
   });
   if (!recorded_.empty())
     next_seq_ = recorded_.front().seq;
+  else
+    next_seq_ = std::max(next_seq_, floor_seq_);
   recorders_ = std::move(s.recorders);
   // A shadowed task records its tree in memory, unless it resumes with a history (its shadow run then
   // reads the journal).
@@ -204,14 +211,14 @@ bool task_runtime::begin(op& o) {
 bool task_runtime::replay(op& o) {
   if (o.kind == op_kind::log) {
     if (recorded_[cursor_].kind == event_kind::log) {
-      next_seq_ = recorded_[cursor_++].seq + 1;
+      consumed(recorded_[cursor_++].seq);
       return true; // already printed in the run that journaled it
     }
     core_.task_log->info("[{} {}@{}] {}", to_string(id()), rec_.function, rec_.version, o.text);
     return true; // a log line the journal does not have: print it, never journal mid-history
   }
   while (cursor_ < recorded_.size() && recorded_[cursor_].kind == event_kind::log)
-    next_seq_ = recorded_[cursor_++].seq + 1; // logs are never compared
+    consumed(recorded_[cursor_++].seq); // logs are never compared
   if (cursor_ == recorded_.size())
     return false;
   auto& ev = recorded_[cursor_];
@@ -269,9 +276,34 @@ bool task_runtime::replay(op& o) {
   }
   o.failed = ev.failed;
   o.result = std::move(ev.result);
-  next_seq_ = ev.seq + 1;
   ++cursor_;
+  consumed(ev.seq);
   return true;
+}
+
+void task_runtime::consumed(std::uint32_t seq) {
+  next_seq_ = seq + 1;
+  if (cursor_ >= recorded_.size())
+    next_seq_ = std::max(next_seq_, floor_seq_);
+}
+
+caf::error task_runtime::exit_reason() const {
+  return exit_reason_;
+}
+
+void task_runtime::on_detach() {
+  if (finished_)
+    return;
+  running_.reset();
+  pending_ = nullptr;
+  child_actor_ = nullptr;
+  finished_ = true;
+  outcome out;
+  out.state = outcome_state::aborted;
+  out.error = make_error(errc::engine_stopped, who() + " was detached: the engine stopped; it "
+                                                       "resumes from its journal in the next engine");
+  exit_reason_ = out.error;
+  core_.finished(id(), std::move(out), parent_, rec_.parent_seq);
 }
 
 bool task_runtime::begin_live(op& o) {
@@ -632,6 +664,10 @@ void task_runtime::on_effect_done(std::uint32_t seq, bool failed, std::string pa
   record(o, seq, rendered);
   append(event{.seq = seq, .kind = event_kind::effect, .failed = failed, .name = o.name,
                .request = std::move(o.request), .result = o.result, .text = std::move(rendered)});
+  if (cancelling_) { // cancelled while the handler ran: its result is journaled, the task ends here
+    end_cancelled();
+    return;
+  }
   resume(o.waiter);
 }
 
@@ -736,9 +772,15 @@ void task_runtime::on_call_done(std::uint32_t seq, std::uint8_t state, std::stri
   resume(o.waiter);
 }
 
-void task_runtime::on_cancel() {
+void task_runtime::on_cancel(bool graceful) {
   if (finished_ || cancelling_)
     return;
+  if (graceful && pending_ != nullptr && pending_->kind == op_kind::effect) {
+    // An effect handler cannot be interrupted: journal its result when it comes, then end. A task
+    // resumed later (a supervisor's restart) does not run it again.
+    cancelling_ = true;
+    return;
+  }
   if (pending_ != nullptr && pending_->kind == op_kind::call && pending_child_ != 0) {
     cancelling_ = true;
     if (child_actor_)
@@ -790,6 +832,7 @@ void task_runtime::complete() {
     ev.kind = event_kind::failed;
     ev.result = msg;
     ev.text = msg;
+    exit_reason_ = make_error(errc::task_failed, who() + " failed: " + msg);
     out.state = outcome_state::failed;
     out.payload = std::move(msg);
     out.text = ev.text;
@@ -870,6 +913,7 @@ void task_runtime::abort(caf::error err) {
   pending_ = nullptr;
   finished_ = true;
   close_mailbox();
+  exit_reason_ = err;
   outcome out;
   out.state = outcome_state::aborted;
   out.error = std::move(err);

@@ -74,15 +74,22 @@ public:
                     caf::error err);
   void on_journal_error(std::string message);
   /// Cancels the task: its pending child first (whose end comes back as call_done), then itself, with a
-  /// journaled `cancelled` end. A running effect handler cannot be stopped; its result is dropped.
-  void on_cancel();
+  /// journaled `cancelled` end. A running effect handler cannot be stopped: its result is dropped, or,
+  /// `graceful` (a supervisor's shutdown), journaled first, so a restart does not run it again.
+  void on_cancel(bool graceful = false);
   /// The durable timer of the sleep at `seq` is due, or the timeout of the receive at `seq`.
   void on_timer(std::uint32_t seq);
   /// A message arrived for the receive waiting at `seq`.
   void on_mail(std::uint32_t seq);
   /// The full mailbox the send at `seq` waits for has room (or its task ended): try again.
   void on_mail_room(std::uint32_t seq);
+  /// Stops the task without a journaled end, as a crash would (the engine shuts down under a running
+  /// supervisor): the next engine on the journal resumes it.
+  void on_detach();
   bool finished() const noexcept { return finished_; }
+  /// Why the task's actor exits, for monitors (supervisors): empty for a task that completed or was
+  /// cancelled or detached; task_failed (it threw) or the error that stopped it otherwise.
+  caf::error exit_reason() const;
 
   // --- driven by ctx's awaiters -------------------------------------------------------------------
   bool begin(op& o);
@@ -126,6 +133,9 @@ private:
   void abort(caf::error err);
   /// The end of a task in a session: to its parent, or to the session when it is the session's root.
   void end_in_session(outcome out);
+  /// Moves past the journaled event `seq` (resume): live events number on from there, and after a
+  /// restart's floor.
+  void consumed(std::uint32_t seq);
   /// Drops this task's mailbox at its end (unless a supervisor may restart it).
   void close_mailbox();
   /// Ends the task as cancelled (journaled), reporting `errc::cancelled`.
@@ -145,6 +155,8 @@ private:
   std::size_t cursor_ = 0;
   std::unordered_map<std::uint32_t, eventlog::task_record> children_; // by parent_seq
   std::uint32_t next_seq_ = 1;
+  std::uint32_t floor_seq_ = 1; ///< live events number from here at least (after a restart)
+  caf::error exit_reason_;
   eventlog::lsn last_lsn_ = 0;
   ctx ctx_;
   std::unique_ptr<running_task> running_;
@@ -153,7 +165,7 @@ private:
   std::uint32_t pending_seq_ = 0;
   std::uint64_t pending_child_ = 0;
   caf::actor child_actor_;   ///< the child started for the pending call (not for resumed children)
-  bool cancelling_ = false;  ///< cancelled while waiting for a child: end once it has ended
+  bool cancelling_ = false;  ///< cancelled while waiting for a child or an effect: end once it is done
   std::int64_t sleep_until_ = 0; ///< the deadline (ns since the epoch) of the sleep being prepared
   route_decision pending_route_;   ///< how the call being prepared was routed
   caf::error abort_;

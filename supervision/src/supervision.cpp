@@ -12,6 +12,7 @@ namespace actors::supervision {
 std::string_view to_string(errc x) noexcept {
   switch (x) {
     case errc::invalid_spec: return "invalid_spec";
+    case errc::escalated: return "escalated";
   }
   return "unknown";
 }
@@ -73,8 +74,15 @@ caf::error validate(const supervisor_flags& f) {
 caf::error validate(const child_spec& c) {
   if (c.id.empty())
     return invalid("child spec without an id (function '" + c.function + "')");
-  if (c.function.empty())
-    return invalid("child '" + c.id + "': no function");
+  if (c.supervisor) {
+    if (!c.function.empty())
+      return invalid("child '" + c.id + "': both a function and a supervisor");
+  } else {
+    if (c.function.empty())
+      return invalid("child '" + c.id + "': no function");
+    if (!c.input || c.input_type == nullptr)
+      return invalid("child '" + c.id + "': no input (build task children with actors::worker)");
+  }
   if (c.restart < restart_type::permanent || c.restart > restart_type::temporary)
     return invalid("child '" + c.id + "': unknown restart type " +
                    std::to_string(static_cast<int>(c.restart)));
@@ -96,6 +104,32 @@ caf::error validate(const supervisor_flags& f, const std::vector<child_spec>& ch
       return invalid("child '" + c.id + "': another child has the same id");
   }
   return {};
+}
+
+namespace {
+
+caf::error validate_tree(const supervisor_spec& s, std::set<std::string>& names, int depth) {
+  if (s.name.empty())
+    return invalid("supervisor without a name");
+  if (depth > 32)
+    return invalid("supervisor '" + s.name + "': nested deeper than 32 levels");
+  if (!names.insert(s.name).second)
+    return invalid("supervisor '" + s.name + "': another supervisor in the tree has the same name");
+  if (auto err = validate(s.flags, s.children))
+    return make_error(errc::invalid_spec, "supervisor '" + s.name + "': " +
+                                            err.context().get_as<std::string>(0));
+  for (const auto& c : s.children)
+    if (c.supervisor)
+      if (auto err = validate_tree(*c.supervisor, names, depth + 1))
+        return err;
+  return {};
+}
+
+} // namespace
+
+caf::error validate(const supervisor_spec& s) {
+  std::set<std::string> names;
+  return validate_tree(s, names, 0);
 }
 
 bool restart_intensity::record(clock::time_point now) {

@@ -72,10 +72,21 @@ TEST_CASE("back-off grows by its factor from the initial delay, is capped, and j
   CHECK(backoff_delay(j, 2, 1.0) == 220ms);   // 200 ms + 10%
 }
 
+namespace {
+
+/// A task child spec with an input (what actors::child fills in).
+child_spec with_input(child_spec c) {
+  c.input = [](const std::type_info&) { return std::optional<std::string>{"x"}; };
+  c.input_type = &typeid(int);
+  return c;
+}
+
+} // namespace
+
 TEST_CASE("specs are validated with errors naming the child and the field", "[supervision][spec]") {
   auto message = [](const caf::error& err) { return actors::describe(err); };
   supervisor_flags ok;
-  child_spec a{.id = "session", .function = "session"};
+  child_spec a = with_input({.id = "session", .function = "session"});
   CHECK_FALSE(validate(ok, {a}));
 
   struct bad {
@@ -91,8 +102,11 @@ TEST_CASE("specs are validated with errors naming the child and the field", "[su
     {{.backoff = {.initial = 100ms, .jitter = 1.5}}, {a}, "backoff.jitter"},
     {ok, {child_spec{.function = "session"}}, "child spec without an id (function 'session')"},
     {ok, {child_spec{.id = "poller"}}, "child 'poller': no function"},
-    {ok, {child_spec{.id = "poller", .function = "poll", .shutdown = shutdown_policy::after(0ms)}},
+    {ok, {with_input({.id = "poller", .function = "poll", .shutdown = shutdown_policy::after(0ms)})},
      "child 'poller': shutdown timeout 0 ms must be positive"},
+    {ok, {child_spec{.id = "poller", .function = "poll"}}, "child 'poller': no input"},
+    {ok, {with_input({.id = "both", .function = "poll", .supervisor = std::make_shared<supervisor_spec>()})},
+     "child 'both': both a function and a supervisor"},
     {ok, {a, a}, "child 'session': another child has the same id"},
   };
   for (const auto& c : cases) {
@@ -102,7 +116,19 @@ TEST_CASE("specs are validated with errors naming the child and the field", "[su
     CHECK(message(err).rfind("supervision.invalid_spec: ", 0) == 0);
     CHECK(message(err).find(c.expect) != std::string::npos);
   }
-  CHECK_FALSE(validate(child_spec{.id = "x", .function = "f", .shutdown = shutdown_policy::immediately()}));
+  CHECK_FALSE(validate(with_input({.id = "x", .function = "f", .shutdown = shutdown_policy::immediately()})));
+
+  // whole trees: names, nesting, and the nested supervisor's problems named with its name
+  auto inner = std::make_shared<supervisor_spec>(supervisor_spec{.name = "inner", .children = {a}});
+  supervisor_spec tree{.name = "top", .children = {a, child_spec{.id = "sub", .supervisor = inner}}};
+  CHECK_FALSE(validate(tree));
+  CHECK(message(validate(supervisor_spec{})) == "supervision.invalid_spec: supervisor without a name");
+  auto same = std::make_shared<supervisor_spec>(supervisor_spec{.name = "top"});
+  CHECK(message(validate(supervisor_spec{.name = "top", .children = {child_spec{.id = "s", .supervisor = same}}}))
+          .find("supervisor 'top': another supervisor in the tree has the same name") != std::string::npos);
+  auto bad_inner = std::make_shared<supervisor_spec>(supervisor_spec{.name = "inner", .flags = {.intensity = -2}});
+  CHECK(message(validate(supervisor_spec{.name = "top", .children = {child_spec{.id = "s", .supervisor = bad_inner}}}))
+          .find("supervisor 'inner': supervisor: intensity -2 is negative") != std::string::npos);
   CHECK(to_string(strategy::rest_for_one) == "rest_for_one");
   CHECK(to_string(restart_type::transient) == "transient");
 }

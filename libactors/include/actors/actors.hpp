@@ -9,5 +9,6 @@
 #include "actors/errc.hpp"
 #include "actors/router.hpp"
 #include "actors/serialization.hpp"
+#include "actors/supervise.hpp"
 #include "actors/task.hpp"
 #include "actors/task_id.hpp"

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,6 +33,7 @@
 #include "actors/router.hpp"
 #include "actors/routing.hpp"
 #include "actors/serialization.hpp"
+#include "actors/supervision.hpp"
 #include "actors/task_id.hpp"
 
 namespace actors {
@@ -217,6 +219,40 @@ public:
   caf::expected<void> send(task_id id, const M& msg) {
     return send_erased(id, type_name<M>(), to_bytes(msg), render(msg));
   }
+
+  // --- supervision (DESIGN §5; vocabulary in <actors/supervision.hpp>, builders in <actors/supervise.hpp>)
+
+  /// Validates `spec` (errors name the supervisor, child and field: supervision.invalid_spec; an unknown
+  /// function or version: unknown_function / unknown_version; a name already running: invalid_spec)
+  /// and starts the supervisor: its children in order, each a durable task (or a nested supervisor).
+  /// Returns once every child has started. A child the journal knows from an earlier engine on the same
+  /// file (same supervisor name and child id) is taken over: still running (resumed at start-up) it is
+  /// monitored as it is; ended, it is restarted per its spec.
+  caf::expected<void> supervise(const supervision::supervisor_spec& spec);
+
+  /// Stops top-level supervisor `name`: its children in reverse start order (each per its shutdown
+  /// policy: cancelled, so their end is journaled), then the supervisor. Blocks until it has stopped.
+  /// Errors: unknown_supervisor.
+  caf::expected<void> stop_supervisor(std::string_view name);
+
+  /// Every supervisor of this engine and its children: kind, task id, state ("running", "restarting",
+  /// "stopped", "completed", "failed", "escalated"), restarts, last end. Also kept in the journal for
+  /// `engine sup tree` (eventlog::journal::supervision).
+  std::vector<eventlog::supervision_record> supervision_tree() const;
+
+  /// The task id of child `child` of supervisor `supervisor` (stable across its restarts).
+  /// Errors: unknown_supervisor, or invalid_spec naming an unknown child.
+  caf::expected<task_id> supervised_task(std::string_view supervisor, std::string_view child) const;
+
+  /// What supervisor `name` did so far, one line per action ("started c1 as task ...", "c1 failed: ...",
+  /// "restarting c1 (resume) in 0 ms, attempt 1", "stopped c2", "escalating: ..."), oldest first.
+  std::vector<std::string> supervision_log(std::string_view name) const;
+
+  /// Blocks until `done(supervision_log(name))` holds or `timeout` passes; returns whether it held.
+  /// For tests and tools that wait for a supervisor's reaction without sleeping.
+  bool await_supervision(std::string_view name,
+                         const std::function<bool(const std::vector<std::string>&)>& done,
+                         std::chrono::milliseconds timeout);
 
   /// Replays task `id`'s whole call tree from the journal (see <actors/replay.hpp>) and blocks until it
   /// ends. Nothing is journaled and no effect handler is called. Errors: unknown_task, not_resumable

@@ -40,6 +40,10 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <typeinfo>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +54,7 @@ namespace actors::supervision {
 
 enum class errc : std::uint8_t {
   invalid_spec = 1, ///< A supervisor or child spec that cannot run; the message names the field.
+  escalated,        ///< A supervisor gave up (restart intensity exceeded) and failed to its parent.
 };
 
 /// "invalid_spec".
@@ -84,16 +89,6 @@ struct backoff {
   bool enabled() const noexcept { return initial.count() > 0; }
 };
 
-/// One child of a supervisor: a task of a registered function (or, later, another supervisor).
-struct child_spec {
-  std::string id;        ///< unique among the supervisor's children
-  std::string function;  ///< the registered function the child runs
-  std::string version;   ///< empty: routed like any call
-  restart_type restart = restart_type::permanent;
-  shutdown_policy shutdown;
-  bool fresh_start = false; ///< restart from the input instead of resuming from the journal
-};
-
 /// A supervisor's own settings.
 struct supervisor_flags {
   supervision::strategy strategy = strategy::one_for_one;
@@ -102,12 +97,40 @@ struct supervisor_flags {
   supervision::backoff backoff;
 };
 
+struct supervisor_spec;
+
+/// One child of a supervisor: a task of a registered function, or another supervisor. Build task
+/// children with `actors::worker(id, function, input)` (<actors/supervise.hpp>), which fills the input.
+struct child_spec {
+  std::string id;        ///< unique among the supervisor's children
+  std::string function;  ///< the registered function the child runs (task children)
+  std::string version;   ///< empty: routed like any call
+  restart_type restart = restart_type::permanent;
+  shutdown_policy shutdown;
+  bool fresh_start = false; ///< restart from the input instead of resuming from the journal
+  /// The child's input, serialized as the function's input type `target` (nothing if it cannot be).
+  std::function<std::optional<std::string>(const std::type_info& target)> input;
+  const std::type_info* input_type = nullptr; ///< what `input` holds
+  std::string input_text;                     ///< readable
+  /// Set: this child is a supervisor (function and input unused).
+  std::shared_ptr<const supervisor_spec> supervisor;
+};
+
+/// A supervisor: a name unique in its engine, its flags and its children in start order.
+struct supervisor_spec {
+  std::string name;
+  supervisor_flags flags;
+  std::vector<child_spec> children;
+};
+
 /// Checks the flags: intensity >= 0, period > 0, a sane back-off.
 caf::error validate(const supervisor_flags& f);
 /// Checks one child: an id, a function, a positive shutdown timeout.
 caf::error validate(const child_spec& c);
 /// Checks flags and children together: each child, and that ids are unique.
 caf::error validate(const supervisor_flags& f, const std::vector<child_spec>& children);
+/// Checks a whole tree: a name, flags, children, nested supervisors, names unique in the tree.
+caf::error validate(const supervisor_spec& s);
 
 /// The restart-intensity decision (OTP's supervisor:add_restart): keeps the times of the restarts
 /// within the period and says whether one more is allowed. Pure: time comes from the caller.
