@@ -32,6 +32,10 @@ std::string_view to_string(event_kind x) noexcept {
       return "receive";
     case event_kind::restarted:
       return "restarted";
+    case event_kind::spawn:
+      return "spawn";
+    case event_kind::join:
+      return "join";
   }
   return "unknown";
 }

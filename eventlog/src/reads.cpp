@@ -16,7 +16,7 @@ using internal::statement;
 
 namespace {
 
-constexpr std::int64_t max_kind = static_cast<std::int64_t>(event_kind::restarted);
+constexpr std::int64_t max_kind = static_cast<std::int64_t>(event_kind::join);
 constexpr std::int64_t max_status = static_cast<std::int64_t>(task_status::cancelled);
 
 // Column order of `task_columns` in open.cpp.

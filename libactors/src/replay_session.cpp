@@ -39,6 +39,7 @@ caf::error flatten(eventlog::journal& j, std::uint64_t task, std::vector<eventlo
                                               task, ev.seq});
         break;
       case event_kind::call:
+      case event_kind::spawn: // a spawned child's effects count where it was spawned (sessions run it there)
         // A call that never started a child (it failed to route) made no effect.
         if (ev.ref != 0) {
           if (auto at = ev.name.rfind('@'); at != std::string::npos) // "function@version"

@@ -54,6 +54,9 @@ struct recording {
   std::string input_type;              ///< the root's input type, as journaled
   std::string input;                   ///< the root's serialized input
   std::vector<recorded_effect> effects;///< leaf effects, depth-first
+  /// Recorded in memory while running, but a task of the tree spawned children, which ran at the same
+  /// time: the order is not depth-first, read the tree from the journal instead.
+  bool concurrent = false;
   bool failed = false;                 ///< the root failed (threw) instead of completing
   std::string output;                  ///< output bytes, or the failure message
   std::string output_text;             ///< readable output or failure message

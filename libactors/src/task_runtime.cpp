@@ -1,6 +1,7 @@
 #include "task_runtime.hpp"
 
 #include <chrono>
+#include <algorithm>
 #include <exception>
 
 #include <caf/actor_cast.hpp>
@@ -71,6 +72,10 @@ bool journaling(const task_runtime* rt) noexcept {
   return rt->journaling();
 }
 
+void cancel_spawned(task_runtime* rt, std::uint32_t seq) {
+  rt->cancel_child(seq);
+}
+
 bool begin_op(task_runtime* rt, op& o) {
   return rt->begin(o);
 }
@@ -80,9 +85,11 @@ void suspend_op(task_runtime* rt, op& o, std::coroutine_handle<> h) {
 }
 
 void throw_op_failure(const op& o) {
-  if (o.kind == op_kind::call)
+  if (o.kind == op_kind::call || o.kind == op_kind::spawn)
     throw call_error("call to " + o.name + (o.version.empty() ? "" : "@" + o.version) +
                      " failed: " + o.result);
+  if (o.kind == op_kind::join)
+    throw call_error("child task " + o.name + " failed: " + o.result);
   auto name = o.kind == op_kind::effect && !o.name.empty() ? o.name : std::string{kind_name(o.kind)};
   throw effect_error("effect '" + name + "' failed: " + o.result);
 }
@@ -199,6 +206,8 @@ bool task_runtime::begin(op& o) {
     return begin_sleep(o);
   if (o.kind == op_kind::receive)
     return begin_receive(o);
+  if (o.kind == op_kind::join)
+    return begin_join(o);
   if (cursor_ < recorded_.size() && replay(o))
     return true;
   if (abort_)
@@ -259,7 +268,12 @@ bool task_runtime::replay(op& o) {
       if (ev.name != o.name)
         return mismatch("different message type");
       break;
-    case op_kind::call: {
+    case op_kind::join:
+      if (ev.name != o.name)
+        return mismatch("joins a different child");
+      break;
+    case op_kind::call:
+    case op_kind::spawn: {
       auto [fn, ver] = split_qualified(ev.name);
       if (fn != o.name)
         return mismatch("different function");
@@ -278,6 +292,20 @@ bool task_runtime::replay(op& o) {
   o.result = std::move(ev.result);
   ++cursor_;
   consumed(ev.seq);
+  if (o.kind == op_kind::spawn && !ev.failed && ev.ref != 0) {
+    // A child spawned before the crash: it resumed on its own (or ended); hear of its end.
+    auto& c = spawned_[ev.seq];
+    c.id = ev.ref;
+    c.function = ev.name;
+    if (auto i = children_.find(ev.seq); i != children_.end())
+      watch_child(ev.seq, i->second);
+  } else if (o.kind == op_kind::join) {
+    if (auto i = spawned_.find(static_cast<std::uint32_t>(decode_u64(o.request))); i != spawned_.end()) {
+      i->second.joined = true;
+      if (child_failure_ == i->first)
+        child_failure_ = 0; // observed by this join
+    }
+  }
   return true;
 }
 
@@ -352,6 +380,8 @@ bool task_runtime::begin_live(op& o) {
         return true;
       }
       return false;
+    case op_kind::spawn:
+      return start_spawn(o);
     case op_kind::send:
       if (try_send(o, next_seq_)) {
         ++next_seq_;
@@ -524,10 +554,13 @@ bool task_runtime::begin_in_session(op& o) {
       session_->log("[" + rec_.function + "@" + rec_.version + "] " + o.text);
       return true;
     case op_kind::call:
+    case op_kind::spawn: // in a session a spawned child runs to its end first: the run stays sequential
       if (session_->expired())
         return stop();
       // A call that cannot be routed fails here as it would live; otherwise start the child.
       return !prepare_call(o, o.version);
+    case op_kind::join:
+      return begin_join(o);
     default:
       return session_->answer(o) || stop();
   }
@@ -616,6 +649,7 @@ void task_runtime::suspend(op& o, std::coroutine_handle<> h) {
         self_->delayed_send(self_, std::chrono::nanoseconds{ns}, timer_atom::value, pending_seq_);
       break;
     case op_kind::send: // registered with the full mailbox by try_send
+    case op_kind::join: // waits for the child's end (on_call_done)
       break;
     default:
       dispatch_call(o);
@@ -685,19 +719,23 @@ void task_runtime::dispatch_call(op& o) {
     attach_child(i->second);
     return;
   }
+  pending_child_ = start_child(o, pending_seq_, child_actor_);
+}
+
+std::uint64_t task_runtime::start_child(const op& o, std::uint32_t seq, caf::actor& actor) {
   auto route_entry = core_.routes.find(o.name, o.version);
   auto inv = std::static_pointer_cast<const invoker>(route_entry->impl);
   eventlog::task_record child;
   child.id = core_.new_id().value();
   child.parent = rec_.id;
   child.root = rec_.root;
-  child.parent_seq = pending_seq_;
+  child.parent_seq = seq;
   child.function = o.name;
   child.version = o.version;
   child.input_type = inv->input_type_name();
   child.created = now_ns();
   child.route = describe(pending_route_);
-  pending_child_ = child.id;
+  auto id = child.id;
   eventlog::lsn created = 0;
   if (core_.journal && !session_)
     created = core_.journal->append_task(child, o.request, o.text);
@@ -712,12 +750,128 @@ void task_runtime::dispatch_call(op& o) {
   if (core_.journal && !session_) // no shadow runs inside shadow runs
     s.shadow = pending_route_.shadow;
   s.recorders = recorders_;
-  child_actor_ = core_.spawn(std::make_unique<task_runtime>(core_, std::move(s)));
+  actor = core_.spawn(std::make_unique<task_runtime>(core_, std::move(s)));
+  return id;
+}
+
+bool task_runtime::start_spawn(op& o) {
+  auto seq = next_seq_++;
+  auto fail = [&](std::string why) {
+    o.failed = true;
+    o.result = std::move(why);
+    append(event{.seq = seq, .kind = event_kind::spawn, .failed = true, .name = o.name,
+                 .result = o.result, .text = o.text + " -> error: " + o.result});
+    return true;
+  };
+  if (!prepare_call(o, o.version))
+    return fail(o.result);
+  if (child_failure_ != 0) // a sibling failed: the nursery takes no new children
+    return fail("a sibling failed: " + failure_text(spawned_[child_failure_]));
+  // The tree no longer runs in one order: a shadow run compares it from the journal, depth-first.
+  for (auto& r : recorders_)
+    r->concurrent = true;
+  auto& c = spawned_[seq];
+  c.function = o.name + "@" + o.version;
+  if (auto i = children_.find(seq); i != children_.end()) {
+    c.id = i->second.id; // started before a crash, its spawn event lost: the same child
+    watch_child(seq, i->second);
+  } else {
+    c.id = start_child(o, seq, c.actor);
+  }
+  o.result = encode_u64(seq) + encode_u64(c.id);
+  append(event{.seq = seq, .kind = event_kind::spawn, .name = c.function, .ref = c.id,
+               .request = o.request, .result = o.result,
+               .text = o.text + " -> task " + to_string(task_id{c.id})});
+  return true;
+}
+
+bool task_runtime::begin_join(op& o) {
+  if (cursor_ < recorded_.size() && replay(o))
+    return true;
+  if (abort_)
+    return false;
+  auto seq = static_cast<std::uint32_t>(decode_u64(o.request));
+  auto i = spawned_.find(seq);
+  if (i == spawned_.end() || i->second.id != o.target) {
+    o.failed = true;
+    o.result = "task " + o.name + " is not a child " + who() + " spawned";
+    return true;
+  }
+  if (i->second.ended) {
+    finish_join(o, i->second, next_seq_++);
+    return true;
+  }
+  join_seq_ = seq;
+  return false;
+}
+
+void task_runtime::finish_join(op& o, spawned_child& c, std::uint32_t seq) {
+  c.joined = true;
+  std::string text;
+  if (c.state == outcome_state::completed) {
+    o.result = c.payload;
+    text = c.text;
+  } else {
+    o.failed = true;
+    o.result = failure_text(c);
+    text = "error: " + o.result;
+  }
+  if (child_failure_ != 0 && spawned_[child_failure_].id == c.id)
+    child_failure_ = 0; // observed: the caller handles it (or fails with it)
+  append(event{.seq = seq, .kind = event_kind::join, .failed = o.failed, .name = o.name, .ref = c.id,
+               .request = o.request, .result = o.result, .text = std::move(text)});
+}
+
+std::string task_runtime::failure_text(const spawned_child& c) const {
+  return c.state == outcome_state::failed ? c.payload : describe(c.error);
+}
+
+void task_runtime::cancel_child(std::uint32_t seq) {
+  auto i = spawned_.find(seq);
+  if (i == spawned_.end() || i->second.ended || session_)
+    return;
+  i->second.cancel_requested = true;
+  if (i->second.actor)
+    caf::anon_send(i->second.actor, cancel_atom::value);
+  else
+    core_.cancel_running(task_id{i->second.id}); // resumed on its own: through the registry
+}
+
+void task_runtime::on_spawned_done(std::uint32_t seq, spawned_child& c, outcome out) {
+  c.ended = true;
+  c.actor = nullptr;
+  c.state = out.state;
+  c.payload = std::move(out.payload);
+  c.text = std::move(out.text);
+  c.error = std::move(out.error);
+  bool cancelled = c.state == outcome_state::aborted && c.error &&
+                   c.error.category() == caf::atom("actors") &&
+                   c.error.code() == static_cast<std::uint8_t>(errc::cancelled);
+  if (c.state != outcome_state::completed && !cancelled && child_failure_ == 0 && !finished_) {
+    child_failure_ = seq; // the first failure cancels the running siblings
+    for (auto& [s, sib] : spawned_)
+      if (s != seq && !sib.ended)
+        cancel_child(s);
+  }
+  if (finished_)
+    return;
+  if (pending_ != nullptr && pending_->kind == op_kind::join && join_seq_ == seq) {
+    auto& o = *std::exchange(pending_, nullptr);
+    finish_join(o, c, pending_seq_);
+    resume(o.waiter);
+    return;
+  }
+  if (nursery_waiting_ && std::all_of(spawned_.begin(), spawned_.end(),
+                                      [](const auto& kv) { return kv.second.ended; }))
+    complete();
 }
 
 void task_runtime::attach_child(const eventlog::task_record& child) {
   pending_child_ = child.id;
-  auto seq = pending_seq_;
+  watch_child(pending_seq_, child);
+}
+
+void task_runtime::watch_child(std::uint32_t seq, const eventlog::task_record& child) {
   auto self = handle();
   auto deliver = [self, seq](const outcome& out) {
     caf::anon_send(self, call_done_atom::value, seq, static_cast<std::uint8_t>(out.state),
@@ -739,6 +893,10 @@ void task_runtime::attach_child(const eventlog::task_record& child) {
     out.state = outcome_state::failed;
     out.payload = evs->back().result;
     out.text = evs->back().text;
+  } else if (!evs->empty() && evs->back().kind == event_kind::cancelled) {
+    out.state = outcome_state::aborted;
+    out.error = make_error(errc::cancelled, "task " + to_string(task_id{child.id}) + " (" +
+                                              child.function + "@" + child.version + ") was cancelled");
   } else {
     out.state = outcome_state::aborted;
     out.error = make_error(errc::not_resumable,
@@ -751,8 +909,27 @@ void task_runtime::attach_child(const eventlog::task_record& child) {
 
 void task_runtime::on_call_done(std::uint32_t seq, std::uint8_t state, std::string payload,
                                 std::string text, caf::error err) {
+  if (auto i = spawned_.find(seq); i != spawned_.end()) {
+    if (!i->second.ended)
+      on_spawned_done(seq, i->second,
+                      outcome{static_cast<outcome_state>(state), std::move(payload), std::move(text),
+                              std::move(err)});
+    return;
+  }
   if (pending_ == nullptr || seq != pending_seq_)
     return;
+  if (pending_->kind == op_kind::spawn) { // in a session: the spawned child ran to its end
+    auto& c = spawned_[seq];
+    c.id = pending_child_;
+    c.function = pending_->name + "@" + pending_->version;
+    on_spawned_done(seq, c, outcome{static_cast<outcome_state>(state), std::move(payload),
+                                    std::move(text), std::move(err)});
+    child_actor_ = nullptr;
+    auto& o = *std::exchange(pending_, nullptr);
+    o.result = encode_u64(seq) + encode_u64(c.id);
+    resume(o.waiter);
+    return;
+  }
   child_actor_ = nullptr;
   if (cancelling_) { // the child this task waited for has ended: now this task
     end_cancelled();
@@ -775,6 +952,9 @@ void task_runtime::on_call_done(std::uint32_t seq, std::uint8_t state, std::stri
 void task_runtime::on_cancel(bool graceful) {
   if (finished_ || cancelling_)
     return;
+  for (auto& [seq, c] : spawned_) // spawned children end with it
+    if (!c.ended)
+      cancel_child(seq);
   if (graceful && pending_ != nullptr && pending_->kind == op_kind::effect) {
     // An effect handler cannot be interrupted: journal its result when it comes, then end. A task
     // resumed later (a supervisor's restart) does not run it again.
@@ -824,10 +1004,26 @@ void task_runtime::on_journal_error(std::string message) {
 }
 
 void task_runtime::complete() {
+  // Nursery: the task ends after its spawned children. Failing (or after a child failed), it cancels
+  // those still running first.
+  if (std::any_of(spawned_.begin(), spawned_.end(), [](const auto& kv) { return !kv.second.ended; })) {
+    if (!nursery_waiting_ && (running_->error() || child_failure_ != 0))
+      for (auto& [seq, c] : spawned_)
+        if (!c.ended)
+          cancel_child(seq);
+    nursery_waiting_ = true;
+    return;
+  }
   event ev;
   ev.seq = next_seq_++;
   outcome out;
-  if (auto ep = running_->error()) {
+  std::exception_ptr ep = running_->error();
+  if (!ep && child_failure_ != 0) { // a child's failure nobody observed is this task's failure
+    auto& c = spawned_[child_failure_];
+    ep = std::make_exception_ptr(call_error("spawned child task " + to_string(task_id{c.id}) + " (" +
+                                            c.function + ") failed: " + failure_text(c)));
+  }
+  if (ep) {
     auto msg = exception_message(ep);
     ev.kind = event_kind::failed;
     ev.result = msg;
@@ -857,6 +1053,8 @@ void task_runtime::complete() {
   }
   std::optional<shadow_run> shadow;
   if (shadow_) {
+    if (own_recording_ && own_recording_->concurrent)
+      own_recording_.reset(); // read back from the journal, in depth-first order
     shadow = shadow_run{rec_.id, rec_.root, rec_.version, shadow_, std::move(own_recording_)};
     if (auto& r = shadow->recorded) {
       r->failed = ev.kind == event_kind::failed;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -100,6 +101,8 @@ public:
   task_id root() const noexcept { return task_id{rec_.root}; }
   const std::string& function() const noexcept { return rec_.function; }
   const std::string& version() const noexcept { return rec_.version; }
+  /// Cancels the child spawned at `seq` if it runs (ctx::cancel).
+  void cancel_child(std::uint32_t seq);
   bool replaying() const noexcept { return session_ != nullptr || cursor_ < recorded_.size(); }
   bool journaling() const noexcept;
   bool in_session() const noexcept { return session_ != nullptr; }
@@ -126,7 +129,34 @@ private:
   /// Adds a leaf effect this task journaled to the recordings it belongs to.
   void record(const op& o, std::uint32_t seq, const std::string& text);
   void dispatch_call(op& o);
+  /// Journals and spawns the child that `o` (a routed call or spawn) asks for, as this task's child at
+  /// `seq`; sets `actor`, returns the child's id.
+  std::uint64_t start_child(const op& o, std::uint32_t seq, caf::actor& actor);
+  /// Waits for the child of the pending call (resumed: through the registry or its journaled end).
   void attach_child(const eventlog::task_record& child);
+  /// Gets `child`'s end as a call_done for `seq`: from the registry if it runs here, else its journal.
+  void watch_child(std::uint32_t seq, const eventlog::task_record& child);
+
+  /// A child started by ctx::spawn, by the seq of its spawn event.
+  struct spawned_child {
+    std::uint64_t id = 0;
+    std::string function; ///< function@version
+    caf::actor actor;     ///< while it runs, if started by this run (else: through the registry)
+    bool ended = false;
+    bool joined = false;
+    bool cancel_requested = false;
+    outcome_state state = outcome_state::completed;
+    std::string payload;
+    std::string text;
+    caf::error error;
+  };
+  /// A spawn: journals it and starts the child (or takes the child over a crash left behind).
+  bool start_spawn(op& o);
+  /// A join: from the journal, or the child's end once it is there.
+  bool begin_join(op& o);
+  void finish_join(op& o, spawned_child& c, std::uint32_t seq);
+  void on_spawned_done(std::uint32_t seq, spawned_child& c, outcome out);
+  std::string failure_text(const spawned_child& c) const;
   void resume(std::coroutine_handle<> h);
   void after_resume();
   void complete();
@@ -154,6 +184,10 @@ private:
   std::vector<eventlog::event> recorded_;
   std::size_t cursor_ = 0;
   std::unordered_map<std::uint32_t, eventlog::task_record> children_; // by parent_seq
+  std::map<std::uint32_t, spawned_child> spawned_;
+  std::uint32_t join_seq_ = 0;      ///< the spawn seq of the child the pending join waits for
+  std::uint32_t child_failure_ = 0; ///< the spawn seq of the first child that failed, until observed
+  bool nursery_waiting_ = false;    ///< the body has ended; waiting for spawned children
   std::uint32_t next_seq_ = 1;
   std::uint32_t floor_seq_ = 1; ///< live events number from here at least (after a restart)
   caf::error exit_reason_;

@@ -44,6 +44,9 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+template <class T>
+class spawned;
+
 class ctx {
 public:
   using clock = std::chrono::system_clock;
@@ -186,6 +189,39 @@ public:
     return make_call<T>(fn, std::forward<In>(in), std::move(v.name));
   }
 
+  /// Starts function `fn` as a child task (routed like a call) and goes on without waiting: returns
+  /// its handle; `co_await` the handle (or `join`) for its output. Structured concurrency (a nursery):
+  /// the task does not end before its spawned children have ended; the first child that fails cancels
+  /// its running siblings, and its error reaches this task — thrown by `co_await` on that child, by the
+  /// next `spawn`, or, if never observed, as this task's failure when its body ends. Throws
+  /// `call_error` if the call cannot be made (unknown function, wrong types).
+  template <class T, class In>
+  [[nodiscard]] auto spawn(std::string_view fn, In&& in) {
+    detail::check_temporary<In>();
+    return spawn_awaiter<T>{rt_, make_call_op<T>(fn, std::forward<In>(in), std::string{},
+                                                 detail::op_kind::spawn)};
+  }
+
+  /// As above, pinned to version `v`.
+  template <class T, class In>
+  [[nodiscard]] auto spawn(std::string_view fn, In&& in, version v) {
+    detail::check_temporary<In>();
+    return spawn_awaiter<T>{rt_, make_call_op<T>(fn, std::forward<In>(in), std::move(v.name),
+                                                 detail::op_kind::spawn)};
+  }
+
+  /// Waits for spawned child `c` and yields its output (journaled). Throws `call_error` if it failed or
+  /// was cancelled. Same as `co_await c`.
+  template <class T>
+  [[nodiscard]] auto join(const spawned<T>& c);
+
+  /// Cancels spawned child `c` if it still runs: it ends with a journaled `cancelled` event, and joining
+  /// it throws. A cancelled child does not fail this task.
+  template <class T>
+  void cancel(const spawned<T>& c) {
+    detail::cancel_spawned(rt_, c.seq_);
+  }
+
   /// This task's id, its call tree's root, and what it runs.
   task_id id() const noexcept;
   task_id root() const noexcept;
@@ -196,11 +232,30 @@ public:
   bool replaying() const noexcept;
 
 private:
+  template <class T>
+  friend class spawned;
+
+  /// Spawn's awaiter: like an op, but yields the child's handle.
+  template <class T>
+  struct spawn_awaiter {
+    detail::task_runtime* rt;
+    detail::op o;
+    bool await_ready() { return detail::begin_op(rt, o); }
+    void await_suspend(std::coroutine_handle<> h) { detail::suspend_op(rt, o, h); }
+    spawned<T> await_resume();
+  };
+
   template <class T, class In>
   auto make_call(std::string_view fn, In&& in, std::string pinned) {
+    return detail::op_awaiter<T, decode_bytes<T>>{
+      rt_, make_call_op<T>(fn, std::forward<In>(in), std::move(pinned), detail::op_kind::call)};
+  }
+
+  template <class T, class In>
+  detail::op make_call_op(std::string_view fn, In&& in, std::string pinned, detail::op_kind kind) {
     using input_type = detail::normalized_input_t<In>;
     detail::op o;
-    o.kind = detail::op_kind::call;
+    o.kind = kind;
     o.name = std::string{fn};
     o.version = std::move(pinned);
     o.output_type = &typeid(T);
@@ -211,7 +266,7 @@ private:
       return detail::encode_input<input_type>(*input, target);
     };
     o.input_type = &typeid(input_type);
-    return detail::op_awaiter<T, decode_bytes<T>>{rt_, std::move(o)};
+    return o;
   }
 
   static clock::time_point decode_time(const std::string& bytes) {
@@ -230,5 +285,44 @@ private:
 
   detail::task_runtime* rt_;
 };
+
+/// A spawned child task (ctx::spawn): `co_await` it to join it. A handle belongs to the task that
+/// spawned it; copies name the same child.
+template <class T>
+class spawned {
+public:
+  /// The child's task id.
+  task_id id() const noexcept { return task_id{id_}; }
+  auto operator co_await() const {
+    detail::op o;
+    o.kind = detail::op_kind::join;
+    o.name = to_string(task_id{id_});
+    o.request = detail::encode_u64(seq_);
+    o.target = id_;
+    return detail::op_awaiter<T, ctx::decode_bytes<T>>{rt_, std::move(o)};
+  }
+
+private:
+  friend class ctx;
+  spawned(detail::task_runtime* rt, std::uint32_t seq, std::uint64_t id)
+    : rt_(rt), seq_(seq), id_(id) {}
+  detail::task_runtime* rt_;
+  std::uint32_t seq_;
+  std::uint64_t id_;
+};
+
+template <class T>
+auto ctx::join(const spawned<T>& c) {
+  return c.operator co_await();
+}
+
+template <class T>
+spawned<T> ctx::spawn_awaiter<T>::await_resume() {
+  if (o.failed)
+    detail::throw_op_failure(o);
+  // the handle: the spawn's seq, then the child's id
+  return spawned<T>{rt, static_cast<std::uint32_t>(detail::decode_u64(o.result.substr(0, 8))),
+                  detail::decode_u64(o.result.substr(8, 8))};
+}
 
 } // namespace actors

@@ -28,6 +28,9 @@ enum class event_kind : std::uint8_t {
                   ///< type, result the message bytes.
   restarted = 14, ///< a supervisor restarted the ended task: its history from `ref` (a seq) on is
                   ///< rewound (see journal.hpp, `history`); the task runs again.
+  spawn = 15,     ///< `ctx::spawn`: a child started without waiting; name = function@version, ref = the
+                  ///< child task id, request its input, result its handle.
+  join = 16,      ///< `co_await` on a spawned child: ref = the child, result its output (or error).
 };
 
 /// Returns the lower-case name of `x` ("effect", "call", ...), or "unknown".

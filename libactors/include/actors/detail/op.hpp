@@ -29,6 +29,8 @@ enum class op_kind : std::uint8_t {
   sleep = 11,
   send = 12,
   receive = 13,
+  spawn = 15,
+  join = 16,
 };
 
 struct op {
@@ -76,6 +78,8 @@ bool journaling(const task_runtime* rt) noexcept;
 bool begin_op(task_runtime* rt, op& o);
 /// Suspends the awaiting coroutine `h` on `o` (dispatches live work).
 void suspend_op(task_runtime* rt, op& o, std::coroutine_handle<> h);
+/// Cancels the child spawned at `seq` (ctx::cancel), if it still runs.
+void cancel_spawned(task_runtime* rt, std::uint32_t seq);
 /// Throws the exception that corresponds to a failed `o` (effect_error or call_error).
 [[noreturn]] void throw_op_failure(const op& o);
 
