@@ -699,7 +699,8 @@ void task_runtime::on_effect_done(std::uint32_t seq, bool failed, std::string pa
   append(event{.seq = seq, .kind = event_kind::effect, .failed = failed, .name = o.name,
                .request = std::move(o.request), .result = o.result, .text = std::move(rendered)});
   if (cancelling_) { // cancelled while the handler ran: its result is journaled, the task ends here
-    end_cancelled();
+    cancel_waits_effect_ = false;
+    maybe_end_cancelled();
     return;
   }
   resume(o.waiter);
@@ -855,6 +856,10 @@ void task_runtime::on_spawned_done(std::uint32_t seq, spawned_child& c, outcome 
   }
   if (finished_)
     return;
+  if (cancelling_) {
+    maybe_end_cancelled();
+    return;
+  }
   if (pending_ != nullptr && pending_->kind == op_kind::join && join_seq_ == seq) {
     auto& o = *std::exchange(pending_, nullptr);
     finish_join(o, c, pending_seq_);
@@ -932,7 +937,8 @@ void task_runtime::on_call_done(std::uint32_t seq, std::uint8_t state, std::stri
   }
   child_actor_ = nullptr;
   if (cancelling_) { // the child this task waited for has ended: now this task
-    end_cancelled();
+    cancel_waits_call_ = false;
+    maybe_end_cancelled();
     return;
   }
   auto& o = *std::exchange(pending_, nullptr);
@@ -952,23 +958,32 @@ void task_runtime::on_call_done(std::uint32_t seq, std::uint8_t state, std::stri
 void task_runtime::on_cancel(bool graceful) {
   if (finished_ || cancelling_)
     return;
-  for (auto& [seq, c] : spawned_) // spawned children end with it
+  cancelling_ = true;
+  // Its children end first (they never outlive it): spawned ones, and the one it calls.
+  for (auto& [seq, c] : spawned_)
     if (!c.ended)
       cancel_child(seq);
   if (graceful && pending_ != nullptr && pending_->kind == op_kind::effect) {
     // An effect handler cannot be interrupted: journal its result when it comes, then end. A task
     // resumed later (a supervisor's restart) does not run it again.
-    cancelling_ = true;
-    return;
+    cancel_waits_effect_ = true;
   }
   if (pending_ != nullptr && pending_->kind == op_kind::call && pending_child_ != 0) {
-    cancelling_ = true;
-    if (child_actor_)
+    if (child_actor_) {
       caf::anon_send(child_actor_, cancel_atom::value);
-    else if (!core_.cancel_running(task_id{pending_child_})) // a resumed child: a registry entry
-      end_cancelled(); // it is not running here: nothing to wait for
-    return;
+      cancel_waits_call_ = true;
+    } else if (core_.cancel_running(task_id{pending_child_})) { // a resumed child: a registry entry
+      cancel_waits_call_ = true;
+    } // else it is not running here: nothing to wait for
   }
+  maybe_end_cancelled();
+}
+
+void task_runtime::maybe_end_cancelled() {
+  if (cancel_waits_call_ || cancel_waits_effect_)
+    return;
+  if (std::any_of(spawned_.begin(), spawned_.end(), [](const auto& kv) { return !kv.second.ended; }))
+    return;
   end_cancelled();
 }
 

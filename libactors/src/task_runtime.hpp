@@ -168,6 +168,8 @@ private:
   void consumed(std::uint32_t seq);
   /// Drops this task's mailbox at its end (unless a supervisor may restart it).
   void close_mailbox();
+  /// Ends the cancelled task once nothing it waits for runs any more (children, a graceful effect).
+  void maybe_end_cancelled();
   /// Ends the task as cancelled (journaled), reporting `errc::cancelled`.
   void end_cancelled();
   eventlog::lsn append(eventlog::event ev);
@@ -199,6 +201,8 @@ private:
   std::uint32_t pending_seq_ = 0;
   std::uint64_t pending_child_ = 0;
   caf::actor child_actor_;   ///< the child started for the pending call (not for resumed children)
+  bool cancel_waits_call_ = false;   ///< cancelling: the called child has yet to end
+  bool cancel_waits_effect_ = false; ///< cancelling gracefully: the running effect has yet to end
   bool cancelling_ = false;  ///< cancelled while waiting for a child or an effect: end once it is done
   std::int64_t sleep_until_ = 0; ///< the deadline (ns since the epoch) of the sleep being prepared
   route_decision pending_route_;   ///< how the call being prepared was routed

@@ -279,3 +279,24 @@ TEST_CASE("a resumed parent takes its spawned children over instead of spawning 
   REQUIRE(done_events);
   CHECK(done_events->size() == 3); // started, now, completed: it did not run again
 }
+
+TEST_CASE("cancelling a parent cancels its spawned children, which end before it",
+          "[spawn][engine][cancel]") {
+  temp_dir dir;
+  gates g;
+  engine eng{test::config_for(dir.file("j.db")), make_routes(), g.fx()};
+  REQUIRE_FALSE(eng.status());
+  auto id = eng.start("hasty", std::int64_t{9});
+  REQUIRE(id);
+  g.one.wait();
+  REQUIRE(eng.cancel(*id));
+  auto out = eng.wait<std::int64_t>(*id);
+  REQUIRE_FALSE(out);
+  CHECK(describe(out.error()).find("was cancelled") != std::string::npos);
+  auto kids = children_of(eng, *id);
+  REQUIRE(kids.size() == 1);
+  CHECK(kids[0].status == task_status::cancelled); // journaled before the parent's end was reported
+  CHECK(kids[0].finished <= (*eng.journal()->find_task(id->value()))->finished);
+  g.open.set_value();
+  eng.drain();
+}
