@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <future>
 #include <mutex>
 #include <stdexcept>
 
@@ -51,9 +52,14 @@ task<std::string> session(ctx& cx, std::string name) {
   }
 }
 
+// Holds at the gate (its effect handler blocks until the test opens it), then returns.
+task<std::int64_t> stubborn(ctx& cx, std::int64_t x) {
+  co_return co_await cx.perform(test::gate{x});
+}
+
 router make_routes() {
   router r;
-  r.add("session", "v1", session);
+  r.add("session", "v1", session).add("stubborn", "v1", stubborn);
   return r;
 }
 
@@ -312,7 +318,7 @@ TEST_CASE("bad supervisor specs are refused with errors naming the supervisor an
   auto s = sessions("s", strategy::one_for_one, {"a"});
   s.children.push_back(worker("ghost", "noSuchFunction", std::string{"x"}));
   CHECK(message(s) == "actors.unknown_function: supervisor 's', child 'ghost': unknown function "
-                      "'noSuchFunction' (registered: session)");
+                      "'noSuchFunction' (registered: session, stubborn)");
   s.children.back() = worker("typed", "session", 42);
   CHECK(message(s).find("actors.wrong_input_type: supervisor 's', child 'typed': function 'session' "
                         "version 'v1' takes ") == 0);
@@ -365,4 +371,41 @@ TEST_CASE("the next engine on the journal takes over a supervisor's running chil
   CHECK(*eng.wait<std::string>(a) == "pqr");
   CHECK(n.count("a:p") == 1);
   CHECK(n.count("a:q") == 1);
+}
+
+TEST_CASE("shutdown: a graceful stop waits for a running effect up to its timeout; kill does not",
+          "[supervisor][engine]") {
+  temp_dir dir;
+  notes n;
+  std::promise<void> open;
+  std::shared_future<void> opened = open.get_future().share();
+  std::atomic<int> held{0};
+  std::promise<void> both_held;
+  auto fx = n.fx();
+  fx.handle<test::gate>([&](const test::gate& g) {
+    if (++held == 2)
+      both_held.set_value();
+    opened.wait();
+    return g.n;
+  });
+  engine eng{test::config_for(dir.file("j.db")), make_routes(), fx};
+  REQUIRE_FALSE(eng.status());
+  supervisor_spec spec{.name = "s"};
+  auto patient = worker("patient", "stubborn", std::int64_t{1});
+  patient.shutdown = supervision::shutdown_policy::after(50ms);
+  auto brutal = worker("brutal", "stubborn", std::int64_t{2});
+  brutal.shutdown = supervision::shutdown_policy::immediately();
+  spec.children = {patient, brutal};
+  REQUIRE(eng.supervise(spec));
+  auto p = task_of(eng, "s", "patient"), b = task_of(eng, "s", "brutal");
+  both_held.get_future().wait(); // both children are inside their effects
+  REQUIRE(eng.stop_supervisor("s"));
+  CHECK(lines(eng, "s", {"stopped", "did not stop"}) ==
+        std::vector<std::string>{"stopped brutal", "child patient did not stop within 50 ms: detached",
+                                 "stopped patient", "supervisor stopped"});
+  open.set_value();
+  eng.drain();
+  auto status = [&](task_id id) { return (*eng.journal()->find_task(id.value()))->status; };
+  CHECK(status(b) == eventlog::task_status::cancelled);
+  CHECK(status(p) == eventlog::task_status::running); // detached: the next engine resumes it
 }
