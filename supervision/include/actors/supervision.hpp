@@ -1,6 +1,13 @@
 #pragma once
 // actors::supervision — OTP-style supervision of durable tasks (DESIGN §5). This header holds the
-// supervisor's vocabulary and its pure decisions; running supervisors are built on them (issue 5).
+// supervisor's vocabulary and its pure decisions; `actors::engine::supervise` runs supervisors built on
+// them (CAF actors monitoring their children; <actors/supervise.hpp> builds specs).
+//
+// Children (`supervisor_spec::children`, started in order, stopped in reverse order):
+//   a worker      a durable task of a registered function with an input (`actors::worker(id, fn, in)`);
+//                 its task id stays the same across restarts.
+//   a supervisor  a nested supervisor (`actors::supervisor_child(id, spec)`); its failure (escalation)
+//                 is its parent's child failure. Names are unique in the tree.
 //
 // Strategy (what a supervisor restarts when a child ends and must be restarted):
 //   one_for_one   only that child.                                                  (default)
@@ -8,6 +15,7 @@
 //                 again in start order.
 //   rest_for_one  that child and every child started after it (stopped in reverse start order,
 //                 restarted in start order).
+//   Temporary siblings stopped by one_for_all / rest_for_one are not restarted (as in OTP).
 //
 // Restart type (per child: when is it restarted?):
 //   permanent     always, whatever the reason it ended.                             (default)
@@ -18,24 +26,36 @@
 // Restart intensity (per supervisor): at most `intensity` restarts within any `period`.
 //   intensity     default 1 (OTP's default).  period: default 5 s (OTP's default).
 //   One more restart inside the period makes the supervisor give up: it stops its children in reverse
-//   start order and fails to its own parent (escalation), which applies its strategy in turn.
+//   start order and fails to its own parent (escalation, error `supervision.escalated`), which applies
+//   its strategy in turn. A top-level supervisor that gives up ends as "failed".
 //   The decision is `restart_intensity::record` — a pure function of the restart times, now and the
 //   period, with the clock injected: exactly OTP's supervisor:add_restart.
 //
 // Back-off (per supervisor; OTP has none): a delay before each restart of a child, growing with the
 // child's consecutive restarts: initial * factor^(n-1), capped at max, then spread by +/- jitter (a
-// fraction, e.g. 0.1 = 10%). initial 0 (the default) restarts at once, as OTP does.
+// fraction, e.g. 0.1 = 10%). initial 0 (the default) restarts at once, as OTP does. The count starts
+// over when the child ran longer than `period` since its last restart. Defaults: max 30 s, factor 2,
+// jitter 0.
 //
 // Shutdown (per child: how it is stopped by its supervisor):
-//   shutdown_policy::after(t)   ask it to stop (cancel) and wait up to t for its end, then kill it.
-//                               Default: after(5 s), OTP's default for workers.
-//   shutdown_policy::kill()     stop it at once (OTP's brutal_kill).
+//   shutdown_policy::after(t)   ask it to stop and wait up to t for its end: a running effect handler
+//                               may finish and its result is journaled (a restart does not run it
+//                               again); past t the child is detached (stopped without a journaled end:
+//                               the next engine on the journal resumes it). Default: after(5 s), OTP's
+//                               default for workers.
+//   shutdown_policy::immediately()  cancel it at once (OTP's brutal_kill); a running effect's result
+//                               is dropped.
 //
-// Restart means resume (unlike OTP): a restarted durable child resumes from its journal — the crash
-// point is where its journal ends — unless its spec asks for `fresh_start`.
+// Restart means resume (unlike OTP): a restarted worker resumes from its journal under the same task
+// id, its effects answered from the journal. What is rewound: for a child that failed on a received
+// message, that message (it is consumed, as OTP drops the message a process crashed on); for one that
+// failed at a failed effect or call, that effect or call (retried); otherwise only its end. A child
+// that completed, or whose spec sets `fresh_start`, starts again from its input. Messages sent to a
+// child while it restarts wait in its mailbox.
 //
-// Specs are validated when given (`validate`), and a bad one is refused with an error naming the child
-// and the field (error category atom "supervisor"); a running supervisor is never handed an invalid spec.
+// Specs are validated when given (`validate`), and a bad one is refused with an error naming the
+// supervisor, the child and the field (error category atom "supervisor"); a running supervisor is never
+// handed an invalid spec.
 
 #include <chrono>
 #include <cstdint>
