@@ -1,19 +1,72 @@
-// A process the crash tests start and kill with SIGKILL while a user effect is in flight.
+// A process the crash tests start and kill with SIGKILL while a task is mid-way.
 //
 //   actors_crash_child JOURNAL
 // Starts task "durable" (see crash_workload.hpp) with input 5, prints "STARTED <id>", and blocks inside
 // the handler of the second effect after printing "INFLIGHT <id>". Each handler call appends a line to
 // JOURNAL.effects so the test can count executions across processes.
+//
+//   actors_crash_child JOURNAL sleep MS
+// Starts task "crashNap" with input MS and prints "SLEEPING <id>" once the deadline of its sleep is
+// committed to JOURNAL, so a kill after that line finds the timer durable.
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <string>
+#include <thread>
+
+#include <actors/eventlog/journal.hpp>
 
 #include "crash_workload.hpp"
 
+namespace {
+
+int fail(const caf::error& err) {
+  std::fprintf(stderr, "%s\n", actors::describe(err).c_str());
+  return 1;
+}
+
+// The engine reports durability to tasks, not to its caller: the main thread polls the journal (which
+// reads only committed rows) until the sleep event is there. Waiting by polling is fine in this process;
+// the test process itself only waits on the pipe and engine::wait.
+int run_sleep(const std::string& journal, std::int64_t ms) {
+  actors::engine eng{actors::test::config_for(journal), actors::test::crash_routes(), actors::effects{}};
+  if (auto err = eng.status())
+    return fail(err);
+  auto id = eng.start("crashNap", ms);
+  if (!id)
+    return fail(id.error());
+  using actors::eventlog::event_kind;
+  for (;;) {
+    auto evs = eng.journal()->events(id->value());
+    if (!evs)
+      return fail(evs.error());
+    auto has = [&](event_kind k) {
+      return std::any_of(evs->begin(), evs->end(), [k](const auto& e) { return e.kind == k; });
+    };
+    if (has(event_kind::sleep))
+      break;
+    if (has(event_kind::completed) || has(event_kind::failed) || has(event_kind::cancelled)) {
+      std::fprintf(stderr, "task %s ended without a journaled sleep\n", actors::to_string(*id).c_str());
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{2});
+  }
+  std::printf("SLEEPING %s\n", actors::to_string(*id).c_str());
+  std::fflush(stdout);
+  auto r = eng.wait<std::int64_t>(*id); // the test kills us before the deadline
+  return r ? 0 : 1;
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string{argv[2]} == "sleep")
+    return run_sleep(argv[1], std::stoll(argv[3]));
   if (argc != 2) {
-    std::fprintf(stderr, "usage: actors_crash_child JOURNAL\n");
+    std::fprintf(stderr, "usage: actors_crash_child JOURNAL [sleep MS]\n");
     return 2;
   }
   std::string journal = argv[1];
@@ -29,15 +82,11 @@ int main(int argc, char** argv) {
   });
   auto cfg = actors::test::config_for(journal);
   actors::engine eng{cfg, actors::test::crash_routes(), fx};
-  if (auto err = eng.status()) {
-    std::fprintf(stderr, "%s\n", actors::describe(err).c_str());
-    return 1;
-  }
+  if (auto err = eng.status())
+    return fail(err);
   auto id = eng.start("durable", std::int64_t{5});
-  if (!id) {
-    std::fprintf(stderr, "%s\n", actors::describe(id.error()).c_str());
-    return 1;
-  }
+  if (!id)
+    return fail(id.error());
   std::printf("STARTED %s\n", actors::to_string(*id).c_str());
   std::fflush(stdout);
   auto r = eng.wait<std::string>(*id);

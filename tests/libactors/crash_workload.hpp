@@ -1,7 +1,9 @@
 #pragma once
 // The workload shared by the crash tests and their child process: a task that reserves stock, charges a
-// card (the effect in flight at the kill), then calls a child task that ships.
+// card (the effect in flight at the kill), then calls a child task that ships; and a task killed while it
+// sleeps on a durable timer.
 
+#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -54,9 +56,18 @@ inline task<std::string> durable(ctx& cx, std::int64_t qty) {
   co_return std::to_string(left) + "/" + receipt + "/" + tracking;
 }
 
+// Sleeps `ms` milliseconds between two clock readings and returns how long it observed, in ms. Killed
+// during the sleep, it must resume with the journaled first reading and deadline, not fresh ones.
+inline task<std::int64_t> crash_nap(ctx& cx, std::int64_t ms) {
+  auto before = co_await cx.now();
+  co_await cx.sleep(std::chrono::milliseconds{ms});
+  auto after = co_await cx.now();
+  co_return std::chrono::duration_cast<std::chrono::milliseconds>(after - before).count();
+}
+
 inline router crash_routes() {
   router r;
-  r.add("durable", "v1", durable).add("ship", "v1", ship_order);
+  r.add("durable", "v1", durable).add("ship", "v1", ship_order).add("crashNap", "v1", crash_nap);
   return r;
 }
 

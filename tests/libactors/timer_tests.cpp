@@ -2,12 +2,19 @@
 // replay does not wait.
 
 #include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include <actors/actors.hpp>
 #include <actors/eventlog/journal.hpp>
 
+#include "crash_workload.hpp"
 #include "test_support.hpp"
 
 using namespace actors;
@@ -110,4 +117,98 @@ TEST_CASE("replay answers a sleep from the journal without waiting; a cancel int
   auto out = eng.wait<std::int64_t>(*id);
   REQUIRE_FALSE(out);
   CHECK(to_string(out.error()).find("was cancelled") != std::string::npos);
+}
+
+TEST_CASE("a durable timer survives a real SIGKILL: the resumed task sleeps only what is left",
+          "[timer][resume][crash]") {
+  // Long enough that the kill, which follows SLEEPING at once, lands well before the deadline.
+  constexpr std::int64_t ms = 3000;
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  auto ms_arg = std::to_string(ms);
+  int out_pipe[2];
+  REQUIRE(pipe(out_pipe) == 0);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(out_pipe[1], STDOUT_FILENO);
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    execl(ACTORS_CRASH_CHILD, ACTORS_CRASH_CHILD, path.c_str(), "sleep", ms_arg.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  FILE* child_out = fdopen(out_pipe[0], "r");
+  REQUIRE(child_out != nullptr);
+  std::string sleeping_id;
+  char line[256];
+  // The child prints SLEEPING only once the deadline is committed: a kill after it cannot lose the timer.
+  while (sleeping_id.empty() && std::fgets(line, sizeof line, child_out) != nullptr) {
+    std::string s{line};
+    if (s.rfind("SLEEPING ", 0) == 0)
+      sleeping_id = s.substr(9, 16);
+  }
+  REQUIRE(kill(pid, SIGKILL) == 0);
+  auto killed_at = now_ns();
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  std::fclose(child_out);
+  REQUIRE_FALSE(sleeping_id.empty());
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+  auto id = task_id::from_string(sleeping_id);
+  REQUIRE(id);
+
+  // What the kill left: the task unfinished, mid-sleep. Were it finished, nothing below would resume.
+  std::int64_t deadline = 0;
+  {
+    eventlog::journal_options opts;
+    opts.path = path;
+    opts.read_only = true;
+    auto j = eventlog::journal::open(opts);
+    REQUIRE(j);
+    auto rec = (*j)->find_task(id->value());
+    REQUIRE(rec);
+    REQUIRE(rec->has_value());
+    REQUIRE((*rec)->status == eventlog::task_status::running);
+    auto evs = (*j)->events(id->value());
+    REQUIRE(evs);
+    REQUIRE(evs->size() == 3); // started, now, sleep
+    REQUIRE((*evs)[2].kind == eventlog::event_kind::sleep);
+    CHECK(detail::decode_u64((*evs)[2].request) == static_cast<std::uint64_t>(ms * 1'000'000));
+    deadline = static_cast<std::int64_t>(detail::decode_u64((*evs)[2].result));
+  }
+
+  auto opened_at = now_ns();
+  engine eng{test::config_for(path), test::crash_routes(), effects{}};
+  REQUIRE_FALSE(eng.status());
+  auto out = eng.wait<std::int64_t>(*id); // ms more if the timer started over
+  auto woke_at = now_ns();
+  REQUIRE(out);
+  INFO("resumed " << (deadline - opened_at) / 1'000'000 << " ms before the deadline, done "
+                  << (woke_at - deadline) / 1'000'000 << " ms after it");
+  CHECK(woke_at >= deadline);
+  CHECK(eng.stats().resumed == 1);
+
+  auto evs = eng.journal()->events(id->value());
+  REQUIRE(evs);
+  // One sleep and one first reading, both the child's: resume answered them from the journal instead
+  // of journaling a new clock reading or a new deadline.
+  REQUIRE(evs->size() == 5);
+  CHECK((*evs)[0].kind == eventlog::event_kind::started);
+  CHECK((*evs)[1].kind == eventlog::event_kind::now);
+  CHECK((*evs)[2].kind == eventlog::event_kind::sleep);
+  CHECK((*evs)[3].kind == eventlog::event_kind::now);
+  CHECK((*evs)[4].kind == eventlog::event_kind::completed);
+  CHECK((*evs)[1].ts < killed_at);
+  CHECK((*evs)[2].ts < killed_at);
+  CHECK(static_cast<std::int64_t>(detail::decode_u64((*evs)[2].result)) == deadline);
+  auto before = static_cast<std::int64_t>(detail::decode_u64((*evs)[1].result));
+  auto after = static_cast<std::int64_t>(detail::decode_u64((*evs)[3].result));
+  CHECK(after >= deadline);        // the task woke no earlier than the journaled deadline
+  CHECK((*evs)[4].ts >= deadline); // nor completed before it
+  // The output spans the child's reading and the resumed one: the first reading was not taken again.
+  CHECK(*out == (after - before) / 1'000'000);
+  CHECK(*out >= ms);
 }
