@@ -271,6 +271,8 @@ public:
   std::vector<shadow_counts> shadow_stats() const;
 
   /// Blocks until no task is in flight, including shadow runs (whose divergences are then durable).
+  /// Supervised tasks count: with a running supervisor whose children never end, stop it first
+  /// (`stop_supervisor`) — the destructor does not wait for them (it detaches them, see `supervise`).
   void drain();
 
   /// Counters so far.
