@@ -324,6 +324,11 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
   replay_many_cmd->add_option("--since", many_since, "only tasks created within this duration");
   replay_many_cmd->add_option("--limit", many_limit, "at most this many tasks (newest first)");
 
+  auto* sup_cmd = app.add_subcommand("sup", "supervision trees, as their engines last reported them");
+  sup_cmd->require_subcommand(1);
+  auto* sup_tree_cmd =
+    sup_cmd->add_subcommand("tree", "supervisors, their children, states and restart counts");
+
   bool follow = false;
   auto* log_cmd = app.add_subcommand("log", "the event log, oldest first");
   log_cmd->add_flag("--follow,-f", follow, "keep printing new events until interrupted");
@@ -339,9 +344,9 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
     if (a.starts_with("-"))
       continue;
     if (a != "serve" && a != "task" && a != "route" && a != "replay" && a != "divergences" &&
-        a != "log") {
+        a != "log" && a != "sup") {
       std::cerr << program << ": unknown subcommand '" << a << "' (expected serve, task, route, "
-                << "replay, divergences or log; run '" << program << " --help' for usage)\n";
+                << "replay, divergences, log or sup; run '" << program << " --help' for usage)\n";
       return 2;
     }
     break;
@@ -379,6 +384,8 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
       return route_clear(g, clear_fn, clear_task);
     if (*log_cmd)
       return log(g, follow, limit);
+    if (*sup_tree_cmd)
+      return sup_tree(g);
   } catch (const usage_problem& p) {
     std::cerr << program << ": " << p.message << '\n';
     return 2;

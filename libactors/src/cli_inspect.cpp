@@ -1,5 +1,5 @@
 // The subcommands that need only the journal (tools/engine runs them on any journal): task list, show and
-// cancel, divergences, log, route show, set and clear.
+// cancel, divergences, log, route show, set and clear, sup tree.
 
 #include <algorithm>
 #include <atomic>
@@ -51,7 +51,8 @@ json tree_json(el::journal& j, const el::task_record& t, int depth) {
   json evs = json::array();
   for (auto& e : need(j.events(t.id))) {
     auto ev = to_json(e);
-    if (e.kind == el::event_kind::call && e.ref != 0 && depth < 100)
+    if ((e.kind == el::event_kind::call || e.kind == el::event_kind::spawn) && e.ref != 0 &&
+        depth < 100)
       if (auto child = need(j.find_task(e.ref)))
         ev["task"] = tree_json(j, *child, depth + 1);
     evs.push_back(std::move(ev));
@@ -70,7 +71,8 @@ void print_tree(el::journal& j, const el::task_record& t, const std::string& ind
               << fmt::format("  {:>4}  {:>10}  {:<9} {:<16} {}{}\n", e.seq,
                              fmt::format("+{:.3f} ms", static_cast<double>(e.ts - t.created) / 1e6),
                              el::to_string(e.kind), e.name, e.failed ? "✗ " : "", e.text);
-    if (e.kind == el::event_kind::call && e.ref != 0 && depth < 100)
+    if ((e.kind == el::event_kind::call || e.kind == el::event_kind::spawn) && e.ref != 0 &&
+        depth < 100)
       if (auto child = need(j.find_task(e.ref)))
         print_tree(j, *child, indent + "  │ ", depth + 1);
   }
@@ -107,6 +109,62 @@ int divergences(const globals& g, const std::string& function, std::size_t limit
                  "candidate " + d.candidate_version, d.candidate_side);
   }
   std::cout << found.size() << (found.size() == 1 ? " divergence\n" : " divergences\n");
+  return 0;
+}
+
+namespace {
+
+json to_json(const el::supervision_record& r) {
+  return json{{"supervisor", r.supervisor}, {"child", r.child},      {"parent", r.parent},
+              {"position", r.position},     {"kind", r.kind},        {"function", r.function},
+              {"task", r.task == 0 ? std::string{} : to_string(task_id{r.task})},
+              {"state", r.state},           {"restarts", r.restarts}, {"detail", r.detail},
+              {"updated", utc(r.updated)}};
+}
+
+/// Prints supervisor `name`'s row and, in start order, its children (nested supervisors recursively).
+void print_supervisor(const std::vector<el::supervision_record>& rows, const std::string& name,
+                      const std::string& indent, int depth) {
+  for (auto& r : rows)
+    if (r.supervisor == name && r.child.empty())
+      std::cout << indent
+                << fmt::format("supervisor {}  {}  {}  (updated {})\n", r.supervisor, r.state, r.detail,
+                               utc(r.updated));
+  for (auto& r : rows) {
+    if (r.supervisor != name || r.child.empty())
+      continue;
+    if (r.kind == "supervisor") {
+      std::cout << indent << fmt::format("  ├ {}  restarts {}\n", r.child, r.restarts);
+      if (depth < 32)
+        print_supervisor(rows, r.function, indent + "  │ ", depth + 1);
+      continue;
+    }
+    std::cout << indent
+              << fmt::format("  ├ {:<12} task {}  {:<24} {:<10} restarts {}  {}\n", r.child,
+                             r.task == 0 ? std::string{"-"} : to_string(task_id{r.task}), r.function,
+                             r.state, r.restarts, r.detail);
+  }
+}
+
+} // namespace
+
+int sup_tree(const globals& g) {
+  auto j = open_journal(g.journal);
+  auto rows = need(j->supervision());
+  if (g.json) {
+    json out = json::array();
+    for (auto& r : rows)
+      out.push_back(to_json(r));
+    std::cout << out.dump(2) << '\n';
+    return 0;
+  }
+  if (rows.empty()) {
+    std::cout << "no supervisors in journal " << g.journal << '\n';
+    return 0;
+  }
+  for (auto& r : rows)
+    if (r.child.empty() && r.parent.empty())
+      print_supervisor(rows, r.supervisor, "", 0);
   return 0;
 }
 

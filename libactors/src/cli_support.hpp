@@ -82,6 +82,7 @@ int divergences(const globals& g, const std::string& function, std::size_t limit
 /// Prints the event log; with `follow`, keeps polling until SIGINT or SIGTERM.
 int log(const globals& g, bool follow, std::size_t limit);
 int route_show(const globals& g);
+int sup_tree(const globals& g);
 
 /// The options of `route set`.
 struct route_change {

@@ -44,11 +44,23 @@ void completion_registry::complete(task_id id, outcome out) {
   auto c = find(id);
   if (!c)
     return;
-  std::vector<std::function<void(const outcome&)>> callbacks;
   {
     std::lock_guard guard{c->mx};
     c->result = std::move(out);
+    if (c->supervised) { // its supervisor decides whether this is the end
+      c->held = true;
+      return;
+    }
+  }
+  publish(id, c);
+}
+
+void completion_registry::publish(task_id id, const std::shared_ptr<completion>& c) {
+  std::vector<std::function<void(const outcome&)>> callbacks;
+  {
+    std::lock_guard guard{c->mx};
     c->done = true;
+    c->held = false;
     callbacks.swap(c->callbacks);
   }
   c->cv.notify_all();
@@ -67,6 +79,33 @@ void completion_registry::complete(task_id id, outcome out) {
     s.entries.erase(s.retained.front()); // no-op if already waited for
     s.retained.pop_front();
   }
+}
+
+std::shared_ptr<completion> completion_registry::restart(task_id id, const function_entry* entry) {
+  if (auto c = find(id)) {
+    std::lock_guard guard{c->mx};
+    if (!c->done) {
+      c->entry = entry;
+      c->held = false;
+      c->result = outcome{};
+      return c;
+    }
+  }
+  return create(id, entry);
+}
+
+void completion_registry::set_supervised(task_id id, bool on) {
+  auto c = find(id);
+  if (!c)
+    return;
+  bool report = false;
+  {
+    std::lock_guard guard{c->mx};
+    c->supervised = on;
+    report = !on && c->held;
+  }
+  if (report)
+    publish(id, c);
 }
 
 outcome completion_registry::wait(task_id id, completion& c) {

@@ -43,6 +43,10 @@ struct completion {
   std::condition_variable cv;
   bool done = false;
   outcome result;
+  /// Run by a supervisor that may restart it: an end is held (`held`) instead of reported, until the
+  /// supervisor restarts the task (the same entry waits for the next run) or lets it go (`release`).
+  bool supervised = false;
+  bool held = false;
   std::vector<std::function<void(const outcome&)>> callbacks;
 };
 
@@ -64,8 +68,14 @@ public:
   /// Returns false if `id` is unknown.
   bool on_complete(task_id id, std::function<void(const outcome&)> cb);
 
-  /// Records the outcome and notifies waiters.
+  /// Records the outcome and notifies waiters (a supervised task's outcome is held, see completion).
   void complete(task_id id, outcome out);
+
+  /// The entry of a task a supervisor runs again: the existing one, its waiters kept, or a new one.
+  std::shared_ptr<completion> restart(task_id id, const function_entry* entry);
+
+  /// Marks `id` supervised (its ends are held) or, with false, lets it go: a held end is reported now.
+  void set_supervised(task_id id, bool on);
 
   /// Blocks until `id`'s entry `c` is done, returns its outcome and forgets `id` (a later wait reads
   /// the journal).
@@ -82,6 +92,8 @@ private:
     return shards_[(id.value() ^ (id.value() >> 17)) % shard_count];
   }
   void forget(task_id id);
+  /// Reports `c`'s outcome to its waiters.
+  void publish(task_id id, const std::shared_ptr<completion>& c);
 
   std::size_t retain_bound_;
   mutable std::array<shard, shard_count> shards_;

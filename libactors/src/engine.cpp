@@ -118,7 +118,8 @@ caf::actor engine_core::spawn(std::unique_ptr<task_runtime> rt) {
 }
 
 caf::expected<std::pair<task_id, caf::actor>>
-engine_core::start_root(std::string_view fn, std::string_view pinned, const erased_input& in) {
+engine_core::start_root(std::string_view fn, std::string_view pinned, const erased_input& in,
+                        bool supervised) {
   if (journal) {
     if (auto err = journal->failure())
       return make_error(errc::journal_failure,
@@ -147,6 +148,7 @@ engine_core::start_root(std::string_view fn, std::string_view pinned, const eras
   if (journal)
     created = journal->append_task(rec, *bytes, in.render(in.value));
   auto completion = completions.create(task_id{rec.id}, &entry);
+  completion->supervised = supervised; // before it runs: not even its first end escapes its supervisor
   auto id = task_id{rec.id};
   task_runtime::setup s;
   s.rec = std::move(rec);

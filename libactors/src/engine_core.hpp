@@ -151,8 +151,10 @@ struct engine_core {
 
   /// Starts a root task of `fn` (routed; `pinned` if not empty): journals it, registers its completion
   /// and spawns it. Errors: unknown function or version, wrong input type, a failed journal.
+  /// `supervised`: its ends are held for its supervisor (completion::supervised) from the start.
   caf::expected<std::pair<task_id, caf::actor>> start_root(std::string_view fn, std::string_view pinned,
-                                                           const erased_input& in);
+                                                           const erased_input& in,
+                                                           bool supervised = false);
 
   /// Runs the ended (or stopped) task `id` again under the same id (supervisor.cpp): journals a
   /// `restarted` event and resumes the task from its history — up to its end; for a task that failed,

@@ -173,6 +173,7 @@ private:
           auto a = caf::actor_cast<caf::actor>(comp->actor);
           guard.unlock();
           if (a) {
+            core_.completions.set_supervised(task_id{known}, true);
             running(c, i, a, "took over " + c.spec->id + " (task " + to_string(task_id{known}) +
                                ", resumed from the journal)");
             return;
@@ -199,7 +200,7 @@ private:
                       return static_cast<const child_spec*>(p)->input(target);
                     },
                     [](const void* p) { return static_cast<const child_spec*>(p)->input_text; }};
-    auto started = core_.start_root(c.spec->function, c.spec->version, in);
+    auto started = core_.start_root(c.spec->function, c.spec->version, in, true);
     if (!started) {
       fail_later(i, describe(started.error()));
       return;
@@ -441,6 +442,8 @@ private:
   void detach_all() {
     shutting_down_ = true;
     for (auto& c : children_)
+      release(c); // their ends (detached, or already held) reach whoever waits
+    for (auto& c : children_)
       if (c.actor)
         anon_send(c.actor, detach_atom::value); // a nested supervisor detaches its own children
     note("detached (the engine stops)");
@@ -457,6 +460,7 @@ private:
       std::lock_guard guard{core_.supervised_mx};
       core_.supervised_ids.erase(c.task);
     }
+    core_.completions.set_supervised(task_id{c.task}, false); // a held end is reported now
     if (!c.actor)
       core_.mail.close(c.task);
   }
@@ -655,7 +659,11 @@ caf::expected<engine_core::restarted_task> engine_core::restart_task(task_id id,
   s.rec = std::move(**rec);
   s.rec.status = eventlog::task_status::running;
   s.rec.finished = 0;
-  auto completion = completions.create(id, entry);
+  auto completion = completions.restart(id, entry); // whoever waits for the task waits for this run
+  {
+    std::lock_guard guard{completion->mx};
+    completion->supervised = true;
+  }
   auto actor = spawn(std::make_unique<task_runtime>(*this, std::move(s)));
   {
     std::lock_guard guard{completion->mx};

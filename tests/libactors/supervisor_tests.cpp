@@ -82,7 +82,7 @@ struct notes {
 };
 
 supervisor_spec sessions(std::string name, strategy s, std::vector<std::string> ids,
-                         restart_type r = restart_type::permanent) {
+                         restart_type r = restart_type::transient) {
   supervisor_spec spec{.name = std::move(name), .flags = {.strategy = s, .intensity = 10, .period = 60s}};
   for (auto& id : ids) {
     auto c = worker(id, "session", id);
@@ -158,7 +158,7 @@ TEST_CASE("one_for_one restarts only the failed child, resumed from its journal 
   REQUIRE(saw(eng, "s", "restarted b"));
   CHECK(task_of(eng, "s", "b") == b); // the same task, resumed
   REQUIRE(eng.send(b, std::string{"quit"}));
-  auto out = eng.wait<std::string>(b); // permanent: restarted again after quit, but this run's output stands
+  auto out = eng.wait<std::string>(b); // transient: quit is its end for good, reported to wait
   REQUIRE(out);
   CHECK(*out == "xyz"); // state from before the crash, poison consumed, z delivered
   CHECK(n.count("b:x") == 1); // journaled effects were answered from the journal, not run again
@@ -222,6 +222,7 @@ TEST_CASE("restart types: permanent always, transient only after a failure, temp
   engine eng{test::config_for(dir.file("j.db")), make_routes(), n.fx()};
   REQUIRE_FALSE(eng.status());
   auto spec = sessions("s", strategy::one_for_one, {"perm", "trans", "temp"});
+  spec.children[0].restart = restart_type::permanent;
   spec.children[1].restart = restart_type::transient;
   spec.children[2].restart = restart_type::temporary;
   REQUIRE(eng.supervise(spec));
