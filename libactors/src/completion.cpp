@@ -108,6 +108,14 @@ void completion_registry::set_supervised(task_id id, bool on) {
     publish(id, c);
 }
 
+bool completion_registry::supervised(task_id id) const {
+  auto c = find(id);
+  if (!c)
+    return false;
+  std::lock_guard guard{c->mx};
+  return c->supervised;
+}
+
 outcome completion_registry::wait(task_id id, completion& c) {
   outcome out;
   {

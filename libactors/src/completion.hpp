@@ -77,6 +77,9 @@ public:
   /// Marks `id` supervised (its ends are held) or, with false, lets it go: a held end is reported now.
   void set_supervised(task_id id, bool on);
 
+  /// Whether `id` is run by a supervisor now (its mailbox outlives a run; messages to it are accepted).
+  bool supervised(task_id id) const;
+
   /// Blocks until `id`'s entry `c` is done, returns its outcome and forgets `id` (a later wait reads
   /// the journal).
   outcome wait(task_id id, completion& c);

@@ -12,7 +12,6 @@
 #include <optional>
 #include <tuple>
 #include <typeinfo>
-#include <unordered_set>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -80,9 +79,6 @@ struct engine_core {
   mailboxes mail;
   /// Supervisors of this engine (supervisor.cpp).
   std::unique_ptr<supervision_state> supervisors;
-  /// Tasks run by a supervisor (which may restart them): their mailboxes outlive a run.
-  mutable std::mutex supervised_mx;
-  std::unordered_set<std::uint64_t> supervised_ids;
   std::unique_ptr<worker_pool> pool;
   std::unique_ptr<caf::actor_system_config> system_cfg;
   std::unique_ptr<caf::actor_system> system;
@@ -140,11 +136,8 @@ struct engine_core {
   /// A seed for a task's random generator.
   std::uint64_t new_seed() noexcept;
 
-  /// Whether `id` is a supervised task (see supervised_ids).
-  bool supervised(std::uint64_t id) const {
-    std::lock_guard guard{supervised_mx};
-    return !supervised_ids.empty() && supervised_ids.contains(id);
-  }
+  /// Whether `id` is run by a supervisor (which may restart it): its mailbox outlives a run.
+  bool supervised(std::uint64_t id) const { return completions.supervised(task_id{id}); }
   /// Whether a message to `id` can be accepted: the task runs here (or is supervised), or the journal
   /// has it unfinished (it resumes, here or in another engine on the file, and reads its mailbox then).
   bool task_alive(std::uint64_t id);

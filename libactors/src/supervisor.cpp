@@ -208,10 +208,6 @@ private:
     if (restart)
       ++c.restarts;
     c.task = started->first.value();
-    {
-      std::lock_guard guard{core_.supervised_mx};
-      core_.supervised_ids.insert(c.task);
-    }
     remember_task(c.spec->id, c.task);
     running(c, i, started->second,
             std::string{restart ? "restarted " : "started "} + c.spec->id + " as task " +
@@ -219,10 +215,6 @@ private:
   }
 
   void running(child& c, std::size_t i, caf::actor a, std::string line) {
-    {
-      std::lock_guard guard{core_.supervised_mx};
-      core_.supervised_ids.insert(c.task);
-    }
     c.actor = std::move(a);
     monitor(c.actor);
     c.state = child_state::running;
@@ -456,10 +448,6 @@ private:
   void release(child& c) {
     if (c.task == 0 || c.spec->supervisor)
       return;
-    {
-      std::lock_guard guard{core_.supervised_mx};
-      core_.supervised_ids.erase(c.task);
-    }
     core_.completions.set_supervised(task_id{c.task}, false); // a held end is reported now
     if (!c.actor)
       core_.mail.close(c.task);

@@ -208,11 +208,17 @@ bool task_runtime::begin(op& o) {
     return begin_receive(o);
   if (o.kind == op_kind::join)
     return begin_join(o);
+  if (auto answered = from_journal(o))
+    return *answered;
+  return begin_live(o);
+}
+
+std::optional<bool> task_runtime::from_journal(op& o) {
   if (cursor_ < recorded_.size() && replay(o))
     return true;
   if (abort_)
-    return false; // suspend; after_resume() stops the task
-  return begin_live(o);
+    return false;
+  return std::nullopt;
 }
 
 // Answers `o` from the journal. Returns false when the journal has no answer (run live), or with abort_
@@ -395,10 +401,8 @@ bool task_runtime::begin_live(op& o) {
 }
 
 bool task_runtime::begin_receive(op& o) {
-  if (cursor_ < recorded_.size() && replay(o))
-    return true;
-  if (abort_)
-    return false;
+  if (auto answered = from_journal(o))
+    return *answered;
   if (take_message(o, next_seq_)) {
     ++next_seq_;
     return true;
@@ -501,11 +505,11 @@ void task_runtime::on_mail_room(std::uint32_t seq) {
 // left), else it is now + d and journaled. Returns true if it is already due.
 bool task_runtime::begin_sleep(op& o) {
   std::int64_t deadline = 0;
-  if (cursor_ < recorded_.size() && replay(o)) {
+  if (auto answered = from_journal(o)) {
+    if (!*answered)
+      return false;
     deadline = static_cast<std::int64_t>(decode_u64(o.result));
   } else {
-    if (abort_)
-      return false; // suspend; after_resume() stops the task
     deadline = now_ns() + static_cast<std::int64_t>(decode_u64(o.request));
     o.result = encode_u64(static_cast<std::uint64_t>(deadline));
     auto text = o.text + " (until " + utc_text(deadline) + ")";
@@ -787,10 +791,8 @@ bool task_runtime::start_spawn(op& o) {
 }
 
 bool task_runtime::begin_join(op& o) {
-  if (cursor_ < recorded_.size() && replay(o))
-    return true;
-  if (abort_)
-    return false;
+  if (auto answered = from_journal(o))
+    return *answered;
   auto seq = static_cast<std::uint32_t>(decode_u64(o.request));
   auto i = spawned_.find(seq);
   if (i == spawned_.end() || i->second.id != o.target) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -110,6 +111,9 @@ public:
 
 private:
   bool replay(op& o);
+  /// What the journal makes of `o`: true, answered from it; false, the code departed from it (abort_
+  /// is set: suspend, after_resume() stops the task); nullopt, the journal has no answer (run live).
+  std::optional<bool> from_journal(op& o);
   bool begin_live(op& o);
   bool begin_in_session(op& o);
   /// A sleep: journals its deadline (or takes it from the journal) and suspends until it.
