@@ -18,10 +18,13 @@
 
 #include <actors/eventlog/journal.hpp>
 
+#include "../libactors/child_process.hpp"
 #include "../libactors/test_support.hpp"
 #include "../../examples/shop/model.hpp"
 
+using actors::test::exec_in;
 using actors::test::temp_dir;
+using running = actors::test::child_process;
 
 namespace {
 
@@ -36,22 +39,6 @@ std::string slurp(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-/// In a forked child: runs `binary args...` in `dir` with stdout `out` and stderr `err`. Never returns.
-[[noreturn]] void exec_in(const std::string& dir, const std::string& binary,
-                          const std::vector<std::string>& args, int out, int err) {
-  if (chdir(dir.c_str()) != 0)
-    _exit(127);
-  dup2(out, 1);
-  dup2(err, 2);
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(binary.c_str()));
-  for (auto& a : args)
-    argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  execv(binary.c_str(), argv.data());
-  _exit(127);
 }
 
 /// Runs `binary args...` in `dir`, waits for it, returns its exit code and output.
@@ -78,75 +65,6 @@ result shop_cli(const temp_dir& d, const std::vector<std::string>& args) {
 result engine(const temp_dir& d, const std::vector<std::string>& args) {
   return run(d.path().string(), ACTORS_ENGINE_BINARY, args);
 }
-
-/// A child process whose stderr (or stdout) the test reads line by line while it runs (`serve`,
-/// `log --follow`).
-class running {
-public:
-  enum class stream { err, out };
-  running(const std::string& dir, const std::string& binary, const std::vector<std::string>& args,
-          stream read = stream::err) {
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      close(fds[0]);
-      int null = open("/dev/null", O_WRONLY);
-      if (read == stream::err)
-        exec_in(dir, binary, args, null, fds[1]);
-      exec_in(dir, binary, args, fds[1], null);
-    }
-    close(fds[1]);
-    fd_ = fds[0];
-  }
-  ~running() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (fd_ >= 0)
-      close(fd_);
-  }
-
-  /// Reads stderr until a line containing `part` arrives (true) or the child closes it or 60 s pass.
-  bool wait_for(const std::string& part) {
-    for (;;) {
-      if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
-        auto line = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 1);
-        seen_ += line + '\n';
-        if (line.find(part) != std::string::npos)
-          return true;
-        continue;
-      }
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 60'000) <= 0)
-        return false;
-      char chunk[4096];
-      auto n = read(fd_, chunk, sizeof chunk);
-      if (n <= 0)
-        return false;
-      buffer_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
-  /// Sends `sig` and waits for the exit code.
-  int stop(int sig) {
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
-  const std::string& seen() const { return seen_; }
-
-private:
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  std::string buffer_, seen_;
-};
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;

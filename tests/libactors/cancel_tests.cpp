@@ -20,25 +20,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct gates {
-  std::promise<void> open;
-  std::shared_future<void> opened = open.get_future().share();
-  std::promise<void> reached_promise;
-  std::future<void> reached = reached_promise.get_future();
-  std::once_flag once;
-  std::atomic<int> calls{0};
-  effects fx() {
-    effects e;
-    e.handle<gate>([this](const gate& g) {
-      ++calls;
-      std::call_once(once, [&] { reached_promise.set_value(); });
-      opened.wait();
-      return g.n;
-    });
-    return e;
-  }
-};
-
 task<std::int64_t> held(ctx& cx, std::int64_t n) {
   auto x = co_await cx.perform(gate{n});
   co_return x + 1;
@@ -70,18 +51,18 @@ eventlog::task_status status_of(eventlog::journal& j, task_id id) {
 
 TEST_CASE("cancelling a root task waiting for an effect ends it as cancelled", "[cancel][engine]") {
   temp_dir dir;
-  gates g;
+  test::held_gates g;
   engine eng{test::config_for(dir.file("j.db")), make_routes(), g.fx()};
   REQUIRE_FALSE(eng.status());
   auto id = eng.start("held", std::int64_t{1});
   REQUIRE(id);
-  g.reached.wait(); // its effect handler runs, held
+  g.wait_held(); // its effect handler runs, held
   REQUIRE(eng.cancel(*id));
   auto out = eng.wait<std::int64_t>(*id);
   REQUIRE_FALSE(out);
   CHECK(is_cancelled(out.error()));
   CHECK(to_string(out.error()).find("was cancelled") != std::string::npos);
-  g.open.set_value(); // the handler finishes; its result is dropped
+  g.open(); // the handler finishes; its result is dropped
   eng.drain();
   CHECK(status_of(*eng.journal(), *id) == eventlog::task_status::cancelled);
   auto evs = eng.journal()->events(id->value());
@@ -100,19 +81,19 @@ TEST_CASE("cancelling a root task waiting for an effect ends it as cancelled", "
 
 TEST_CASE("cancelling a root cancels the child it waits for first", "[cancel][engine]") {
   temp_dir dir;
-  gates g;
+  test::held_gates g;
   engine eng{test::config_for(dir.file("j.db")), make_routes(), g.fx()};
   REQUIRE_FALSE(eng.status());
   auto id = eng.start("parent", std::int64_t{2});
   REQUIRE(id);
-  g.reached.wait();
+  g.wait_held();
   auto kids = eng.journal()->children(id->value());
   // The child row may still be queued; the request for it goes through the root anyway.
   REQUIRE(eng.cancel(*id));
   auto out = eng.wait<std::int64_t>(*id);
   REQUIRE_FALSE(out);
   CHECK(is_cancelled(out.error()));
-  g.open.set_value();
+  g.open();
   eng.drain();
   kids = eng.journal()->children(id->value());
   REQUIRE(kids);
@@ -127,7 +108,7 @@ TEST_CASE("cancelling a root cancels the child it waits for first", "[cancel][en
 TEST_CASE("a cancel request written by another process stops the task in the engine running it",
           "[cancel][engine]") {
   temp_dir dir;
-  gates g;
+  test::held_gates g;
   auto path = dir.file("j.db");
   auto cfg = test::config_for(path);
   cfg.routing_file_poll = 20ms;
@@ -135,7 +116,7 @@ TEST_CASE("a cancel request written by another process stops the task in the eng
   REQUIRE_FALSE(eng.status());
   auto id = eng.start("held", std::int64_t{3});
   REQUIRE(id);
-  g.reached.wait();
+  g.wait_held();
   {
     auto other = eventlog::journal::open({.path = path}); // what `task cancel` does
     REQUIRE(other);
@@ -145,7 +126,7 @@ TEST_CASE("a cancel request written by another process stops the task in the eng
   auto out = eng.wait<std::int64_t>(*id); // the watcher's doing
   REQUIRE_FALSE(out);
   CHECK(is_cancelled(out.error()));
-  g.open.set_value();
+  g.open();
 }
 
 TEST_CASE("a task cancelled while no engine ran it is not resumed", "[cancel][engine][resume]") {
@@ -159,21 +140,21 @@ TEST_CASE("a task cancelled while no engine ran it is not resumed", "[cancel][en
     (*j)->request_cancel(id);
     REQUIRE_FALSE((*j)->flush());
   }
-  gates g;
-  g.open.set_value();
+  test::held_gates g;
+  g.open();
   engine eng{test::config_for(path), make_routes(), g.fx()};
   REQUIRE_FALSE(eng.status());
   auto out = eng.wait<std::int64_t>(task_id{id});
   REQUIRE_FALSE(out);
   CHECK(is_cancelled(out.error()));
-  CHECK(g.calls == 0);
+  CHECK(g.calls() == 0);
   CHECK(eng.stats().resumed == 0);
 }
 
 TEST_CASE("cancel names what it cannot cancel", "[cancel][engine][errors]") {
   temp_dir dir;
-  gates g;
-  g.open.set_value();
+  test::held_gates g;
+  g.open();
   engine eng{test::config_for(dir.file("j.db")), make_routes(), g.fx()};
   REQUIRE_FALSE(eng.status());
   auto nobody = eng.cancel(task_id{0x77});

@@ -91,23 +91,6 @@ router make_routes() {
   return r;
 }
 
-struct held_gate {
-  std::promise<void> open;
-  std::shared_future<void> opened = open.get_future().share();
-  std::promise<void> reached_promise;
-  std::future<void> reached = reached_promise.get_future();
-  std::once_flag once;
-  effects fx() {
-    effects e;
-    e.handle<gate>([this](const gate& g) {
-      std::call_once(once, [&] { reached_promise.set_value(); });
-      opened.wait();
-      return g.n;
-    });
-    return e;
-  }
-};
-
 std::vector<eventlog::event> events_of(engine& eng, task_id id, eventlog::event_kind kind) {
   auto evs = eng.journal()->events(id.value());
   REQUIRE(evs);
@@ -205,12 +188,12 @@ TEST_CASE("a bounded mailbox refuses outside senders when full and makes task se
   temp_dir dir;
   auto cfg = test::config_for(dir.file("j.db"));
   cfg.mailbox_capacity = 2;
-  held_gate g;
+  test::held_gates g;
   engine eng{cfg, make_routes(), g.fx()};
   REQUIRE_FALSE(eng.status());
   auto c = eng.start("lateCollector", std::int64_t{6});
   REQUIRE(c);
-  g.reached.wait(); // it will not receive before the gate opens
+  g.wait_held(); // it will not receive before the gate opens
   REQUIRE(eng.send(*c, std::int64_t{1}));
   REQUIRE(eng.send(*c, std::int64_t{2}));
   auto full = eng.send(*c, std::int64_t{99});
@@ -219,7 +202,7 @@ TEST_CASE("a bounded mailbox refuses outside senders when full and makes task se
   CHECK(describe(full.error()).find("(2 messages)") != std::string::npos);
   auto p = eng.start("producer", job{c->value(), 4}); // blocks at its first send until there is room
   REQUIRE(p);
-  g.open.set_value();
+  g.open();
   CHECK(*eng.wait<std::int64_t>(*p) == 4);
   // 1, 2 from outside, then the producer's 1..4, in that order
   CHECK(*eng.wait<std::int64_t>(*c) == 1 * 1 + 2 * 2 + 3 * 1 + 4 * 2 + 5 * 3 + 6 * 4);

@@ -1,19 +1,15 @@
 // Crash resume: unfinished tasks resume from their journal; journaled effects are answered from it.
 
 #include <atomic>
-#include <csignal>
-#include <cstdio>
 #include <fstream>
 #include <map>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include <actors/actors.hpp>
 #include <actors/eventlog/journal.hpp>
 
+#include "child_process.hpp"
 #include "crash_workload.hpp"
 #include "test_support.hpp"
 
@@ -124,38 +120,13 @@ TEST_CASE("a task killed with SIGKILL while an effect is in flight completes aft
           "[resume][crash]") {
   temp_dir dir;
   auto path = dir.file("j.db");
-  int out_pipe[2];
-  REQUIRE(pipe(out_pipe) == 0);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(out_pipe[1], STDOUT_FILENO);
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    execl(ACTORS_CRASH_CHILD, ACTORS_CRASH_CHILD, path.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  FILE* child_out = fdopen(out_pipe[0], "r");
-  REQUIRE(child_out != nullptr);
-  std::string started_id;
-  bool in_flight = false;
-  char line[256];
+  test::child_process child{dir.path().string(), ACTORS_CRASH_CHILD, {path}, test::child_process::stream::out};
   // Both lines, in either order: the handler may print INFLIGHT before the main thread prints STARTED.
-  while ((!in_flight || started_id.empty()) && std::fgets(line, sizeof line, child_out) != nullptr) {
-    std::string s{line};
-    if (s.rfind("STARTED ", 0) == 0)
-      started_id = s.substr(8, 16);
-    if (s.rfind("INFLIGHT", 0) == 0)
-      in_flight = true;
-  }
-  REQUIRE(in_flight);
-  REQUIRE(kill(pid, SIGKILL) == 0);
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFSIGNALED(status));
-  CHECK(WTERMSIG(status) == SIGKILL);
-  std::fclose(child_out);
+  REQUIRE(child.wait_for("INFLIGHT"));
+  if (child.line_after("STARTED ").empty())
+    REQUIRE(child.wait_for("STARTED "));
+  CHECK(child.stop(SIGKILL) == 128 + SIGKILL);
+  auto started_id = child.line_after("STARTED ");
   REQUIRE_FALSE(started_id.empty());
   auto id = task_id::from_string(started_id);
   REQUIRE(id);

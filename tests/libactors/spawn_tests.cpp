@@ -108,32 +108,6 @@ router make_routes() {
   return r;
 }
 
-struct gates {
-  std::promise<void> open;
-  std::shared_future<void> opened = open.get_future().share();
-  std::mutex mx;
-  int waiting = 0;
-  std::promise<void> two_promise;
-  std::future<void> two = two_promise.get_future(); ///< two handlers are held
-  std::promise<void> one_promise;
-  std::future<void> one = one_promise.get_future(); ///< one handler is held
-  effects fx() {
-    effects e;
-    e.handle<gate>([this](const gate& g) {
-      {
-        std::lock_guard guard{mx};
-        if (++waiting == 1)
-          one_promise.set_value();
-        if (waiting == 2)
-          two_promise.set_value();
-      }
-      opened.wait();
-      return g.n;
-    });
-    return e;
-  }
-};
-
 task_status status_of(engine& eng, std::uint64_t id) {
   auto t = eng.journal()->find_task(id);
   REQUIRE(t);
@@ -177,7 +151,7 @@ TEST_CASE("spawned children run and are joined; the journal has spawn and join e
 TEST_CASE("the first failing child cancels its siblings and fails the parent that never joined it",
           "[spawn][engine]") {
   temp_dir dir;
-  gates g;
+  test::held_gates g;
   engine eng{test::config_for(dir.file("j.db")), make_routes(), g.fx()};
   REQUIRE_FALSE(eng.status());
   auto id = eng.start("doomed", std::int64_t{0});
@@ -186,7 +160,7 @@ TEST_CASE("the first failing child cancels its siblings and fails the parent tha
   REQUIRE_FALSE(out);
   CHECK(describe(out.error()).find("failed: call to ") == std::string::npos);
   CHECK(describe(out.error()).find("(boom@v1) failed: boom 3") != std::string::npos);
-  g.open.set_value();
+  g.open();
   eng.drain();
   auto kids = children_of(eng, *id);
   REQUIRE(kids.size() == 3);
@@ -214,15 +188,15 @@ TEST_CASE("a child's failure observed by joining it is handled by the parent", "
 
 TEST_CASE("a parent does not end before its spawned children (nursery)", "[spawn][engine]") {
   temp_dir dir;
-  gates g;
+  test::held_gates g;
   engine eng{test::config_for(dir.file("j.db")), make_routes(), g.fx()};
   REQUIRE_FALSE(eng.status());
   auto id = eng.start("hasty", std::int64_t{7});
   REQUIRE(id);
-  g.one.wait(); // the child is held in its effect
+  g.wait_held(1); // the child is held in its effect
   REQUIRE(eng.journal()->flush() == caf::error{});
   CHECK(status_of(eng, id->value()) == task_status::running); // its body returned; it waits
-  g.open.set_value();
+  g.open();
   CHECK(*eng.wait<std::int64_t>(*id) == 107);
   auto kids = children_of(eng, *id);
   REQUIRE(kids.size() == 1);
@@ -232,13 +206,13 @@ TEST_CASE("a parent does not end before its spawned children (nursery)", "[spawn
 
 TEST_CASE("cancel ends a spawned child; joining it throws and the parent goes on", "[spawn][engine][cancel]") {
   temp_dir dir;
-  gates g;
+  test::held_gates g;
   engine eng{test::config_for(dir.file("j.db")), make_routes(), g.fx()};
   REQUIRE_FALSE(eng.status());
   auto out = eng.run<std::string>("canceller", std::int64_t{3});
   REQUIRE(out);
   CHECK(out->find("was cancelled") != std::string::npos);
-  g.open.set_value();
+  g.open();
   eng.drain();
 }
 
@@ -283,12 +257,12 @@ TEST_CASE("a resumed parent takes its spawned children over instead of spawning 
 TEST_CASE("cancelling a parent cancels its spawned children, which end before it",
           "[spawn][engine][cancel]") {
   temp_dir dir;
-  gates g;
+  test::held_gates g;
   engine eng{test::config_for(dir.file("j.db")), make_routes(), g.fx()};
   REQUIRE_FALSE(eng.status());
   auto id = eng.start("hasty", std::int64_t{9});
   REQUIRE(id);
-  g.one.wait();
+  g.wait_held(1);
   REQUIRE(eng.cancel(*id));
   auto out = eng.wait<std::int64_t>(*id);
   REQUIRE_FALSE(out);
@@ -297,6 +271,6 @@ TEST_CASE("cancelling a parent cancels its spawned children, which end before it
   REQUIRE(kids.size() == 1);
   CHECK(kids[0].status == task_status::cancelled); // journaled before the parent's end was reported
   CHECK(kids[0].finished <= (*eng.journal()->find_task(id->value()))->finished);
-  g.open.set_value();
+  g.open();
   eng.drain();
 }

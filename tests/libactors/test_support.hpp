@@ -3,7 +3,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <random>
 #include <set>
@@ -73,6 +75,48 @@ struct gate {
   void serialize(Ar& ar, unsigned) {
     ar & n;
   }
+};
+
+/// Mocks test.gate so that every handler is held until open(): a test waits for `n` held handlers with
+/// wait_held(n), acts while the tasks wait in their effects, then opens the gate for all of them.
+class held_gates {
+public:
+  held_gates() = default;
+  held_gates(const held_gates&) = delete;
+  held_gates& operator=(const held_gates&) = delete;
+
+  effects fx() {
+    effects e;
+    e.handle<gate>([this](const gate& g) {
+      {
+        std::lock_guard guard{mx_};
+        ++held_;
+      }
+      cv_.notify_all();
+      opened_.wait();
+      return g.n;
+    });
+    return e;
+  }
+  /// Blocks until `n` handlers have been reached (each is held until open()).
+  void wait_held(int n = 1) {
+    std::unique_lock guard{mx_};
+    cv_.wait(guard, [&] { return held_ >= n; });
+  }
+  /// Releases every held handler, and every later one at once.
+  void open() { open_.set_value(); }
+  /// How many handlers have run (been held) so far.
+  int calls() const {
+    std::lock_guard guard{mx_};
+    return held_;
+  }
+
+private:
+  std::promise<void> open_;
+  std::shared_future<void> opened_ = open_.get_future().share();
+  mutable std::mutex mx_;
+  std::condition_variable cv_;
+  int held_ = 0;
 };
 
 /// A user database mocked through the effects API (db.get): counts its calls and remembers the ids

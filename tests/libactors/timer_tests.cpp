@@ -2,18 +2,14 @@
 // replay does not wait.
 
 #include <chrono>
-#include <csignal>
-#include <cstdio>
 #include <string>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include <actors/actors.hpp>
 #include <actors/eventlog/journal.hpp>
 
+#include "child_process.hpp"
 #include "crash_workload.hpp"
 #include "test_support.hpp"
 
@@ -125,38 +121,14 @@ TEST_CASE("a durable timer survives a real SIGKILL: the resumed task sleeps only
   constexpr std::int64_t ms = 3000;
   temp_dir dir;
   auto path = dir.file("j.db");
-  auto ms_arg = std::to_string(ms);
-  int out_pipe[2];
-  REQUIRE(pipe(out_pipe) == 0);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(out_pipe[1], STDOUT_FILENO);
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    execl(ACTORS_CRASH_CHILD, ACTORS_CRASH_CHILD, path.c_str(), "sleep", ms_arg.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  FILE* child_out = fdopen(out_pipe[0], "r");
-  REQUIRE(child_out != nullptr);
-  std::string sleeping_id;
-  char line[256];
+  test::child_process child{dir.path().string(), ACTORS_CRASH_CHILD, {path, "sleep", std::to_string(ms)},
+                            test::child_process::stream::out};
   // The child prints SLEEPING only once the deadline is committed: a kill after it cannot lose the timer.
-  while (sleeping_id.empty() && std::fgets(line, sizeof line, child_out) != nullptr) {
-    std::string s{line};
-    if (s.rfind("SLEEPING ", 0) == 0)
-      sleeping_id = s.substr(9, 16);
-  }
-  REQUIRE(kill(pid, SIGKILL) == 0);
+  REQUIRE(child.wait_for("SLEEPING "));
+  CHECK(child.stop(SIGKILL) == 128 + SIGKILL);
   auto killed_at = now_ns();
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
-  std::fclose(child_out);
+  auto sleeping_id = child.line_after("SLEEPING ");
   REQUIRE_FALSE(sleeping_id.empty());
-  REQUIRE(WIFSIGNALED(status));
-  CHECK(WTERMSIG(status) == SIGKILL);
   auto id = task_id::from_string(sleeping_id);
   REQUIRE(id);
 
