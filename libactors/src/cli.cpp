@@ -334,7 +334,9 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
   log_cmd->add_flag("--follow,-f", follow, "keep printing new events until interrupted");
   log_cmd->add_option("--limit", limit, "at most this many events");
 
-  // CLI11 reports a misspelt subcommand as "a subcommand is required": name it instead.
+  // CLI11 reports a missing or misspelt subcommand as "a subcommand is required": name it instead.
+  static const std::pair<const char*, const char*> nested[] = {
+    {"task", "list, show, replay or cancel"}, {"route", "show, set or clear"}, {"sup", "tree"}};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--journal") {
@@ -348,6 +350,25 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
       std::cerr << program << ": unknown subcommand '" << a << "' (expected serve, task, route, "
                 << "replay, divergences, log or sup; run '" << program << " --help' for usage)\n";
       return 2;
+    }
+    for (auto [top, subs] : nested) {
+      if (a != top)
+        continue;
+      std::string sub = i + 1 < argc ? argv[i + 1] : "";
+      if (sub == "--help" || sub == "-h")
+        break;
+      if (sub.empty() || sub.starts_with("-")) {
+        std::cerr << program << ": '" << a << "' needs a subcommand: " << subs << " (run '" << program
+                  << " " << a << " --help' for usage)\n";
+        return 2;
+      }
+      auto known = app.get_subcommand(a)->get_subcommands(
+        [&sub](const CLI::App* c) { return c->get_name() == sub; });
+      if (known.empty()) {
+        std::cerr << program << ": unknown " << a << " subcommand '" << sub << "' (expected " << subs
+                  << "; run '" << program << " " << a << " --help' for usage)\n";
+        return 2;
+      }
     }
     break;
   }

@@ -188,7 +188,11 @@ TEST_CASE("bad command lines get one line naming the problem and exit 2", "[cli]
     {true, {"task", "replay", id, "--version", "lookupUser=v9"}, "no version 'v9'"},
     {true, {"task", "replay", id, "--version", "ghost=v1"}, "no function 'ghost'"},
     {true, {"task", "replay", "00000000000000ff"}, "no task 00000000000000ff"},
-    {false, {"task"}, "subcommand"},
+    {false, {"task"}, "'task' needs a subcommand: list, show, replay or cancel"},
+    {false, {"--journal", "shop.db", "sup"}, "'sup' needs a subcommand: tree"},
+    {false, {"sup", "bush"}, "unknown sup subcommand 'bush' (expected tree"},
+    {false, {"route", "--json"}, "'route' needs a subcommand: show, set or clear"},
+    {true, {"task", "lsit"}, "unknown task subcommand 'lsit' (expected list, show, replay or cancel"},
   };
   for (const auto& c : cases) {
     auto r = c.app ? shop_cli(d, c.args) : engine(d, c.args);
