@@ -44,12 +44,20 @@ caf::error flatten(eventlog::journal& j, std::uint64_t task, std::vector<eventlo
         if (ev.ref != 0) {
           if (auto at = ev.name.rfind('@'); at != std::string::npos) // "function@version"
             out.versions.emplace(ev.name.substr(0, at), ev.name.substr(at + 1));
+          out.children.push_back(ev.ref);
           auto child = j.events(ev.ref);
           if (!child)
             return std::move(child.error());
           *child = eventlog::journal::history(std::move(*child));
+          bool cancelled = ev.kind == event_kind::spawn && !child->empty() &&
+                           child->back().kind == event_kind::cancelled;
+          std::string function = cancelled ? ev.name.substr(0, ev.name.rfind('@')) : std::string{};
           if (auto err = flatten(j, ev.ref, *child, depth + 1, out))
             return err;
+          if (cancelled) // where the child stopped: a session's child stops there too
+            out.effects.push_back(recorded_effect{event_kind::cancelled, std::move(function), {}, false,
+                                                  {}, "(" + task_text(ev.ref) + " was cancelled here)",
+                                                  ev.ref, child->back().seq});
         }
         break;
       default:
@@ -71,16 +79,28 @@ std::string describe_op(const op& o) {
   }
 }
 
-/// A failure message without the "call to F@V failed: " prefixes that calls add on the way up: calls
-/// are transparent, so a caller that fails because its callee failed fails the same way.
+/// A failure message without the "call to F@V failed: " and "spawned child task ID (F@V) failed: "
+/// prefixes that calls and spawns add on the way up: calls are transparent, so a caller that fails
+/// because its callee failed fails the same way (and a replay's children have ids of their own).
 std::string_view innermost(std::string_view msg) {
-  constexpr std::string_view head = "call to ";
+  constexpr std::string_view call_head = "call to ";
+  constexpr std::string_view spawn_head = "spawned child task ";
   constexpr std::string_view tail = " failed: ";
-  while (msg.starts_with(head)) {
+  for (;;) {
     auto end = msg.find(tail);
-    if (end == std::string_view::npos || msg.substr(head.size(), end - head.size()).find(' ') !=
-                                           std::string_view::npos)
+    if (end == std::string_view::npos)
       break;
+    auto between = msg.substr(0, end);
+    if (between.starts_with(call_head)) {
+      if (between.substr(call_head.size()).find(' ') != std::string_view::npos)
+        break; // "call to F@V" has no space in F@V
+    } else if (between.starts_with(spawn_head)) {
+      auto rest = between.substr(spawn_head.size()); // "ID (F@V)"
+      if (rest.find(' ') != 16 || !rest.ends_with(")") || rest.substr(17).find(' ') != std::string_view::npos)
+        break;
+    } else {
+      break;
+    }
     msg.remove_prefix(end + tail.size());
   }
   return msg;
@@ -167,32 +187,48 @@ bool replay_session::expired() {
   return true;
 }
 
-bool replay_session::answer(op& o) {
+replay_session::answer_kind replay_session::answer(op& o, std::string_view function, bool spawned) {
   if (expired())
-    return false;
+    return answer_kind::diverged;
   std::lock_guard guard{mx_};
   if (divergence_)
-    return false;
+    return answer_kind::diverged;
   auto pos = static_cast<std::int64_t>(cursor_);
+  auto diverge = [&](std::string what, std::string recorded) {
+    diverge_locked(pos, std::move(what), std::move(recorded), describe_op(o));
+    return answer_kind::diverged;
+  };
   if (cursor_ == rec_.effects.size())
-    return diverge_locked(pos, "extra effect",
-                          "(none: the recording made " + effects_text(cursor_) + ")",
-                          describe_op(o));
+    return diverge("extra effect", "(none: the recording made " + effects_text(cursor_) + ")");
   const auto& e = rec_.effects[cursor_];
+  if (e.kind == event_kind::cancelled) {
+    if (!spawned || e.name != function)
+      return diverge("different kind of effect", describe_recorded(e));
+    ++cursor_; // not an effect: the mark where a spawned child stopped
+    return answer_kind::cancelled;
+  }
   if (static_cast<std::uint8_t>(e.kind) != static_cast<std::uint8_t>(o.kind))
-    return diverge_locked(pos, "different kind of effect", describe_recorded(e), describe_op(o));
+    return diverge("different kind of effect", describe_recorded(e));
   if (o.kind == op_kind::effect && e.name != o.name)
-    return diverge_locked(pos, "different effect", describe_recorded(e), describe_op(o));
+    return diverge("different effect", describe_recorded(e));
   if (e.request != o.request)
-    return diverge_locked(pos,
-                          o.kind == op_kind::random  ? "different bound"
-                          : o.kind == op_kind::sleep ? "different duration"
-                                                     : "different request",
-                          describe_recorded(e), describe_op(o));
+    return diverge(o.kind == op_kind::random  ? "different bound"
+                   : o.kind == op_kind::sleep ? "different duration"
+                                              : "different request",
+                   describe_recorded(e));
   ++cursor_;
   o.failed = e.failed;
   o.result = e.result;
-  return true;
+  return answer_kind::answered;
+}
+
+std::uint64_t replay_session::next_child_id(const std::function<std::uint64_t()>& fresh) {
+  {
+    std::lock_guard guard{mx_};
+    if (child_cursor_ < rec_.children.size())
+      return rec_.children[child_cursor_++];
+  }
+  return fresh();
 }
 
 void replay_session::log(std::string line) {

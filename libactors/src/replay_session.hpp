@@ -8,6 +8,8 @@
 // the recording's next one (same kind, name and serialized request) and is answered with the recorded
 // result; anything else is the run's first divergence, and the run stops there without executing it.
 // When the run's root ends, what the recording has left and the output (or error) are compared.
+// A spawned child that was cancelled (a sibling failed, or its parent cancelled it) leaves a `cancelled`
+// mark after its last leaf effect: the session's child stops there as cancelled, as it did live.
 //
 // A session is shared by the task runtimes of one run. Their ops are sequential (a task waits for the
 // child it calls), but they run on different CAF threads: the mutex makes that explicit.
@@ -54,6 +56,9 @@ struct recording {
   std::string input_type;              ///< the root's input type, as journaled
   std::string input;                   ///< the root's serialized input
   std::vector<recorded_effect> effects;///< leaf effects, depth-first
+  /// The ids of the children the tree started (calls and spawns), depth-first: a session's children
+  /// take them in turn, so a run sees the recorded identities (in messages, in errors) as its root does.
+  std::vector<std::uint64_t> children;
   /// Recorded in memory while running, but a task of the tree spawned children, which ran at the same
   /// time: the order is not depth-first, read the tree from the journal instead.
   bool concurrent = false;
@@ -107,9 +112,19 @@ public:
   /// The version calls of `function` go to in this run, or nullptr (route as a live call).
   const std::string* version_for(std::string_view function) const;
 
-  /// Answers a now / random / user-effect op from the recording: sets `o.failed` and `o.result` and
-  /// returns true; or records the divergence and returns false (the run must stop).
-  bool answer(op& o);
+  /// What the recording makes of a leaf effect a task of the run asks for.
+  enum class answer_kind {
+    answered,  ///< `o.failed` and `o.result` are set from the recording
+    cancelled, ///< the asking task, a spawned child, was cancelled here in the recording: stop it so
+    diverged,  ///< recorded as the divergence: the run must stop
+  };
+  /// Answers a now / random / user-effect op of a task running `function` (`spawned`: started by
+  /// ctx::spawn) from the recording.
+  answer_kind answer(op& o, std::string_view function, bool spawned);
+
+  /// The id of the next child the run starts: the recorded one in the same place, or `fresh()` once
+  /// the recording has no more.
+  std::uint64_t next_child_id(const std::function<std::uint64_t()>& fresh);
 
   /// A log line of the run (captured, never compared).
   void log(std::string line);
@@ -142,6 +157,7 @@ private:
   std::optional<outcome> ended_;
   mutable std::mutex mx_;
   std::size_t cursor_ = 0;
+  std::size_t child_cursor_ = 0;
   std::optional<divergence_point> divergence_;
   std::vector<std::string> logs_;
 };

@@ -125,6 +125,7 @@ task_runtime::task_runtime(engine_core& core, setup s)
   else
     next_seq_ = std::max(next_seq_, floor_seq_);
   recorders_ = std::move(s.recorders);
+  spawned_by_parent_ = s.spawned;
   // A shadowed task records its tree in memory, unless it resumes with a history (its shadow run then
   // reads the journal).
   if (shadow_ && recorded_.empty() && children_.empty()) {
@@ -566,7 +567,16 @@ bool task_runtime::begin_in_session(op& o) {
     case op_kind::join:
       return begin_join(o);
     default:
-      return session_->answer(o) || stop();
+      switch (session_->answer(o, rec_.function, spawned_by_parent_)) {
+        case replay_session::answer_kind::answered:
+          return true;
+        case replay_session::answer_kind::cancelled:
+          abort_ = make_error(errc::cancelled, who() + " was cancelled");
+          return false;
+        case replay_session::answer_kind::diverged:
+          break;
+      }
+      return stop();
   }
 }
 
@@ -731,7 +741,10 @@ std::uint64_t task_runtime::start_child(const op& o, std::uint32_t seq, caf::act
   auto route_entry = core_.routes.find(o.name, o.version);
   auto inv = std::static_pointer_cast<const invoker>(route_entry->impl);
   eventlog::task_record child;
-  child.id = core_.new_id().value();
+  child.id = session_ ? session_->next_child_id([this] { return core_.new_id().value(); })
+                     : core_.new_id().value();
+  for (auto& r : recorders_) // a shadow run of this tree's recording takes the same ids
+    r->children.push_back(child.id);
   child.parent = rec_.id;
   child.root = rec_.root;
   child.parent_seq = seq;
@@ -755,6 +768,7 @@ std::uint64_t task_runtime::start_child(const op& o, std::uint32_t seq, caf::act
   if (core_.journal && !session_) // no shadow runs inside shadow runs
     s.shadow = pending_route_.shadow;
   s.recorders = recorders_;
+  s.spawned = o.kind == op_kind::spawn;
   actor = core_.spawn(std::make_unique<task_runtime>(core_, std::move(s)));
   return id;
 }

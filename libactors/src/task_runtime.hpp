@@ -61,6 +61,8 @@ public:
     /// Recordings of shadowed ancestors' trees this task's leaf effects belong to (in memory, so a
     /// shadow run need not read the journal back). Children inherit them.
     std::vector<std::shared_ptr<recording>> recorders;
+    /// Started by ctx::spawn (not a call): in a session it may stop where the recording cancelled it.
+    bool spawned = false;
   };
 
   task_runtime(engine_core& core, setup s);
@@ -217,6 +219,7 @@ private:
   std::shared_ptr<replay_session> session_;
   const function_entry* shadow_ = nullptr;
   std::vector<std::shared_ptr<recording>> recorders_;
+  bool spawned_by_parent_ = false; ///< setup::spawned
   std::shared_ptr<recording> own_recording_; ///< this task's tree, when it is shadowed
   std::chrono::nanoseconds cpu_mark_{0};     ///< in a session: thread CPU time already charged
   std::uint32_t session_ops_ = 0;            ///< in a session: ops so far (CPU charged every 32)

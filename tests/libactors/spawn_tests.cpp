@@ -30,6 +30,11 @@ task<std::int64_t> slow(ctx& cx, std::int64_t x) {
   co_return co_await cx.perform(gate{x});
 }
 
+// slow@v2: ends at once, without the effect slow@v1 waits in.
+task<std::int64_t> quick(ctx&, std::int64_t x) {
+  co_return x;
+}
+
 task<std::int64_t> boom(ctx& cx, std::int64_t x) {
   co_await cx.now();
   throw std::runtime_error("boom " + std::to_string(x));
@@ -98,6 +103,7 @@ router make_routes() {
   router r;
   r.add("square", "v1", square)
     .add("slow", "v1", slow)
+    .add("slow", "v2", quick)
     .add("boom", "v1", boom)
     .add("fanOut", "v1", fan_out)
     .add("doomed", "v1", doomed)
@@ -168,6 +174,22 @@ TEST_CASE("the first failing child cancels its siblings and fails the parent tha
   CHECK(kids[1].status == task_status::cancelled);
   CHECK(kids[2].status == task_status::failed);
   CHECK(status_of(eng, id->value()) == task_status::failed);
+
+  SECTION("replay stops the cancelled siblings where they were cancelled, and matches") {
+    auto r = eng.replay(*id);
+    REQUIRE(r);
+    INFO((r->divergence ? r->divergence->what + ": " + r->divergence->recorded + " / " +
+                            r->divergence->replayed
+                        : std::string{"no divergence"}));
+    CHECK_FALSE(r->diverged());
+    CHECK(g.calls() == 2); // the replay called no handler
+  }
+  SECTION("a version whose children do not stop there diverges at the mark") {
+    auto r = eng.replay(*id, {.versions = {{"slow", "v2"}}});
+    REQUIRE(r);
+    REQUIRE(r->diverged());
+    CHECK(r->divergence->recorded.find("was cancelled here") != std::string::npos);
+  }
 }
 
 TEST_CASE("a child's failure observed by joining it is handled by the parent", "[spawn][engine]") {
@@ -209,11 +231,19 @@ TEST_CASE("cancel ends a spawned child; joining it throws and the parent goes on
   test::held_gates g;
   engine eng{test::config_for(dir.file("j.db")), make_routes(), g.fx()};
   REQUIRE_FALSE(eng.status());
-  auto out = eng.run<std::string>("canceller", std::int64_t{3});
+  auto id = eng.start("canceller", std::int64_t{3});
+  REQUIRE(id);
+  auto out = eng.wait<std::string>(*id);
   REQUIRE(out);
   CHECK(out->find("was cancelled") != std::string::npos);
   g.open();
   eng.drain();
+  auto r = eng.replay(*id); // the cancellation is journaled: the replayed child stops where it did
+  REQUIRE(r);
+  INFO((r->divergence ? r->divergence->what + ": " + r->divergence->recorded + " / " +
+                          r->divergence->replayed
+                      : std::string{"no divergence"}));
+  CHECK_FALSE(r->diverged());
 }
 
 TEST_CASE("a resumed parent takes its spawned children over instead of spawning again",
