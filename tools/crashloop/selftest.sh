@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# selftest.sh CRASHLOOP — proves that `actors_crashloop verify` fails when the promises are broken: a
+# journaled effect executed again, a change applied twice or lost, a task missing, a corrupt journal.
+set -euo pipefail
+bin="$1"
+dir="$(mktemp -d "${TMPDIR:-/tmp}/actors-crashloop-selftest-XXXXXX")"
+trap 'rm -rf "$dir"' EXIT
+
+"$bin" run --dir "$dir/base" --kills 5 --seed 7 --keep >"$dir/run.out" 2>"$dir/run.err"
+tasks=$(sed -n 's/.*"tasks": \([0-9]*\).*/\1/p' "$dir/run.out")
+[[ -n "$tasks" ]] || { echo "selftest: no task count in: $(cat "$dir/run.out")"; exit 1; }
+"$bin" verify --dir "$dir/base" --tasks "$tasks" >/dev/null
+
+# expect_violation NAME SQL_ON_SIDE_STORE EXPECTED_TEXT [TASKS]
+expect_violation() {
+  local name="$1" sql="$2" text="$3" n="${4:-$tasks}"
+  rm -rf "$dir/$name" && cp -r "$dir/base" "$dir/$name"
+  [[ -z "$sql" ]] || sqlite3 "$dir/$name/side.db" "$sql"
+  local rc=0
+  "$bin" verify --dir "$dir/$name" --tasks "$n" >"$dir/$name.out" 2>"$dir/$name.err" || rc=$?
+  if [[ $rc -ne 1 ]] || ! grep -q -- "$text" "$dir/$name.err"; then
+    echo "selftest: $name: expected exit 1 and '$text', got exit $rc:"; cat "$dir/$name.err"; exit 1
+  fi
+  echo "selftest: $name detected"
+}
+
+expect_violation duplicate \
+  "INSERT INTO executions(task, seq, kind, value) SELECT task, seq, kind, value FROM executions LIMIT 1" \
+  "ran again"
+expect_violation applied_twice_or_lost "DELETE FROM applied WHERE rowid = (SELECT min(rowid) FROM applied)" \
+  "the side store applied"
+expect_violation orphan "INSERT INTO executions(task, seq, kind, value) VALUES(1, 99, 'debit', 0)" \
+  "its result is not in the journal"
+expect_violation missing_task "" "was never started" $((tasks + 1))
+echo "selftest: OK"
