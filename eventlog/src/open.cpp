@@ -162,10 +162,15 @@ std::string hex32(std::int32_t x) {
   return buf;
 }
 
-/// Opens `name` (a path, or a URI with SQLITE_OPEN_URI); errors name `path`.
-caf::expected<connection> open_connection(const std::string& name, int flags, const std::string& path) {
+/// Opens `name` (a path, or a URI with SQLITE_OPEN_URI) through the VFS `vfs` (empty: the default);
+/// errors name `path`.
+caf::expected<connection> open_connection(const std::string& name, int flags, const std::string& path,
+                                          const std::string& vfs = {}) {
+  if (!vfs.empty() && sqlite3_vfs_find(vfs.c_str()) == nullptr)
+    return make_error(errc::not_found, path + ": no SQLite VFS named '" + vfs + "' is registered");
   sqlite3* raw = nullptr;
-  auto rc = sqlite3_open_v2(name.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  auto rc = sqlite3_open_v2(name.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX,
+                            vfs.empty() ? nullptr : vfs.c_str());
   connection db{raw}; // sqlite3_open_v2 may hand out a handle even on failure: always close it
   if (rc != SQLITE_OK)
     return internal::sqlite_error(db.get(), rc, path, "cannot open");
@@ -408,7 +413,7 @@ caf::expected<connected> connect(const journal_options& opts, bool memory) {
   if (memory || std::filesystem::status(path, ec).type() == std::filesystem::file_type::not_found) {
     if (opts.read_only && !memory)
       return make_error(errc::not_found, path + ": no such journal");
-    auto db = open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    auto db = open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, path, opts.vfs);
     if (!db)
       return std::move(db.error());
     out.db = std::move(*db);
@@ -421,7 +426,8 @@ caf::expected<connected> connect(const journal_options& opts, bool memory) {
   out.needs_schema = found->needs_schema;
   out.version = found->version;
   // Plain flags, never CREATE: the file was checked above and must not be replaced by a new one.
-  auto db = open_connection(path, opts.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
+  auto db = open_connection(path, opts.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, path,
+                            opts.vfs);
   if (!db)
     return std::move(db.error());
   if (!opts.read_only && sqlite3_db_readonly(db->get(), "main") == 1)

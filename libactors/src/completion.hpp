@@ -38,7 +38,23 @@ struct outcome {
 
 struct completion {
   const function_entry* entry = nullptr; ///< What the task runs (owned by the engine's router).
-  caf::actor_addr actor;                 ///< The task's actor (weak), for cancellation; guarded by mx.
+  caf::actor_addr actor;                 ///< The task's actor (weak), while it runs; guarded by mx.
+  caf::actor_addr exited;                ///< The last actor of the task that quit; guarded by mx.
+  /// Names `a` as the task's running actor, unless it has quit already (a task can end before its
+  /// starter gets here).
+  void set_actor(const caf::actor_addr& a) {
+    std::lock_guard guard{mx};
+    if (a != exited)
+      actor = a;
+  }
+  /// Called by the task's actor `a` as it quits: it no longer names the running task (a supervisor
+  /// taking a task over, or a cancel, must not mistake it for one).
+  void actor_quits(const caf::actor_addr& a) {
+    std::lock_guard guard{mx};
+    exited = a;
+    if (actor == a)
+      actor = caf::actor_addr{};
+  }
   std::mutex mx;
   std::condition_variable cv;
   bool done = false;

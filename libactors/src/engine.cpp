@@ -159,10 +159,7 @@ engine_core::start_root(std::string_view fn, std::string_view pinned, const eras
   if (journal) // a shadow run needs the primary's journal
     s.shadow = route_to->shadow;
   auto actor = spawn(std::make_unique<task_runtime>(*this, std::move(s)));
-  {
-    std::lock_guard guard{completion->mx};
-    completion->actor = actor.address(); // for engine::cancel
-  }
+  completion->set_actor(actor.address()); // for engine::cancel
   return std::make_pair(id, std::move(actor));
 }
 
@@ -354,6 +351,7 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
     eventlog::journal_options opts;
     opts.path = core.cfg.journal;
     opts.synchronous_full = core.cfg.synchronous_full;
+    opts.vfs = core.cfg.journal_vfs;
     auto j = eventlog::journal::open(opts);
     if (!j) {
       impl_->status = std::move(j.error());
@@ -500,10 +498,8 @@ void engine::impl::resume_unfinished() {
                 s.rec.function, s.rec.version, s.recorded.size());
     auto id = task_id{s.rec.id};
     auto actor = c.spawn(std::make_unique<detail::task_runtime>(c, std::move(s)));
-    if (auto entry = c.completions.find(id)) {
-      std::lock_guard guard{entry->mx};
-      entry->actor = actor.address();
-    }
+    if (auto entry = c.completions.find(id))
+      entry->set_actor(actor.address());
   }
 }
 
@@ -549,7 +545,13 @@ engine::~engine() {
 }
 
 caf::error engine::status() const {
-  return impl_->status;
+  if (impl_->status)
+    return impl_->status;
+  if (auto& j = impl_->core->journal)
+    if (auto err = j->failure())
+      return make_error(errc::journal_failure,
+                        "the engine takes no new tasks: the journal failed: " + describe(err));
+  return {};
 }
 
 caf::expected<task_id> engine::start_erased(std::string_view fn, std::string_view pinned,

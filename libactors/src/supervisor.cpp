@@ -653,10 +653,7 @@ caf::expected<engine_core::restarted_task> engine_core::restart_task(task_id id,
     completion->supervised = true;
   }
   auto actor = spawn(std::make_unique<task_runtime>(*this, std::move(s)));
-  {
-    std::lock_guard guard{completion->mx};
-    completion->actor = actor.address();
-  }
+  completion->set_actor(actor.address());
   return restarted_task{std::move(actor), fresh || completed};
 }
 

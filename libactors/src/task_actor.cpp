@@ -10,8 +10,10 @@ task_actor::task_actor(caf::actor_config& cfg, std::unique_ptr<task_runtime> rt)
 task_actor::~task_actor() = default;
 
 void task_actor::quit_if_finished() {
-  if (rt_->finished())
+  if (rt_->finished()) {
+    rt_->before_exit();
     quit(rt_->exit_reason()); // a supervisor's monitor tells a failure from a normal end by it
+  }
 }
 
 caf::behavior task_actor::make_behavior() {

@@ -1133,6 +1133,13 @@ void task_runtime::end_in_session(outcome out) {
   core_.leave();
 }
 
+void task_runtime::before_exit() {
+  if (session_ || rec_.parent != 0)
+    return; // only roots (and supervised tasks, which are roots) have completion entries
+  if (auto c = core_.completions.find(id()))
+    c->actor_quits(self_->address());
+}
+
 void task_runtime::abort(caf::error err) {
   if (finished_)
     return;

@@ -94,6 +94,9 @@ public:
   /// Why the task's actor exits, for monitors (supervisors): empty for a task that completed or was
   /// cancelled or detached; task_failed (it threw) or the error that stopped it otherwise.
   caf::error exit_reason() const;
+  /// Called as the actor quits: a root task's completion entry stops naming this actor, so nobody
+  /// (a supervisor taking a resumed task over) mistakes the quitting actor for a running task.
+  void before_exit();
 
   // --- driven by ctx's awaiters -------------------------------------------------------------------
   bool begin(op& o);

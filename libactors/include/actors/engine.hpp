@@ -50,6 +50,9 @@ struct engine_config {
   bool journal_enabled = true;
   /// SQLite synchronous=FULL (survives power loss) instead of NORMAL (survives process crashes).
   bool synchronous_full = false;
+  /// The SQLite VFS the journal is written through, by its registered name (empty: SQLite's default):
+  /// e.g. an encrypting VFS, or the fault-injecting one of the storage-fault tests.
+  std::string journal_vfs;
   /// Resume unfinished tasks found in the journal when the engine starts.
   bool resume = true;
   /// Threads of the worker pool that runs effect handlers (which may block). 0: 2 x CPUs, at least 4.
@@ -125,7 +128,10 @@ public:
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
-  /// Empty if the engine runs; otherwise why it could not start (bad journal file, invalid router...).
+  /// Empty if the engine runs; otherwise why it could not start (bad journal file, invalid router...),
+  /// or, later, `journal_failure` once a journal write failed (disk full, I/O error): from then on the
+  /// engine takes no new tasks, and tasks stop where they could not journal (they stay unfinished in
+  /// the file; a restart on it resumes them once the fault is cleared). Nothing journaled before is lost.
   [[nodiscard]] caf::error status() const;
 
   /// Starts a task of `fn` (routed like any call) with input `in`. Returns its id once the task is

@@ -50,6 +50,9 @@ struct journal_options {
   /// Test seam: PRAGMA max_page_count applied after open, so a test can make the journal "disk full"
   /// deterministically. Never set outside tests.
   std::optional<int> max_page_count_for_tests;
+  /// The SQLite VFS the journal's writing connection uses (sqlite3_vfs_register'd by name; empty: SQLite's
+  /// default). An encrypting or fault-injecting VFS (the storage-fault tests) wraps the default one.
+  std::string vfs;
 };
 
 /// Filter for `journal::list_tasks`.
