@@ -102,6 +102,13 @@ endif()
 if(CONFIG)
   list(APPEND _gen_args "-DCMAKE_BUILD_TYPE=${CONFIG}")
 endif()
+# A sanitized build (cmake --preset asan) installs sanitized libraries: their consumer links the runtime.
+if(CXX_FLAGS)
+  list(APPEND _gen_args "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
+endif()
+if(EXE_LINKER_FLAGS)
+  list(APPEND _gen_args "-DCMAKE_EXE_LINKER_FLAGS=${EXE_LINKER_FLAGS}")
+endif()
 consumer_step(configure
   COMMAND "${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${CONSUMER_BUILD_DIR}" ${_gen_args}
           "-DCMAKE_PREFIX_PATH=${PREFIX}"
