@@ -1,4 +1,5 @@
 #include "task_runtime.hpp"
+#include "tell.hpp"
 
 #include <chrono>
 #include <algorithm>
@@ -329,6 +330,13 @@ caf::error task_runtime::exit_reason() const {
 void task_runtime::on_detach() {
   if (finished_)
     return;
+  if (pending_ != nullptr && pending_->kind == op_kind::effect && !session_ && !cancelling_) {
+    // The engine stops. The handler cannot be interrupted and may already have acted: journal its
+    // result when it comes, then detach, so the next engine does not run it again. (A detach during
+    // a graceful stop is a supervisor's shutdown timeout: it detaches at once.)
+    detach_waits_effect_ = true;
+    return;
+  }
   running_.reset();
   pending_ = nullptr;
   child_actor_ = nullptr;
@@ -679,7 +687,7 @@ void task_runtime::dispatch_effect(op& o) {
                                    cx = effect_context{id(), pending_seq_},
                                    self = handle()](const caf::error& err) mutable {
     if (err) {
-      caf::anon_send(self, journal_fail_atom::value, describe(err));
+      tell(self, journal_fail_atom::value, describe(err));
       return;
     }
     effect_result r;
@@ -696,7 +704,7 @@ void task_runtime::dispatch_effect(op& o) {
       r.text = "error: " + r.bytes;
     }
     core.stats.effects_executed.fetch_add(1, std::memory_order_relaxed);
-    caf::anon_send(self, effect_done_atom::value, cx.seq, failed, std::move(r.bytes),
+    tell(self, effect_done_atom::value, cx.seq, failed, std::move(r.bytes),
                    std::move(r.text));
   });
 }
@@ -715,6 +723,11 @@ void task_runtime::on_effect_done(std::uint32_t seq, bool failed, std::string pa
   if (cancelling_) { // cancelled while the handler ran: its result is journaled, the task ends here
     cancel_waits_effect_ = false;
     maybe_end_cancelled();
+    return;
+  }
+  if (detach_waits_effect_) { // the engine stops: the result is journaled, the task detaches here
+    detach_waits_effect_ = false;
+    on_detach();
     return;
   }
   resume(o.waiter);
@@ -849,7 +862,7 @@ void task_runtime::cancel_child(std::uint32_t seq) {
     return;
   i->second.cancel_requested = true;
   if (i->second.actor)
-    caf::anon_send(i->second.actor, cancel_atom::value);
+    tell(i->second.actor, cancel_atom::value);
   else
     core_.cancel_running(task_id{i->second.id}); // resumed on its own: through the registry
 }
@@ -895,7 +908,7 @@ void task_runtime::attach_child(const eventlog::task_record& child) {
 void task_runtime::watch_child(std::uint32_t seq, const eventlog::task_record& child) {
   auto self = handle();
   auto deliver = [self, seq](const outcome& out) {
-    caf::anon_send(self, call_done_atom::value, seq, static_cast<std::uint8_t>(out.state),
+    tell(self, call_done_atom::value, seq, static_cast<std::uint8_t>(out.state),
                    out.payload, out.text, out.error);
   };
   if (core_.completions.on_complete(task_id{child.id}, deliver))
@@ -986,7 +999,7 @@ void task_runtime::on_cancel(bool graceful) {
   }
   if (pending_ != nullptr && pending_->kind == op_kind::call && pending_child_ != 0) {
     if (child_actor_) {
-      caf::anon_send(child_actor_, cancel_atom::value);
+      tell(child_actor_, cancel_atom::value);
       cancel_waits_call_ = true;
     } else if (core_.cancel_running(task_id{pending_child_})) { // a resumed child: a registry entry
       cancel_waits_call_ = true;
@@ -1125,7 +1138,7 @@ void task_runtime::close_mailbox() {
 
 void task_runtime::end_in_session(outcome out) {
   if (parent_)
-    caf::anon_send(parent_, call_done_atom::value, rec_.parent_seq,
+    tell(parent_, call_done_atom::value, rec_.parent_seq,
                    static_cast<std::uint8_t>(out.state), std::move(out.payload),
                    std::move(out.text), std::move(out.error));
   else

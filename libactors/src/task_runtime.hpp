@@ -212,6 +212,7 @@ private:
   caf::actor child_actor_;   ///< the child started for the pending call (not for resumed children)
   bool cancel_waits_call_ = false;   ///< cancelling: the called child has yet to end
   bool cancel_waits_effect_ = false; ///< cancelling gracefully: the running effect has yet to end
+  bool detach_waits_effect_ = false; ///< detaching (engine stop): the running effect has yet to end
   bool cancelling_ = false;  ///< cancelled while waiting for a child or an effect: end once it is done
   std::int64_t sleep_until_ = 0; ///< the deadline (ns since the epoch) of the sleep being prepared
   route_decision pending_route_;   ///< how the call being prepared was routed
