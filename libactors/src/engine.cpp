@@ -1,4 +1,5 @@
 #include "actors/engine.hpp"
+#include "tell.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -198,7 +199,7 @@ void engine_core::finished(task_id id, outcome out, const caf::actor& parent,
       stats.failed.fetch_add(1, std::memory_order_relaxed);
   }
   if (parent)
-    caf::anon_send(parent, call_done_atom::value, parent_seq, static_cast<std::uint8_t>(out.state),
+    tell(parent, call_done_atom::value, parent_seq, static_cast<std::uint8_t>(out.state),
                    std::move(out.payload), std::move(out.text), std::move(out.error));
   else
     completions.complete(id, std::move(out));
@@ -218,7 +219,7 @@ bool engine_core::cancel_running(task_id id) {
   }
   if (!a)
     return false;
-  caf::anon_send(a, cancel_atom::value);
+  tell(a, cancel_atom::value);
   return true;
 }
 

@@ -1,4 +1,5 @@
 #include "mailbox.hpp"
+#include "tell.hpp"
 
 #include <caf/send.hpp>
 
@@ -28,7 +29,7 @@ mailboxes::post_result mailboxes::post(const eventlog::message_record& m, std::s
     }
   }
   if (wake)
-    caf::anon_send(wake, mail_atom::value, wake_seq);
+    tell(wake, mail_atom::value, wake_seq);
   return post_result::accepted;
 }
 
@@ -74,7 +75,7 @@ mailboxes::take(std::uint64_t target, const caf::actor& waiter, std::uint32_t se
     }
   }
   if (room)
-    caf::anon_send(room, mail_room_atom::value, room_seq);
+    tell(room, mail_room_atom::value, room_seq);
   return out;
 }
 
@@ -95,7 +96,7 @@ void mailboxes::close(std::uint64_t target) {
     boxes_.erase(i);
   }
   for (auto& [a, seq] : blocked) // they try again and find the target ended
-    caf::anon_send(a, mail_room_atom::value, seq);
+    tell(a, mail_room_atom::value, seq);
 }
 
 bool mailboxes::has(std::uint64_t target) const {

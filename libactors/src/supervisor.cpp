@@ -1,4 +1,5 @@
 #include "supervisor.hpp"
+#include "tell.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -83,7 +84,10 @@ public:
   const char* name() const override { return "actors.supervisor"; }
 
   caf::behavior make_behavior() override {
-    set_down_handler([this](caf::down_msg& m) { on_down(m.source, m.reason); });
+    set_down_handler([this](caf::down_msg& m) {
+      on_end_of(m.source);
+      on_down(m.source, m.reason);
+    });
     publish_self("starting");
     for (std::size_t i = 0; i < children_.size(); ++i)
       start_child(i, false);
@@ -91,6 +95,7 @@ public:
     maybe_report_started();
     return {
       [this](sup_started_atom, std::uint64_t index, std::string& err) {
+        on_receive(this);
         --nested_pending_;
         if (!err.empty() && !start_error_)
           start_error_ = supervision::make_error(supervision::errc::invalid_spec, err);
@@ -98,23 +103,32 @@ public:
         maybe_report_started();
       },
       [this](sup_failed_atom, std::uint64_t index, std::string& why) {
+        on_receive(this);
         handle_end(static_cast<std::size_t>(index), false, why);
       },
       [this](sup_restart_atom, std::uint64_t generation) {
+        on_receive(this);
         if (generation == restart_generation_ && !pending_restart_.empty())
           restart_batch();
       },
       [this](sup_stop_timeout_atom, std::uint64_t generation) {
+        on_receive(this);
         if (generation != stop_generation_ || stopping_index_ < 0)
           return;
         auto& c = children_[static_cast<std::size_t>(stopping_index_)];
         note("child " + c.spec->id + " did not stop within " +
              std::to_string(c.spec->shutdown.timeout.count()) + " ms: detached");
         if (c.actor)
-          anon_send(c.actor, detach_atom::value);
+          tell(c.actor, detach_atom::value);
       },
-      [this](sup_stop_atom) { shut_down(caf::error{}, "stopped"); },
-      [this](detach_atom) { detach_all(); },
+      [this](sup_stop_atom) {
+        on_receive(this);
+        shut_down(caf::error{}, "stopped");
+      },
+      [this](detach_atom) {
+        on_receive(this);
+        detach_all();
+      },
     };
   }
 
@@ -151,7 +165,7 @@ private:
       ++nested_pending_;
       auto self = caf::actor_cast<caf::actor>(this);
       auto started = [self, i](const caf::error& err) {
-        caf::anon_send(self, sup_started_atom::value, static_cast<std::uint64_t>(i),
+        tell(self, sup_started_atom::value, static_cast<std::uint64_t>(i),
                        err ? describe(err) : std::string{});
       };
       c.actor = spawn_supervisor(core_, c.spec->supervisor, spec_->name, std::move(started));
@@ -380,13 +394,13 @@ private:
       c.state = child_state::stopping;
       publish(c, i);
       if (c.spec->supervisor) {
-        anon_send(c.actor, sup_stop_atom::value);
+        tell(c.actor, sup_stop_atom::value);
       } else {
         if (c.spec->shutdown.kill) { // brutal kill: end it now, whatever it waits for
-          anon_send(c.actor, cancel_atom::value);
-          anon_send(c.actor, detach_atom::value);
+          tell(c.actor, cancel_atom::value);
+          tell(c.actor, detach_atom::value);
         } else { // let a running effect finish and journal its result first
-          anon_send(c.actor, stop_atom::value);
+          tell(c.actor, stop_atom::value);
         }
       }
       if (!c.spec->shutdown.kill)
@@ -437,7 +451,7 @@ private:
       release(c); // their ends (detached, or already held) reach whoever waits
     for (auto& c : children_)
       if (c.actor)
-        anon_send(c.actor, detach_atom::value); // a nested supervisor detaches its own children
+        tell(c.actor, detach_atom::value); // a nested supervisor detaches its own children
     note("detached (the engine stops)");
     publish_self("detached");
     finish();
@@ -591,11 +605,11 @@ caf::actor spawn_supervisor(engine_core& core, std::shared_ptr<const supervisor_
 }
 
 void stop_supervisor_actor(const caf::actor& a) {
-  caf::anon_send(a, sup_stop_atom::value);
+  tell(a, sup_stop_atom::value);
 }
 
 void detach_supervisor_actor(const caf::actor& a) {
-  caf::anon_send(a, detach_atom::value);
+  tell(a, detach_atom::value);
 }
 
 // --- engine_core::restart_task -----------------------------------------------------------------

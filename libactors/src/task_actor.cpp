@@ -1,6 +1,7 @@
 #include "task_actor.hpp"
 
 #include "messages.hpp"
+#include "tell.hpp"
 
 namespace actors::detail {
 
@@ -12,6 +13,7 @@ task_actor::~task_actor() = default;
 void task_actor::quit_if_finished() {
   if (rt_->finished()) {
     rt_->before_exit();
+    before_quit(this);
     quit(rt_->exit_reason()); // a supervisor's monitor tells a failure from a normal end by it
   }
 }
@@ -22,39 +24,48 @@ caf::behavior task_actor::make_behavior() {
   return {
     [this](effect_done_atom, std::uint32_t seq, bool failed, std::string& payload,
            std::string& text) {
+      on_receive(this);
       rt_->on_effect_done(seq, failed, std::move(payload), std::move(text));
       quit_if_finished();
     },
     [this](call_done_atom, std::uint32_t seq, std::uint8_t state, std::string& payload,
            std::string& text, caf::error& err) {
+      on_receive(this);
       rt_->on_call_done(seq, state, std::move(payload), std::move(text), std::move(err));
       quit_if_finished();
     },
     [this](journal_fail_atom, std::string& message) {
+      on_receive(this);
       rt_->on_journal_error(std::move(message));
       quit_if_finished();
     },
     [this](timer_atom, std::uint32_t seq) {
+      on_receive(this);
       rt_->on_timer(seq);
       quit_if_finished();
     },
     [this](mail_atom, std::uint32_t seq) {
+      on_receive(this);
       rt_->on_mail(seq);
       quit_if_finished();
     },
     [this](mail_room_atom, std::uint32_t seq) {
+      on_receive(this);
       rt_->on_mail_room(seq);
       quit_if_finished();
     },
     [this](detach_atom) {
+      on_receive(this);
       rt_->on_detach();
       quit_if_finished();
     },
     [this](stop_atom) {
+      on_receive(this);
       rt_->on_cancel(true);
       quit_if_finished();
     },
     [this](cancel_atom) {
+      on_receive(this);
       rt_->on_cancel();
       quit_if_finished();
     },

@@ -1,0 +1,71 @@
+#pragma once
+// tell — caf::anon_send that also tells ThreadSanitizer what CAF's mailbox guarantees.
+//
+// Debian's libcaf_core is not built with -fsanitize=thread: TSan does not see that everything a thread
+// did before enqueuing a message happens before the receiving actor handles it (the lock-free mailbox
+// is invisible to it), and reports the message's payload — strings built on a worker thread, an error
+// read by a supervisor — as races. Senders that go through `tell` release a sync object keyed by the
+// receiving actor, and our actors acquire it when a message arrives (`on_receive`), so TSan sees the
+// order CAF provides and keeps checking everything else. Both are no-ops in other builds.
+
+#include <utility>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+
+#if defined(__SANITIZE_THREAD__)
+#define ACTORS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ACTORS_TSAN 1
+#endif
+#endif
+
+#ifdef ACTORS_TSAN
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#endif
+
+namespace actors::detail {
+
+/// Everything this thread did so far happens before `to` handles its next message (TSan only).
+inline void before_send([[maybe_unused]] const caf::actor& to) {
+#ifdef ACTORS_TSAN
+  if (to)
+    __tsan_release(caf::actor_cast<caf::abstract_actor*>(to));
+#endif
+}
+
+/// The actor `self` handles a message: what its senders did before `before_send` happened before.
+inline void on_receive([[maybe_unused]] caf::abstract_actor* self) {
+#ifdef ACTORS_TSAN
+  __tsan_acquire(self);
+#endif
+}
+
+/// The actor with address `a` is quitting: what it did happens before whoever learns of its end
+/// (`on_end_of`), e.g. a supervisor handling its down message.
+inline void before_quit([[maybe_unused]] caf::abstract_actor* self) {
+#ifdef ACTORS_TSAN
+  __tsan_release(self);
+#endif
+}
+
+/// Called on a down message from `a`: pairs with its `before_quit`.
+inline void on_end_of([[maybe_unused]] const caf::actor_addr& a) {
+#ifdef ACTORS_TSAN
+  if (a)
+    __tsan_acquire(caf::actor_cast<caf::abstract_actor*>(a));
+#endif
+}
+
+/// caf::anon_send to `to`, ordered for TSan (see above).
+template <class... Ts>
+void tell(const caf::actor& to, Ts&&... xs) {
+  before_send(to);
+  caf::anon_send(to, std::forward<Ts>(xs)...);
+}
+
+} // namespace actors::detail
