@@ -132,8 +132,8 @@ fi
   echo "## Crash loop (\`tools/crashloop\`)"
   echo
   if [[ -n "$crash_json" ]]; then
-    echo "A worker process runs durable transfers (two user effects, a durable timer, a child call with a"
-    echo "third effect) whose effects write to a separate SQLite side store; it was killed with SIGKILL at"
+    echo "A worker process runs durable transfers (two user effects, a spawned child and a called child with an"
+    echo "effect each, a durable timer) whose effects write to a separate SQLite side store; it was killed with SIGKILL at"
     echo "random moments and restarted, then a last worker ran to the end and the files were checked."
     echo
     echo "| figure | value |"

@@ -14,8 +14,9 @@
 //   - PRAGMA integrity_check passes on the journal and on the side store.
 // It prints the figures as one JSON line ("crashloop: {...}") and exits 1 if anything is violated.
 //
-// The workload: "transfer"(i) performs ledger.debit, ledger.credit, sleeps 1 ms on a durable timer and
-// calls "audit"(i), which performs ledger.audit. Each effect handler executes against the side store
+// The workload: "transfer"(i) performs ledger.debit, spawns "notify"(i) (ledger.notify, running beside
+// the rest), performs ledger.credit, sleeps 1 ms on a durable timer, calls "audit"(i) (ledger.audit) and
+// joins the notification: user effects, a spawned child, a durable timer and a call, all across kills. Each effect handler executes against the side store
 // D/side.db (its own SQLite file) in one transaction: a row in `executions` for every execution, and the
 // change in `applied`, keyed by (task, seq) so that a re-execution of an effect in flight at a kill is
 // absorbed. It answers "<value>#<execution row id>": the journal keeps which execution it took.
@@ -77,6 +78,16 @@ struct credit {
   }
 };
 
+struct notice {
+  using result_type = std::string;
+  static constexpr const char* name = "ledger.notify";
+  std::int64_t account = 0;
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & account;
+  }
+};
+
 struct audit_entry {
   using result_type = std::string;
   static constexpr const char* name = "ledger.audit";
@@ -91,6 +102,7 @@ struct audit_entry {
 std::int64_t debit_value(std::int64_t i) { return 3 * i + 1; }
 std::int64_t credit_value(std::int64_t i) { return 5 * i + 2; }
 std::int64_t audit_value(std::int64_t i) { return 7 * i + 3; }
+std::int64_t notify_value(std::int64_t i) { return 11 * i + 4; }
 
 /// "<value>#<execution>" -> value
 std::string value_of(const std::string& answer) {
@@ -105,25 +117,32 @@ std::int64_t execution_of(const std::string& answer) {
 
 std::string expected_result(std::int64_t i) {
   return "transfer " + std::to_string(i) + ": debit " + std::to_string(debit_value(i)) + " credit " +
-         std::to_string(credit_value(i)) + " audit " + std::to_string(audit_value(i));
+         std::to_string(credit_value(i)) + " audit " + std::to_string(audit_value(i)) + " notify " +
+         std::to_string(notify_value(i));
 }
 
 task<std::string> audit(ctx& cx, std::int64_t i) {
   co_return value_of(co_await cx.perform(audit_entry{i}));
 }
 
+task<std::string> notify(ctx& cx, std::int64_t i) {
+  co_return value_of(co_await cx.perform(notice{i}));
+}
+
 task<std::string> transfer(ctx& cx, std::int64_t i) {
   auto d = co_await cx.perform(debit{i});
+  auto n = co_await cx.spawn<std::string>("notify", i); // runs beside the rest of the transfer
   auto c = co_await cx.perform(credit{i});
   co_await cx.sleep(std::chrono::milliseconds{1});
   auto a = co_await cx.call<std::string>("audit", i);
+  auto sent = co_await n;
   co_return "transfer " + std::to_string(i) + ": debit " + value_of(d) + " credit " + value_of(c) +
-    " audit " + a;
+    " audit " + a + " notify " + sent;
 }
 
 router workload_routes() {
   router r;
-  r.add("transfer", "v1", transfer).add("audit", "v1", audit);
+  r.add("transfer", "v1", transfer).add("audit", "v1", audit).add("notify", "v1", notify);
   return r;
 }
 
@@ -228,6 +247,9 @@ effects workload_effects(side_store& store) {
   });
   fx.handle<audit_entry>([&store](const audit_entry& e, const effect_context& cx) {
     return store.execute(cx, "audit", audit_value(e.account));
+  });
+  fx.handle<notice>([&store](const notice& e, const effect_context& cx) {
+    return store.execute(cx, "notify", notify_value(e.account));
   });
   return fx;
 }
