@@ -165,6 +165,23 @@ fi
     echo "Not run (see the table above)."
   fi
   echo
+  echo "## Problems the harness found, each fixed and kept as a regression test"
+  echo
+  echo "- **fuzz_payload**: a crafted element count in a journal payload made Boost's vector loader"
+  echo "  allocate up to 2^64 elements before reading any. The journal archive now refuses a count larger"
+  echo "  than the bytes left (\`journal_archive.hpp\`; \`serialization_tests\`, \`fuzz/regressions/fuzz_payload\`)."
+  echo "- **fuzz_journal_cli**: \`--json\` output of journal text that is not UTF-8 (a rendering cut inside a"
+  echo "  character, binary strings) threw out of \`engine_main\` and terminated the tool; durations like"
+  echo "  \`999999999999d\` and damaged timestamps overflowed int64. JSON now replaces bad bytes with U+FFFD,"
+  echo "  renderings never cut a character, and the arithmetic is checked (\`cli_tests\`, \`fuzz/regressions/fuzz_journal_cli\`)."
+  echo "- **stress runs of the supervision tests** (two loops of 25 runs side by side on 2 cores): a new"
+  echo "  supervisor could take over a task's actor that was already quitting, and an engine that stopped"
+  echo "  while an effect's result was on its way dropped it (the next engine ran the effect again)."
+  echo "  Completion entries now forget an actor as it quits, and a stopping engine detaches a task only"
+  echo "  after its running effect's result is journaled (\`supervisor_tests\`)."
+  echo "- **TSan**: no race in our code; 42 reports were payloads crossing CAF's uninstrumented mailbox,"
+  echo "  now ordered for TSan by \`detail::tell\` (\`tests/sanitizers/README.md\`)."
+  echo
   echo "## What each part proves"
   echo
   echo "- **crashloop**: every task the caller started completed exactly once with the right result; no"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh — installs the Debian (bookworm) packages libactors needs to build, test and run its examples.
 #
+#   scripts/setup.sh [EXTRA_PACKAGE...]
+#
 # Idempotent: asks dpkg which packages are missing and touches apt only if some are; a second run
 # installs nothing and returns in well under a second. Needs root for apt (uses sudo when not root).
 # Set ACTORS_SKIP_SETUP=1 to skip the check entirely (e.g. on a non-Debian machine with the deps at hand).
@@ -11,6 +13,7 @@ packages=(
   libcaf-dev libboost-serialization-dev libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev
   libyaml-cpp-dev libcpp-httplib-dev libbenchmark-dev
+  "$@" # extra packages a caller needs too (scripts/fuzz.sh: clang and libFuzzer)
 )
 
 if [[ "${ACTORS_SKIP_SETUP:-0}" == 1 ]]; then

@@ -76,7 +76,7 @@ int task_replay(const globals& g, const router& routes, const effects& fx,
                                {"what", d->what},
                                {"recorded", d->recorded},
                                {"replayed", d->replayed}};
-    std::cout << out.dump(2) << '\n';
+    std::cout << dump(out) << '\n';
     return r->diverged() ? 1 : 0;
   }
   auto plural = [](std::size_t n, const char* one, const char* many) {
@@ -200,10 +200,9 @@ int replay_many(const globals& g, const router& routes, const effects& fx,
                         {"replayed", d.replayed}});
   }
   if (g.json) {
-    std::cout << json{{"function", function}, {"into", fn + "@" + version}, {"replayed", ids.size()},
-                      {"matched", matched}, {"diverged", diverged}, {"errors", errors},
-                      {"tasks", list}}
-                   .dump(2)
+    std::cout << dump(json{{"function", function}, {"into", fn + "@" + version},
+                           {"replayed", ids.size()}, {"matched", matched}, {"diverged", diverged},
+                           {"errors", errors}, {"tasks", list}})
               << '\n';
   } else {
     std::size_t shown = 0;
@@ -409,6 +408,10 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
       return sup_tree(g);
   } catch (const usage_problem& p) {
     std::cerr << program << ": " << p.message << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    // Nothing else should get here; if it does, one line and exit 2 beat std::terminate.
+    std::cerr << program << ": internal error: " << e.what() << '\n';
     return 2;
   }
   std::cerr << program << ": no subcommand (run '" << program << " --help' for usage)\n";

@@ -31,7 +31,7 @@ int task_list(const globals& g, const std::string& function, const std::string& 
     json out = json::array();
     for (auto& t : tasks)
       out.push_back(to_json(t));
-    std::cout << out.dump(2) << '\n';
+    std::cout << dump(out) << '\n';
     return 0;
   }
   std::cout << fmt::format("{:<16}  {:<28}  {:<9}  {:<23}  {:>9}  {}\n", "id", "function@version",
@@ -69,7 +69,8 @@ void print_tree(el::journal& j, const el::task_record& t, const std::string& ind
   for (auto& e : need(j.events(t.id))) {
     std::cout << indent
               << fmt::format("  {:>4}  {:>10}  {:<9} {:<16} {}{}\n", e.seq,
-                             fmt::format("+{:.3f} ms", static_cast<double>(e.ts - t.created) / 1e6),
+                             fmt::format("+{:.3f} ms",
+                                         (static_cast<double>(e.ts) - static_cast<double>(t.created)) / 1e6),
                              el::to_string(e.kind), e.name, e.failed ? "✗ " : "", e.text);
     if ((e.kind == el::event_kind::call || e.kind == el::event_kind::spawn) && e.ref != 0 &&
         depth < 100)
@@ -85,7 +86,7 @@ int task_show(const globals& g, const std::string& id_text) {
   auto j = open_journal(g.journal);
   auto t = need_task(*j, id);
   if (g.json)
-    std::cout << tree_json(*j, t, 0).dump(2) << '\n';
+    std::cout << dump(tree_json(*j, t, 0)) << '\n';
   else
     print_tree(*j, t, "", 0);
   return 0;
@@ -98,7 +99,7 @@ int divergences(const globals& g, const std::string& function, std::size_t limit
     json out = json::array();
     for (auto& d : found)
       out.push_back(to_json(d));
-    std::cout << out.dump(2) << '\n';
+    std::cout << dump(out) << '\n';
     return 0;
   }
   for (auto& d : found) {
@@ -155,7 +156,7 @@ int sup_tree(const globals& g) {
     json out = json::array();
     for (auto& r : rows)
       out.push_back(to_json(r));
-    std::cout << out.dump(2) << '\n';
+    std::cout << dump(out) << '\n';
     return 0;
   }
   if (rows.empty()) {
@@ -190,7 +191,7 @@ int log(const globals& g, bool follow, std::size_t limit) {
         return 0;
       ++printed;
       if (g.json)
-        std::cout << json{{"task", to_string(task_id{e.task})}, {"event", to_json(e)}}.dump() << '\n';
+        std::cout << dump(json{{"task", to_string(task_id{e.task})}, {"event", to_json(e)}}, -1) << '\n';
       else
         std::cout << fmt::format("{}  {}  {:>4}  {:<9} {:<16} {}{}\n", utc(e.ts),
                                  to_string(task_id{e.task}), e.seq, el::to_string(e.kind), e.name,
@@ -246,7 +247,7 @@ int route_show(const globals& g) {
                          {"candidate", r.candidate},
                          {"percent", r.percent},
                          {"updated", r.updated}});
-    std::cout << out.dump(2) << '\n';
+    std::cout << dump(out) << '\n';
     return 0;
   }
   std::cout << fmt::format("{:<20}  {:<22}  {:<32}  {}\n", "function", "applies to", "route",

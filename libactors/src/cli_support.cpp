@@ -6,6 +6,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -45,6 +46,9 @@ std::int64_t parse_duration(const std::string& text) {
     else if (unit == "d")
       scale = 86400LL * 1'000'000'000;
     else
+      throw bad();
+    // "99999999999d" and a long enough chain of parts would overflow int64 nanoseconds.
+    if (n > (std::numeric_limits<std::int64_t>::max() - total) / scale)
       throw bad();
     total += n * scale;
     i = k;
@@ -92,12 +96,13 @@ std::string utc(std::int64_t ns) {
 std::string took(const el::task_record& t) {
   if (t.finished <= 0)
     return "-";
-  auto ns = t.finished - t.created;
-  if (ns < 1'000'000)
-    return fmt::format("{:.0f} µs", static_cast<double>(ns) / 1e3);
-  if (ns < 1'000'000'000)
-    return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
-  return fmt::format("{:.2f} s", static_cast<double>(ns) / 1e9);
+  // In double: the int64 difference overflows for a `created` far below 0 (a damaged row).
+  auto ns = static_cast<double>(t.finished) - static_cast<double>(t.created);
+  if (ns < 1e6)
+    return fmt::format("{:.0f} µs", ns / 1e3);
+  if (ns < 1e9)
+    return fmt::format("{:.2f} ms", ns / 1e6);
+  return fmt::format("{:.2f} s", ns / 1e9);
 }
 
 json to_json(const el::task_record& t) {
@@ -134,6 +139,10 @@ json to_json(const el::divergence_record& d) {
               {"primary_side", d.primary_side},
               {"candidate_side", d.candidate_side},
               {"ts", d.ts}};
+}
+
+std::string dump(const json& j, int indent) {
+  return j.dump(indent, ' ', false, json::error_handler_t::replace);
 }
 
 std::string position_text(std::int64_t position) {

@@ -51,6 +51,10 @@ std::string took(const el::task_record& t);
 json to_json(const el::task_record& t);
 json to_json(const el::event& e);
 json to_json(const el::divergence_record& d);
+/// `j` as JSON text (`indent` -1: one line). Journal strings are bytes — rendered values, names, error
+/// texts — and need not be UTF-8: invalid sequences print as U+FFFD instead of making nlohmann::json throw
+/// type_error 316 (which escaped engine_main and terminated the tool).
+std::string dump(const json& j, int indent = 2);
 /// "the output" or "effect #n".
 std::string position_text(std::int64_t position);
 /// Prints `left` and `right` side by side under the headers.

@@ -188,6 +188,8 @@ TEST_CASE("bad command lines get one line naming the problem and exit 2", "[cli]
     {true, {"task", "replay", id, "--version", "lookupUser=v9"}, "no version 'v9'"},
     {true, {"task", "replay", id, "--version", "ghost=v1"}, "no function 'ghost'"},
     {true, {"task", "replay", "00000000000000ff"}, "no task 00000000000000ff"},
+    {false, {"--journal", "shop.db", "task", "list", "--since", "999999999999d"},
+     "malformed duration '999999999999d'"}, // found by fuzz_journal_cli: int64 overflow
     {false, {"task"}, "'task' needs a subcommand: list, show, replay or cancel"},
     {false, {"--journal", "shop.db", "sup"}, "'sup' needs a subcommand: tree"},
     {false, {"sup", "bush"}, "unknown sup subcommand 'bush' (expected tree"},
@@ -308,6 +310,41 @@ TEST_CASE("regression replay of 102 recorded tasks into a matching and into a di
   auto bad = shop_cli(d, {"replay", "--function", "handleRequest", "--into", "lookupUser"});
   CHECK(bad.code == 2);
   CHECK(contains(bad.err, "malformed --into 'lookupUser'"));
+}
+
+TEST_CASE("JSON output (--json) survives journal text that is not UTF-8 (found by fuzz_journal_cli)",
+          "[cli][errors]") {
+  temp_dir d;
+  const std::uint64_t id = 0x7100;
+  {
+    auto j = actors::eventlog::journal::open({.path = (d.path() / "bytes.db").string()});
+    REQUIRE(j);
+    auto rec = actors::test::root_record<std::string>(id, "raw\xff");
+    (*j)->append_task(rec, actors::to_bytes(std::string{"\xc3"}), "\"\xc3\"");
+    actors::eventlog::event ev;
+    ev.task = id;
+    ev.seq = 1;
+    ev.kind = actors::eventlog::event_kind::log;
+    ev.text = "half a character: \xc3, a stray byte: \xff";
+    (*j)->append(ev);
+    REQUIRE_FALSE((*j)->flush());
+  }
+  auto hex = actors::to_string(actors::task_id{id});
+  for (const auto& args : std::vector<std::vector<std::string>>{
+         {"--journal", "bytes.db", "--json", "task", "show", hex},
+         {"--journal", "bytes.db", "--json", "task", "list"},
+         {"--journal", "bytes.db", "--json", "log"}}) {
+    auto r = engine(d, args);
+    INFO(nlohmann::json(args).dump() << "\nstderr: " << r.err);
+    REQUIRE(r.code == 0);
+    // Valid UTF-8 (the bad bytes became U+FFFD): one document, or one per line (`log`).
+    std::istringstream docs{args.back() == "log" ? r.out : std::string{}};
+    if (args.back() != "log")
+      CHECK_FALSE(nlohmann::json::parse(r.out).is_null());
+    for (std::string line; std::getline(docs, line);)
+      CHECK_FALSE(nlohmann::json::parse(line).is_null());
+    CHECK(contains(r.out, "\xef\xbf\xbd"));
+  }
 }
 
 TEST_CASE("task cancel: an unfinished task is not resumed by the engine serving the journal; ended "

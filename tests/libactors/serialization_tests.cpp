@@ -153,6 +153,33 @@ TEST_CASE("malformed bytes are an exception, never undefined behaviour", "[seria
   CHECK_THROWS(from_bytes<user>(to_bytes(user{}) + "extra"));
 }
 
+TEST_CASE("a collection count beyond the bytes present is refused before anything is allocated",
+          "[serialization]") {
+  // fuzz/regressions/fuzz_payload: Boost's vector loader resizes to the count before reading an element.
+  // std::vector<std::int64_t> is its 8-byte count, then the elements: claim 2^40 of them (8 TiB).
+  auto ints = to_bytes(std::vector<std::int64_t>{7, 8, 9});
+  std::uint64_t count = 0;
+  std::memcpy(&count, ints.data(), 8);
+  REQUIRE(count == 3);
+  count = 1ULL << 40;
+  std::memcpy(ints.data(), &count, 8);
+  CHECK_THROWS_AS(from_bytes<std::vector<std::int64_t>>(ints), boost::archive::archive_exception);
+  // std::vector<std::string> (class preamble, count, item version, elements): 2^28 strings (8 GiB).
+  auto strings = to_bytes(std::vector<std::string>{"a"});
+  auto at = strings.find(std::string("\x01\0\0\0\0\0\0\0", 8));
+  REQUIRE(at != std::string::npos);
+  count = 1ULL << 28;
+  std::memcpy(strings.data() + at, &count, 8);
+  CHECK_THROWS_AS(from_bytes<std::vector<std::string>>(strings), boost::archive::archive_exception);
+  check_boost_compatible(std::vector<std::string>{"a", "", "b"}); // real counts still read
+}
+
+TEST_CASE("render never cuts a UTF-8 character in half", "[serialization]") {
+  auto r = render(std::string(195, 'a') + "\xc3\xa9\xc3\xa9"); // "aaa...éé": the cut falls inside an é
+  REQUIRE(r.size() <= 200);
+  CHECK(r.ends_with("a..."));
+}
+
 TEST_CASE("type names are readable", "[serialization]") {
   CHECK(type_name<std::string>() == "std::string");
   CHECK(type_name<std::int64_t>() == "long");

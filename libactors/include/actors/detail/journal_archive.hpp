@@ -10,8 +10,10 @@
 // request, result, input and output. tests/libactors/serialization_tests.cpp checks byte equality with
 // Boost's archives for every kind of value.
 //
-// The input archive also bounds every length it reads by the bytes that remain, so a corrupt length
-// prefix is an archive_exception, never a huge allocation.
+// The input archive also bounds every length and element count it reads by the bytes that remain, so a
+// corrupt length prefix or collection size is an archive_exception, never a huge allocation. (Counts are
+// bounded at one byte per element: a collection of more elements than bytes left is refused even when its
+// elements serialize to nothing — a vector of empty structs.)
 
 #include <cstddef>
 #include <cstring>
@@ -137,6 +139,18 @@ protected:
         boost::archive::archive_exception(boost::archive::archive_exception::invalid_class_name));
     std::memcpy(t, cn.data(), cn.size());
     t.t[cn.size()] = '\0';
+  }
+
+  /// A collection's element count (std::vector, std::map, ...). Every element takes at least one byte of
+  /// what remains, so a larger count is corrupt: refused here, before Boost's vector loader resizes the
+  /// vector to it (a crafted count would otherwise allocate up to 2^64 elements).
+  void load_override(boost::serialization::collection_size_type& t) {
+    std::size_t n = 0;
+    load_binary(&n, sizeof n);
+    if (n > remaining())
+      boost::serialization::throw_exception(
+        boost::archive::archive_exception(boost::archive::archive_exception::input_stream_error));
+    t = boost::serialization::collection_size_type(n);
   }
 
   template <class T>

@@ -36,10 +36,15 @@ public:
 
   unsigned int get_library_version() const noexcept { return 0; }
 
-  /// The rendering, cut to at most `max` characters.
+  /// The rendering, cut to at most `max` characters (bytes; at least the 3 of "..." when cut).
   std::string take(std::size_t max) {
     if (out_.size() > max) {
-      out_.resize(max > 3 ? max - 3 : 0);
+      auto keep = max > 3 ? max - 3 : 0;
+      // Never cut a UTF-8 sequence in half (a lone lead byte makes the journal's text column invalid
+      // UTF-8): back up over the continuation bytes (10xxxxxx) of the character at the cut.
+      while (keep > 0 && (static_cast<unsigned char>(out_[keep]) & 0xC0) == 0x80)
+        --keep;
+      out_.resize(keep);
       out_ += "...";
     }
     return std::move(out_);
