@@ -83,6 +83,10 @@ public:
 
   const char* name() const override { return "actors.supervisor"; }
 
+  resume_result resume(caf::execution_unit* eu, std::size_t max_throughput) override {
+    return ordered_activation(this, [&] { return caf::event_based_actor::resume(eu, max_throughput); });
+  }
+
   caf::behavior make_behavior() override {
     set_down_handler([this](caf::down_msg& m) {
       on_end_of(m.source);
@@ -95,25 +99,21 @@ public:
     maybe_report_started();
     return {
       [this](sup_started_atom, std::uint64_t index, std::string& err) {
-        on_receive(this);
-        --nested_pending_;
+          --nested_pending_;
         if (!err.empty() && !start_error_)
           start_error_ = supervision::make_error(supervision::errc::invalid_spec, err);
         (void)index;
         maybe_report_started();
       },
       [this](sup_failed_atom, std::uint64_t index, std::string& why) {
-        on_receive(this);
-        handle_end(static_cast<std::size_t>(index), false, why);
+          handle_end(static_cast<std::size_t>(index), false, why);
       },
       [this](sup_restart_atom, std::uint64_t generation) {
-        on_receive(this);
-        if (generation == restart_generation_ && !pending_restart_.empty())
+          if (generation == restart_generation_ && !pending_restart_.empty())
           restart_batch();
       },
       [this](sup_stop_timeout_atom, std::uint64_t generation) {
-        on_receive(this);
-        if (generation != stop_generation_ || stopping_index_ < 0)
+          if (generation != stop_generation_ || stopping_index_ < 0)
           return;
         auto& c = children_[static_cast<std::size_t>(stopping_index_)];
         note("child " + c.spec->id + " did not stop within " +
@@ -122,12 +122,10 @@ public:
           tell(c.actor, detach_atom::value);
       },
       [this](sup_stop_atom) {
-        on_receive(this);
-        shut_down(caf::error{}, "stopped");
+          shut_down(caf::error{}, "stopped");
       },
       [this](detach_atom) {
-        on_receive(this);
-        detach_all();
+          detach_all();
       },
     };
   }

@@ -10,6 +10,10 @@ task_actor::task_actor(caf::actor_config& cfg, std::unique_ptr<task_runtime> rt)
 
 task_actor::~task_actor() = default;
 
+caf::resumable::resume_result task_actor::resume(caf::execution_unit* eu, std::size_t max_throughput) {
+  return ordered_activation(this, [&] { return caf::event_based_actor::resume(eu, max_throughput); });
+}
+
 void task_actor::quit_if_finished() {
   if (rt_->finished()) {
     rt_->before_exit();
@@ -24,48 +28,39 @@ caf::behavior task_actor::make_behavior() {
   return {
     [this](effect_done_atom, std::uint32_t seq, bool failed, std::string& payload,
            std::string& text) {
-      on_receive(this);
       rt_->on_effect_done(seq, failed, std::move(payload), std::move(text));
       quit_if_finished();
     },
     [this](call_done_atom, std::uint32_t seq, std::uint8_t state, std::string& payload,
            std::string& text, caf::error& err) {
-      on_receive(this);
       rt_->on_call_done(seq, state, std::move(payload), std::move(text), std::move(err));
       quit_if_finished();
     },
     [this](journal_fail_atom, std::string& message) {
-      on_receive(this);
       rt_->on_journal_error(std::move(message));
       quit_if_finished();
     },
     [this](timer_atom, std::uint32_t seq) {
-      on_receive(this);
       rt_->on_timer(seq);
       quit_if_finished();
     },
     [this](mail_atom, std::uint32_t seq) {
-      on_receive(this);
       rt_->on_mail(seq);
       quit_if_finished();
     },
     [this](mail_room_atom, std::uint32_t seq) {
-      on_receive(this);
       rt_->on_mail_room(seq);
       quit_if_finished();
     },
     [this](detach_atom) {
-      on_receive(this);
       rt_->on_detach();
       quit_if_finished();
     },
     [this](stop_atom) {
-      on_receive(this);
       rt_->on_cancel(true);
       quit_if_finished();
     },
     [this](cancel_atom) {
-      on_receive(this);
       rt_->on_cancel();
       quit_if_finished();
     },

@@ -17,6 +17,8 @@ public:
 
   caf::behavior make_behavior() override;
   const char* name() const override { return "actors.task"; }
+  /// One activation, ordered for ThreadSanitizer (tell.hpp); otherwise the base class's.
+  resume_result resume(caf::execution_unit* eu, std::size_t max_throughput) override;
 
 private:
   void quit_if_finished();

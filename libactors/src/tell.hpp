@@ -13,6 +13,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
 #include <caf/actor_cast.hpp>
+#include <caf/make_message.hpp>
 #include <caf/send.hpp>
 
 #if defined(__SANITIZE_THREAD__)
@@ -45,6 +46,20 @@ inline void on_receive([[maybe_unused]] caf::abstract_actor* self) {
 #endif
 }
 
+/// Runs one activation of the actor `self` (`run` calls the base class's `resume`): acquires what its
+/// senders and its own earlier activations released, before CAF reads the first message, and releases
+/// what it did for the next activation (TSan only). CAF runs an actor's activations on whichever
+/// scheduler thread is free and orders them through mailbox state TSan cannot see.
+template <class F>
+auto ordered_activation(caf::abstract_actor* self, F run) {
+  on_receive(self);
+  auto result = run();
+#ifdef ACTORS_TSAN
+  __tsan_release(self);
+#endif
+  return result;
+}
+
 /// The actor with address `a` is quitting: what it did happens before whoever learns of its end
 /// (`on_end_of`), e.g. a supervisor handling its down message.
 inline void before_quit([[maybe_unused]] caf::abstract_actor* self) {
@@ -61,11 +76,17 @@ inline void on_end_of([[maybe_unused]] const caf::actor_addr& a) {
 #endif
 }
 
-/// caf::anon_send to `to`, ordered for TSan (see above).
+/// caf::anon_send to `to`, ordered for TSan (see above): the message is built before the release, so
+/// its contents are covered too.
 template <class... Ts>
 void tell(const caf::actor& to, Ts&&... xs) {
+#ifdef ACTORS_TSAN
+  auto msg = caf::make_message(std::forward<Ts>(xs)...);
   before_send(to);
+  caf::anon_send(to, std::move(msg));
+#else
   caf::anon_send(to, std::forward<Ts>(xs)...);
+#endif
 }
 
 } // namespace actors::detail
