@@ -43,21 +43,21 @@ skipped() { [[ "$skip" == *" $1 "* ]]; }
 
 # --- crash loop ----------------------------------------------------------------------------------
 crash_json=""
+field() { # field NAME: a number from the crash loop's JSON line
+  sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" <<<"$crash_json"
+}
 if skipped crashloop; then status[crashloop]=skipped; detail[crashloop]="skipped"; else
   begin "crash loop: $kills kills"
   cmake --build "$build" --target actors_crashloop -j "$jobs" >"$logs/crashloop-build.log" 2>&1
   if "$build/tools/crashloop/actors_crashloop" run --kills "$kills" --seed "$seed" \
        >"$logs/crashloop.out" 2>"$logs/crashloop.err"; then
     crash_json="$(sed -n 's/^crashloop: //p' "$logs/crashloop.out")"
-    finish crashloop ok "$crash_json"
+    finish crashloop ok "$(field kills) kills, $(field tasks) tasks, $(field effects_journaled) effects journaled, $(field duplicates) duplicates, $(field wrong_results) wrong results"
   else
     crash_json="$(sed -n 's/^crashloop: {/{/p' "$logs/crashloop.out")"
     finish crashloop FAILED "$(tail -5 "$logs/crashloop.err" | tr '\n' ' ')"
   fi
 fi
-field() { # field NAME: a number from the crash loop's JSON line
-  sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" <<<"$crash_json"
-}
 
 # --- storage faults (the normal build's tests) ---------------------------------------------------
 if skipped storage; then status[storage]=skipped; detail[storage]="skipped"; else
