@@ -40,6 +40,11 @@ finish() { # finish PART ok|FAILED|skipped DETAIL
   echo "reliability: $1: $2 — $3"
 }
 skipped() { [[ "$skip" == *" $1 "* ]]; }
+excerpt() { # excerpt FILE [GREP-PATTERN]: what CI's log shows of a failed part (its files are gone)
+  echo "reliability: ---- excerpt of ${1#"$repo/"} ----"
+  if [[ -n "${2:-}" ]]; then grep -m 3 -A 24 -e "$2" "$1"; else tail -40 "$1"; fi | cut -c1-240
+  echo "reliability: ---- end of excerpt ----"
+}
 
 # --- crash loop ----------------------------------------------------------------------------------
 crash_json=""
@@ -56,6 +61,7 @@ if skipped crashloop; then status[crashloop]=skipped; detail[crashloop]="skipped
   else
     crash_json="$(sed -n 's/^crashloop: {/{/p' "$logs/crashloop.out")"
     finish crashloop FAILED "$(tail -5 "$logs/crashloop.err" | tr '\n' ' ')"
+    excerpt "$logs/crashloop.err"
   fi
 fi
 
@@ -67,6 +73,7 @@ if skipped storage; then status[storage]=skipped; detail[storage]="skipped"; els
     finish storage ok "$(grep -o 'All tests passed.*' "$logs/storage.log")"
   else
     finish storage FAILED "see build/reliability/storage.log"
+    excerpt "$logs/storage.log"
   fi
 fi
 
@@ -79,9 +86,11 @@ if skipped asan; then status[asan]=skipped; detail[asan]="skipped"; else
       finish asan ok "$(grep -o '[0-9]*% tests passed.*' "$logs/asan-test.log")"
     else
       finish asan FAILED "$(grep -o '[0-9]*% tests passed.*' "$logs/asan-test.log"); see build/reliability/asan-test.log"
+      excerpt "$logs/asan-test.log" 'ERROR: AddressSanitizer\|runtime error:\|FAILED\|Failed'
     fi
   else
     finish asan FAILED "build failed; see build/reliability/asan-build.log"
+    excerpt "$logs/asan-build.log"
   fi
 fi
 
@@ -96,9 +105,15 @@ if skipped tsan; then status[tsan]=skipped; detail[tsan]="skipped"; else
       finish tsan ok "$(grep -o 'All tests passed.*' "$logs/tsan.log"), no reports"
     else
       finish tsan FAILED "$(grep -c 'WARNING: ThreadSanitizer' "$logs/tsan.log") reports; see build/reliability/tsan.log"
+      if grep -q 'WARNING: ThreadSanitizer' "$logs/tsan.log"; then
+        excerpt "$logs/tsan.log" 'WARNING: ThreadSanitizer'
+      else
+        excerpt "$logs/tsan.log"
+      fi
     fi
   else
     finish tsan FAILED "build failed; see build/reliability/tsan-build.log"
+    excerpt "$logs/tsan-build.log"
   fi
 fi
 
@@ -112,6 +127,7 @@ if skipped fuzz; then status[fuzz]=skipped; detail[fuzz]="skipped"; else
   else
     fuzz_lines="$(grep '^fuzz: .* execs=' "$logs/fuzz.log")"
     finish fuzz FAILED "see build/reliability/fuzz.log"
+    excerpt "$logs/fuzz.log"
   fi
 fi
 

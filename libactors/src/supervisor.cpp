@@ -84,7 +84,15 @@ public:
   const char* name() const override { return "actors.supervisor"; }
 
   resume_result resume(caf::execution_unit* eu, std::size_t max_throughput) override {
-    return ordered_activation(this, [&] { return caf::event_based_actor::resume(eu, max_throughput); });
+    return ordered_step(this, [&] { return caf::event_based_actor::resume(eu, max_throughput); });
+  }
+
+  void initialize() override {
+    ordered_step(this, [&] { caf::event_based_actor::initialize(); });
+  }
+
+  caf::invoke_message_result consume(caf::mailbox_element& x) override {
+    return ordered_step(this, [&] { return caf::event_based_actor::consume(x); });
   }
 
   caf::behavior make_behavior() override {

@@ -11,7 +11,15 @@ task_actor::task_actor(caf::actor_config& cfg, std::unique_ptr<task_runtime> rt)
 task_actor::~task_actor() = default;
 
 caf::resumable::resume_result task_actor::resume(caf::execution_unit* eu, std::size_t max_throughput) {
-  return ordered_activation(this, [&] { return caf::event_based_actor::resume(eu, max_throughput); });
+  return ordered_step(this, [&] { return caf::event_based_actor::resume(eu, max_throughput); });
+}
+
+void task_actor::initialize() {
+  ordered_step(this, [&] { caf::event_based_actor::initialize(); });
+}
+
+caf::invoke_message_result task_actor::consume(caf::mailbox_element& x) {
+  return ordered_step(this, [&] { return caf::event_based_actor::consume(x); });
 }
 
 void task_actor::quit_if_finished() {

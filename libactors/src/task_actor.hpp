@@ -17,8 +17,11 @@ public:
 
   caf::behavior make_behavior() override;
   const char* name() const override { return "actors.task"; }
-  /// One activation, ordered for ThreadSanitizer (tell.hpp); otherwise the base class's.
+  // One activation, the initialization and one message, each ordered for ThreadSanitizer
+  // (`ordered_step` in tell.hpp); otherwise the base class's.
   resume_result resume(caf::execution_unit* eu, std::size_t max_throughput) override;
+  void initialize() override;
+  caf::invoke_message_result consume(caf::mailbox_element& x) override;
 
 private:
   void quit_if_finished();

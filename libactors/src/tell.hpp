@@ -5,9 +5,14 @@
 // did before enqueuing a message happens before the receiving actor handles it (the lock-free mailbox
 // is invisible to it), and reports the message's payload — strings built on a worker thread, an error
 // read by a supervisor — as races. Senders that go through `tell` release a sync object keyed by the
-// receiving actor, and our actors acquire it when a message arrives (`on_receive`), so TSan sees the
-// order CAF provides and keeps checking everything else. Both are no-ops in other builds.
+// receiving actor, and our actors acquire it before each step — each message (their `consume`
+// override), their initialization and each activation (`ordered_step`) — so TSan sees the order CAF
+// provides and keeps checking everything else. All of it is a no-op in other builds.
+//
+// Acquiring once per activation is not enough: CAF keeps dequeuing within one activation, so a message
+// enqueued while the actor runs is handled after an acquire that came before its sender's release.
 
+#include <type_traits>
 #include <utility>
 
 #include <caf/actor.hpp>
@@ -46,18 +51,28 @@ inline void on_receive([[maybe_unused]] caf::abstract_actor* self) {
 #endif
 }
 
-/// Runs one activation of the actor `self` (`run` calls the base class's `resume`): acquires what its
-/// senders and its own earlier activations released, before CAF reads the first message, and releases
-/// what it did for the next activation (TSan only). CAF runs an actor's activations on whichever
-/// scheduler thread is free and orders them through mailbox state TSan cannot see.
+/// Runs one step of the actor `self` — an activation (`resume`), its initialization (`initialize`,
+/// which runs `make_behavior`) or one message (`consume`); `run` calls the base class's function.
+/// Acquires what the actor's senders released (`before_send`) and what its earlier steps did, then
+/// releases what this step did for the next one (TSan only). CAF runs an actor's activations on whichever
+/// scheduler thread is free and orders them through mailbox state TSan cannot see; it also hands the
+/// actor to another thread as soon as its mailbox blocks, before `resume` returns, so the release after
+/// each message and after initialization is the one that orders the next activation.
 template <class F>
-auto ordered_activation(caf::abstract_actor* self, F run) {
+auto ordered_step(caf::abstract_actor* self, F run) {
   on_receive(self);
-  auto result = run();
+  if constexpr (std::is_void_v<decltype(run())>) {
+    run();
 #ifdef ACTORS_TSAN
-  __tsan_release(self);
+    __tsan_release(self);
 #endif
-  return result;
+  } else {
+    auto result = run();
+#ifdef ACTORS_TSAN
+    __tsan_release(self);
+#endif
+    return result;
+  }
 }
 
 /// The actor with address `a` is quitting: what it did happens before whoever learns of its end
