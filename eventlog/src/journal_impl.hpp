@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -171,8 +172,19 @@ struct journal::impl {
   caf::expected<std::int64_t> read_counter(const char* key);
 
   // --- reads.cpp ---------------------------------------------------------------------------------
+  /// A column every row of a keyed read must hold: damaged index pages can make SQLite return a row
+  /// of another key, which the read reports as `corrupt` instead of handing it on.
+  struct key_check {
+    int column;
+    std::uint64_t value;
+    const char* name; // "task", "parent"
+  };
   caf::expected<std::vector<task_record>> read_tasks(sqlite3* db, internal::statement& s,
-                                                     const char* what);
+                                                     const char* what,
+                                                     std::optional<key_check> key = std::nullopt);
+  /// The `corrupt` error for a row whose key column is not the one asked for.
+  caf::error wrong_key(const char* table, std::int64_t rowid, const key_check& key,
+                       std::uint64_t found) const;
   caf::expected<std::vector<std::pair<std::int64_t, event>>>
   read_events(sqlite3* db, internal::statement& s, const char* what);
   /// An idle reader connection, or a new one; nullptr where there are none (read-only or in-memory

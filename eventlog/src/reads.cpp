@@ -54,8 +54,18 @@ event read_event(const statement& s) {
 
 } // namespace
 
+caf::error journal::impl::wrong_key(const char* table, std::int64_t rowid, const key_check& key,
+                                    std::uint64_t found) const {
+  return make_error(errc::corrupt, path_ + ": asked for the " + table + " rows of " + key.name + " " +
+                                     std::to_string(key.value) + ", SQLite returned row " +
+                                     std::to_string(rowid) + " of " + key.name + " " +
+                                     std::to_string(found) +
+                                     ": an index of the journal is damaged (PRAGMA integrity_check)");
+}
+
 caf::expected<std::vector<task_record>> journal::impl::read_tasks(sqlite3* db, statement& s,
-                                                                  const char* what) {
+                                                                  const char* what,
+                                                                  std::optional<key_check> key) {
   reset_guard guard{s};
   std::vector<task_record> out;
   int rc;
@@ -64,6 +74,8 @@ caf::expected<std::vector<task_record>> journal::impl::read_tasks(sqlite3* db, s
     if (status < 0 || status > max_status)
       return make_error(errc::corrupt, path_ + ": task " + std::to_string(s.column_u64(0))
                                          + " has unknown status " + std::to_string(status));
+    if (key && s.column_u64(key->column) != key->value)
+      return wrong_key("tasks", s.column_i64(0), *key, s.column_u64(key->column));
     out.push_back(read_task(s));
   }
   if (rc != SQLITE_DONE)
@@ -93,7 +105,9 @@ caf::expected<std::vector<task_record>> journal::unfinished_tasks() {
   if (!p.has_schema_)
     return std::vector<task_record>{};
   return p.with_reads([&](sqlite3* db, impl::read_statements& st) {
-    return p.read_tasks(db, st.select_unfinished, "cannot read unfinished tasks");
+    // status 0 (running) through the status index
+    return p.read_tasks(db, st.select_unfinished, "cannot read unfinished tasks",
+                        impl::key_check{7, 0, "status"});
   });
 }
 
@@ -117,7 +131,7 @@ caf::expected<std::optional<task_record>> journal::find_task(std::uint64_t id) {
     return std::optional<task_record>{};
   auto rows = p.with_reads([&](sqlite3* db, impl::read_statements& st) {
     st.select_task.bind_u64(1, id);
-    return p.read_tasks(db, st.select_task, "cannot read task");
+    return p.read_tasks(db, st.select_task, "cannot read task", impl::key_check{0, id, "task"});
   });
   if (!rows)
     return std::move(rows.error());
@@ -142,6 +156,8 @@ caf::expected<std::vector<event>> journal::events(std::uint64_t id) {
       if (kind < 1 || kind > max_kind)
         return make_error(errc::corrupt, p.path_ + ": event row " + std::to_string(s.column_i64(0))
                                            + " has unknown kind " + std::to_string(kind));
+      if (auto task = s.column_u64(1); task != id) // through the (task, seq) index
+        return p.wrong_key("events", s.column_i64(0), impl::key_check{1, id, "task"}, task);
       out.push_back(read_event(s));
     }
     if (rc != SQLITE_DONE)
@@ -156,7 +172,8 @@ caf::expected<std::vector<task_record>> journal::children(std::uint64_t id) {
     return std::vector<task_record>{};
   return p.with_reads([&](sqlite3* db, impl::read_statements& st) {
     st.select_children.bind_u64(1, id);
-    return p.read_tasks(db, st.select_children, "cannot read children");
+    return p.read_tasks(db, st.select_children, "cannot read children",
+                        impl::key_check{1, id, "parent"});
   });
 }
 
@@ -315,6 +332,9 @@ caf::expected<std::vector<message_record>> journal::pending_messages(std::uint64
       message_record m;
       m.id = s.column_u64(0);
       m.target = s.column_u64(1);
+      if (m.target != target) // through the (target, id) index
+        return p.wrong_key("messages", static_cast<std::int64_t>(m.id),
+                           impl::key_check{1, target, "target"}, m.target);
       m.sender = s.column_u64(2);
       m.sender_seq = static_cast<std::uint32_t>(s.column_i64(3));
       m.type = s.column_text(4);

@@ -130,6 +130,13 @@ TEST_CASE("render shows values readably from their serialize function", "[serial
   user u{42, "Ada", {1, 2}, std::nullopt};
   CHECK(render(u) == "{42, \"Ada\", [1, 2], none}");
   CHECK(render(std::string(500, 'x'), 20).size() == 20);
+  CHECK(render(std::string(500, 'x'), 20).ends_with("..."));
+  // A cut never makes the rendering longer than asked, even below the length of "...".
+  CHECK(render(std::string(500, 'x'), 5) == "\"x..."); // strings render quoted
+  CHECK(render(std::string(500, 'x'), 3) == "...");
+  CHECK(render(std::string(500, 'x'), 2) == "..");
+  CHECK(render(std::string(500, 'x'), 0).empty());
+  CHECK(render(std::int64_t{42}, 2) == "42"); // fits: not cut
 }
 
 TEST_CASE("malformed bytes are an exception, never undefined behaviour", "[serialization]") {

@@ -36,10 +36,13 @@ public:
 
   unsigned int get_library_version() const noexcept { return 0; }
 
-  /// The rendering, cut to at most `max` characters (bytes; at least the 3 of "..." when cut).
+  /// The rendering, cut to at most `max` characters (bytes), ending in "..." when cut (only dots when
+  /// `max` is 3 or less).
   std::string take(std::size_t max) {
     if (out_.size() > max) {
-      auto keep = max > 3 ? max - 3 : 0;
+      if (max <= 3)
+        return std::string(max, '.');
+      auto keep = max - 3;
       // Never cut a UTF-8 sequence in half (a lone lead byte makes the journal's text column invalid
       // UTF-8): back up over the continuation bytes (10xxxxxx) of the character at the cut.
       while (keep > 0 && (static_cast<unsigned char>(out_[keep]) & 0xC0) == 0x80)
