@@ -3,6 +3,8 @@
 #include "raw_sqlite.hpp"
 
 #include <chrono>
+#include <iterator>
+#include <memory>
 #include <random>
 
 #include <sqlite3.h>
@@ -132,8 +134,65 @@ run_time raw_sqlite_insert(const std::string& path, const task_rows& rows, std::
       finish_task.i64(3, ts);
       finish_task.run();
     };
+    // multi_row: the journal's event statements (eventlog/src/open.cpp), bound the same way.
+    constexpr int multi_sizes[] = {64, 16, 4, 1};
+    std::vector<std::unique_ptr<statement>> insert_events;
+    for (int rows_per : multi_sizes) {
+      std::string sql = "INSERT INTO events(task, seq, kind, failed, name, ref, request, result, text, "
+                        "ts) VALUES ";
+      for (int r = 0; r < rows_per; ++r)
+        sql += r == 0 ? "(?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?)";
+      insert_events.push_back(std::make_unique<statement>(db, sql.c_str()));
+    }
+    struct queued_event {
+      std::int64_t id;
+      std::int64_t ts;
+      const actors::eventlog::event* ev;
+    };
+    std::vector<queued_event> queued;
+    auto write_queued = [&] {
+      std::size_t next = 0;
+      for (std::size_t k = 0; k < std::size(multi_sizes); ++k) {
+        auto rows_per = static_cast<std::size_t>(multi_sizes[k]);
+        auto& st = *insert_events[k];
+        while (queued.size() - next >= rows_per) {
+          for (std::size_t r = 0; r < rows_per; ++r) {
+            const auto& [id, ts, ev] = queued[next + r];
+            auto b = static_cast<int>(r) * 10;
+            st.i64(b + 1, id);
+            st.i64(b + 2, ev->seq);
+            st.i64(b + 3, static_cast<std::int64_t>(ev->kind));
+            st.i64(b + 4, ev->failed ? 1 : 0);
+            st.text(b + 5, ev->name);
+            st.i64(b + 6, static_cast<std::int64_t>(ev->ref));
+            st.blob(b + 7, ev->request);
+            st.blob(b + 8, ev->result);
+            st.text(b + 9, ev->text);
+            st.i64(b + 10, ts);
+          }
+          st.run();
+          next += rows_per;
+        }
+      }
+      queued.clear();
+    };
     stopwatch watch;
-    if (order != row_order::pipelined) {
+    if (order == row_order::multi_row) {
+      for (std::int64_t base = 0; base < tasks; base += tasks_per_txn) {
+        begin.run();
+        auto n = std::min(tasks_per_txn, tasks - base);
+        for (std::int64_t k = 0; k < n; ++k) {
+          auto id = next_id(base + k);
+          auto ts = now_ns();
+          write_task(id, ts);
+          for (const auto& ev : rows.events)
+            queued.push_back({id, ts, &ev});
+          write_finish(id, ts);
+        }
+        write_queued();
+        commit.run();
+      }
+    } else if (order != row_order::pipelined) {
       for (std::int64_t base = 0; base < tasks; base += tasks_per_txn) {
         begin.run();
         auto n = std::min(tasks_per_txn, tasks - base);

@@ -30,6 +30,8 @@ enum class row_order {
   random_ids, ///< as sequential, with random 64-bit ids (b-tree inserts all over the tables)
   pipelined,  ///< each transaction holds one step of several windows of tasks, ids increasing: the
               ///< order of concurrent tasks that each wait for durability between their steps
+  multi_row,  ///< as sequential, but each transaction inserts its events with multi-row INSERTs of
+              ///< 64, 16, 4 and 1 rows after its task rows and updates: the journal writer's technique
 };
 
 run_time raw_sqlite_insert(const std::string& path, const task_rows& rows, std::int64_t tasks,

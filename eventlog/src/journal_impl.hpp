@@ -8,6 +8,7 @@
 //               lock, and returns it, so reads run in parallel with each other and with the writer (WAL).
 // The writer thread takes mu_ only between transactions and never holds it while calling callbacks.
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -100,7 +101,12 @@ struct journal::impl {
   internal::statement begin_;
   internal::statement commit_;
   internal::statement insert_task_;
-  internal::statement insert_event_;
+  /// `INSERT INTO events ... VALUES (...), (...), ...` with `event_rows[i]` rows: a commit inserts its
+  /// events in as few statements as these sizes allow (one statement per row costs SQLite a VDBE run,
+  /// cursor opens and seeks per row: ~30% of a durable task's journal time, bench/README.md).
+  static constexpr std::array<int, 4> event_rows{64, 16, 4, 1};
+  std::array<internal::statement, event_rows.size()> insert_events_;
+  std::vector<const event*> commit_events_; ///< The events of the commit being written, in lsn order.
   internal::statement finish_task_;
   internal::statement insert_divergence_;
   internal::statement upsert_route_;
@@ -164,6 +170,8 @@ struct journal::impl {
   void run_writer();
   caf::error commit(std::span<pending> ops);
   int write_one(pending& op);
+  /// Inserts `commit_events_` in order (multi-row statements), then clears it.
+  int write_events();
   void publish(lsn committed, std::vector<waiter>& scratch);
   void fail(caf::error err);
 

@@ -457,9 +457,13 @@ caf::error journal::impl::prepare_statements() {
     run(commit_, "COMMIT");
     run(insert_task_,
         "INSERT INTO tasks(" + tc + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-    run(insert_event_,
-        "INSERT INTO events(task, seq, kind, failed, name, ref, request, result, text, ts) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    for (std::size_t i = 0; i < event_rows.size(); ++i) {
+      std::string sql = "INSERT INTO events(task, seq, kind, failed, name, ref, request, result, text, ts) "
+                        "VALUES ";
+      for (int r = 0; r < event_rows[i]; ++r)
+        sql += r == 0 ? "(?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?)";
+      run(insert_events_[i], sql);
+    }
     run(finish_task_, "UPDATE tasks SET status = ?2, finished = ?3 WHERE id = ?1");
     run(insert_divergence_,
         "INSERT INTO divergences(task, function, primary_version, candidate_version, position, what, "

@@ -149,10 +149,13 @@ caf::error journal::impl::commit(std::span<pending> ops) {
   begin_.reset();
   if (rc != SQLITE_DONE)
     return internal::sqlite_error(db, rc, path_, "cannot begin a transaction");
+  commit_events_.clear();
   for (auto& op : ops) {
     if (rc = write_one(op); rc != SQLITE_OK)
       break;
   }
+  if (rc == SQLITE_OK)
+    rc = write_events();
   if (rc == SQLITE_OK) {
     rc = commit_.step();
     commit_.reset();
@@ -262,20 +265,10 @@ int journal::impl::write_one(pending& op) {
     if (auto rc = finish(s); rc != SQLITE_OK)
       return rc;
   }
+  // The event row is inserted with the commit's other events (write_events): events keep their lsn
+  // order among themselves, and no statement of this commit reads the events table.
   auto& ev = op.ev;
-  auto& s = insert_event_;
-  s.bind_u64(1, ev.task);
-  s.bind(2, static_cast<std::int64_t>(ev.seq));
-  s.bind(3, static_cast<std::int64_t>(ev.kind));
-  s.bind(4, ev.failed ? 1 : 0);
-  s.bind_text(5, ev.name);
-  s.bind_u64(6, ev.ref);
-  s.bind_blob(7, ev.request);
-  s.bind_blob(8, ev.result);
-  s.bind_text(9, ev.text);
-  s.bind(10, ev.ts);
-  if (auto rc = finish(s); rc != SQLITE_OK)
-    return rc;
+  commit_events_.push_back(&ev);
   if (ev.kind == event_kind::completed || ev.kind == event_kind::failed ||
       ev.kind == event_kind::cancelled) {
     auto status = ev.kind == event_kind::completed ? task_status::completed
@@ -291,6 +284,38 @@ int journal::impl::write_one(pending& op) {
     restart_task_.bind_u64(1, ev.task);
     return finish(restart_task_);
   }
+  return SQLITE_OK;
+}
+
+int journal::impl::write_events() {
+  std::size_t next = 0;
+  auto left = [&] { return commit_events_.size() - next; };
+  for (std::size_t size = 0; size < event_rows.size(); ++size) {
+    auto rows = static_cast<std::size_t>(event_rows[size]);
+    auto& s = insert_events_[size];
+    while (left() >= rows) {
+      for (std::size_t r = 0; r < rows; ++r) {
+        const auto& ev = *commit_events_[next + r];
+        auto b = static_cast<int>(r) * 10;
+        s.bind_u64(b + 1, ev.task);
+        s.bind(b + 2, static_cast<std::int64_t>(ev.seq));
+        s.bind(b + 3, static_cast<std::int64_t>(ev.kind));
+        s.bind(b + 4, ev.failed ? 1 : 0);
+        s.bind_text(b + 5, ev.name);
+        s.bind_u64(b + 6, ev.ref);
+        s.bind_blob(b + 7, ev.request);
+        s.bind_blob(b + 8, ev.result);
+        s.bind_text(b + 9, ev.text);
+        s.bind(b + 10, ev.ts);
+      }
+      auto rc = s.step();
+      s.reset();
+      if (rc != SQLITE_DONE)
+        return rc;
+      next += rows;
+    }
+  }
+  commit_events_.clear();
   return SQLITE_OK;
 }
 

@@ -295,6 +295,58 @@ TEST_CASE("tail returns events in global append order after a rowid, at most lim
   CHECK(zero->empty());
 }
 
+TEST_CASE("a commit of many events inserts them in append order, with the task rows and updates around them") {
+  temp_dir dir;
+  auto j = open_ok(options(dir.file("j.db")));
+  // Hold the writer inside a durability callback (it runs outside the queue's lock) while everything
+  // below is queued: the writer then takes all of it in one commit, whose events go through the
+  // multi-row inserts (64, 16, 4 and 1 rows per statement).
+  std::promise<void> holding;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  j->append_task(make_task(100, "first"), "", "");
+  j->when_durable(j->append(make_event(100, 1, event_kind::log)), [&](const caf::error&) {
+    holding.set_value();
+    released.wait();
+  });
+  holding.get_future().wait();
+  auto before = j->stats();
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> appended{{100, 0}, {100, 1}};
+  constexpr std::uint32_t per_task = 60;
+  for (std::uint64_t t = 1; t <= 3; ++t) {
+    j->append_task(make_task(t, "f"), "", "");
+    appended.emplace_back(t, 0);
+  }
+  for (std::uint32_t seq = 1; seq <= per_task; ++seq)
+    for (std::uint64_t t = 1; t <= 3; ++t) {
+      auto kind = seq == per_task && t != 2 ? event_kind::completed : event_kind::effect;
+      j->append(make_event(t, seq, kind, "fx", "req" + std::to_string(seq), "res" + std::to_string(t)));
+      appended.emplace_back(t, seq);
+    }
+  release.set_value();
+  REQUIRE(!j->flush());
+  auto after = j->stats();
+  CHECK(after.commits - before.commits == 1); // all of it in one transaction
+  CHECK(after.appends - before.appends == 3 + 3 * per_task);
+  auto all = j->tail(0, 1000);
+  REQUIRE(all);
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> order;
+  for (auto& [rowid, ev] : *all)
+    order.emplace_back(ev.task, ev.seq);
+  CHECK(order == appended);
+  auto evs = j->events(2);
+  REQUIRE(evs);
+  REQUIRE(evs->size() == per_task + 1);
+  CHECK((*evs)[7].request == "req7");
+  CHECK((*evs)[7].result == "res2");
+  CHECK((*evs)[7].name == "fx");
+  auto t1 = j->find_task(1);
+  auto t2 = j->find_task(2);
+  REQUIRE((t1 && *t1 && t2 && *t2));
+  CHECK((*t1)->status == task_status::completed);
+  CHECK((*t2)->status == task_status::running);
+}
+
 TEST_CASE("a reopened journal sees everything appended before it was closed") {
   temp_dir dir;
   auto path = dir.file("j.db");
