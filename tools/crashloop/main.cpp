@@ -14,7 +14,8 @@
 //   - PRAGMA integrity_check passes on the journal and on the side store.
 // It prints the figures as one JSON line ("crashloop: {...}") and exits 1 if anything is violated.
 //
-// The workload: "transfer"(i) performs ledger.debit, spawns "notify"(i) (ledger.notify, running beside
+// The workload: "transfer"(i), routed by a journaled 50% canary policy to v1 or v2 (which name
+// themselves in the result: a resumed transfer must finish on the version it started on), performs ledger.debit, spawns "notify"(i) (ledger.notify, running beside
 // the rest), performs ledger.credit, sleeps 1 ms on a durable timer, calls "audit"(i) (ledger.audit) and
 // joins the notification: user effects, a spawned child, a durable timer and a call, all across kills. Each effect handler executes against the side store
 // D/side.db (its own SQLite file) in one transaction: a row in `executions` for every execution, and the
@@ -115,8 +116,9 @@ std::int64_t execution_of(const std::string& answer) {
   return at == std::string::npos ? 0 : std::stoll(answer.substr(at + 1));
 }
 
-std::string expected_result(std::int64_t i) {
-  return "transfer " + std::to_string(i) + ": debit " + std::to_string(debit_value(i)) + " credit " +
+/// What transfer `i` returns when version `version` ran it (v1 or v2).
+std::string expected_result(std::int64_t i, const std::string& version) {
+  return "transfer " + std::to_string(i) + " (" + version + "): debit " + std::to_string(debit_value(i)) + " credit " +
          std::to_string(credit_value(i)) + " audit " + std::to_string(audit_value(i)) + " notify " +
          std::to_string(notify_value(i));
 }
@@ -129,22 +131,37 @@ task<std::string> notify(ctx& cx, std::int64_t i) {
   co_return value_of(co_await cx.perform(notice{i}));
 }
 
-task<std::string> transfer(ctx& cx, std::int64_t i) {
+task<std::string> transfer_as(ctx& cx, std::int64_t i, std::string version) {
   auto d = co_await cx.perform(debit{i});
   auto n = co_await cx.spawn<std::string>("notify", i); // runs beside the rest of the transfer
   auto c = co_await cx.perform(credit{i});
   co_await cx.sleep(std::chrono::milliseconds{1});
   auto a = co_await cx.call<std::string>("audit", i);
   auto sent = co_await n;
-  co_return "transfer " + std::to_string(i) + ": debit " + value_of(d) + " credit " + value_of(c) +
-    " audit " + a + " notify " + sent;
+  co_return "transfer " + std::to_string(i) + " (" + version + "): debit " + value_of(d) + " credit " +
+    value_of(c) + " audit " + a + " notify " + sent;
+}
+
+task<std::string> transfer(ctx& cx, std::int64_t i) {
+  co_return co_await transfer_as(cx, i, "v1");
+}
+
+task<std::string> transfer_v2(ctx& cx, std::int64_t i) {
+  co_return co_await transfer_as(cx, i, "v2");
 }
 
 router workload_routes() {
   router r;
-  r.add("transfer", "v1", transfer).add("audit", "v1", audit).add("notify", "v1", notify);
+  r.add("transfer", "v1", transfer)
+    .add("transfer", "v2", transfer_v2)
+    .add("audit", "v1", audit)
+    .add("notify", "v1", notify);
   return r;
 }
+
+/// Half of the transfers go to v2 (by root task id): a resumed transfer must finish on the version it
+/// started on, which its result names.
+constexpr int canary_percent = 50;
 
 // --- SQLite helpers -------------------------------------------------------------------------------
 
@@ -269,6 +286,11 @@ int worker(const std::string& dir, std::int64_t tasks) {
     std::cerr << "worker: " << describe(err) << '\n';
     return 2;
   }
+  // The policy is journaled: every round sets the same one, while resumed transfers keep their own.
+  if (auto ok = eng.set_policy("transfer", policy::percent("v1", "v2", canary_percent)); !ok) {
+    std::cerr << "worker: " << describe(ok.error()) << '\n';
+    return 2;
+  }
   eventlog::task_filter f;
   f.function = "transfer";
   auto existing = eng.journal()->list_tasks(f);
@@ -308,6 +330,7 @@ struct figures {
   std::int64_t kills = 0, rounds = 0, tasks = 0, effects = 0, executions = 0, reexecuted_in_flight = 0,
                duplicates = 0, orphans = 0, wrong_results = 0, missing = 0, extra = 0, unfinished = 0,
                applied = 0, applied_mismatch = 0;
+  std::map<std::string, std::int64_t> routed; ///< transfers by the version the router gave them
   std::string journal_integrity, side_integrity;
   double seconds = 0;
   std::uint64_t seed = 0;
@@ -333,6 +356,8 @@ struct figures {
     add("missing_tasks", std::to_string(missing));
     add("extra_tasks", std::to_string(extra));
     add("unfinished_tasks", std::to_string(unfinished));
+    add("routed_v1", std::to_string(routed.count("v1") ? routed.at("v1") : 0));
+    add("routed_v2", std::to_string(routed.count("v2") ? routed.at("v2") : 0));
     add("applied", std::to_string(applied));
     add("applied_mismatch", std::to_string(applied_mismatch));
     add("journal_integrity", q(journal_integrity));
@@ -397,10 +422,11 @@ void verify(const std::string& dir, std::int64_t tasks, figures& fig) {
     if (end.kind != eventlog::event_kind::completed) {
       ++fig.wrong_results;
       problem("transfer " + std::to_string(input) + " ended " + std::string{to_string(end.kind)});
-    } else if (auto r = from_bytes<std::string>(end.result); r != expected_result(input)) {
+    } else if (auto r = from_bytes<std::string>(end.result); r != expected_result(input, t.version)) {
       ++fig.wrong_results;
-      problem("transfer " + std::to_string(input) + " returned '" + r + "'");
+      problem("transfer " + std::to_string(input) + " (routed to " + t.version + ") returned '" + r + "'");
     }
+    ++fig.routed[t.version];
     auto kids = (*j)->children(t.id);
     if (!kids)
       problem(describe(kids.error()));
@@ -409,6 +435,13 @@ void verify(const std::string& dir, std::int64_t tasks, figures& fig) {
         read_effects(k.id);
   }
   fig.tasks = static_cast<std::int64_t>(all->size());
+  // With a 50% canary, 20 or more transfers all on one version would mean routing is not happening.
+  if (fig.tasks >= 20 && (fig.routed["v1"] == 0 || fig.routed["v2"] == 0))
+    problem("the " + std::to_string(canary_percent) + "% canary routed all " +
+            std::to_string(fig.tasks) + " transfers to one version");
+  for (auto& [version, n] : fig.routed)
+    if (version != "v1" && version != "v2")
+      problem(std::to_string(n) + " transfers ran on unknown version '" + version + "'");
   for (std::int64_t i = 0; i < tasks; ++i) {
     auto n = seen.count(i) ? seen[i] : 0;
     if (n == 0) {

@@ -11,11 +11,11 @@ tasks=$(sed -n 's/.*"tasks": \([0-9]*\).*/\1/p' "$dir/run.out")
 [[ -n "$tasks" ]] || { echo "selftest: no task count in: $(cat "$dir/run.out")"; exit 1; }
 "$bin" verify --dir "$dir/base" --tasks "$tasks" >/dev/null
 
-# expect_violation NAME SQL_ON_SIDE_STORE EXPECTED_TEXT [TASKS]
+# expect_violation NAME SQL_ON_SIDE_STORE EXPECTED_TEXT [TASKS] [FILE (side.db)]
 expect_violation() {
-  local name="$1" sql="$2" text="$3" n="${4:-$tasks}"
+  local name="$1" sql="$2" text="$3" n="${4:-$tasks}" file="${5:-side.db}"
   rm -rf "$dir/$name" && cp -r "$dir/base" "$dir/$name"
-  [[ -z "$sql" ]] || sqlite3 "$dir/$name/side.db" "$sql"
+  [[ -z "$sql" ]] || sqlite3 "$dir/$name/$file" "$sql"
   local rc=0
   "$bin" verify --dir "$dir/$name" --tasks "$n" >"$dir/$name.out" 2>"$dir/$name.err" || rc=$?
   if [[ $rc -ne 1 ]] || ! grep -q -- "$text" "$dir/$name.err"; then
@@ -32,4 +32,8 @@ expect_violation applied_twice_or_lost "DELETE FROM applied WHERE rowid = (SELEC
 expect_violation orphan "INSERT INTO executions(task, seq, kind, value) VALUES(1, 99, 'debit', 0)" \
   "its result is not in the journal"
 expect_violation missing_task "" "was never started" $((tasks + 1))
+expect_violation wrong_version \
+  "UPDATE tasks SET version = CASE version WHEN 'v1' THEN 'v2' ELSE 'v1' END
+   WHERE id = (SELECT min(id) FROM tasks WHERE function = 'transfer')" \
+  "returned 'transfer" "$tasks" journal.db
 echo "selftest: OK"
