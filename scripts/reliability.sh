@@ -149,8 +149,8 @@ fi
   echo
   if [[ -n "$crash_json" ]]; then
     echo "A worker process runs durable transfers (two user effects, a spawned child and a called child with an"
-    echo "effect each, a durable timer; routed to v1 or v2 by a journaled 50% canary policy) whose effects write"
-    echo "to a separate SQLite side store; it was killed with SIGKILL at"
+    echo "effect each, a durable timer, a message to a supervised ledger task that posts it; routed to v1 or v2 by"
+    echo "a journaled 50% canary policy) whose effects write to a separate SQLite side store; it was killed with SIGKILL at"
     echo "random moments and restarted, then a last worker ran to the end and the files were checked."
     echo
     echo "| figure | value |"
@@ -160,6 +160,7 @@ fi
     echo "| tasks started by the caller / completed with the right result | $(field tasks) / $(( $(field tasks) - $(field wrong_results) - $(field missing_tasks) )) |"
     echo "| tasks missing / started twice / unfinished | $(field missing_tasks) / $(field extra_tasks) / $(field unfinished_tasks) |"
     echo "| transfers routed to v1 / v2 by the 50% canary (each finished on its own version) | $(field routed_v1) / $(field routed_v2) |"
+    echo "| messages sent to the supervised ledger / received / posted (each exactly once, none pending) | $(field messages_sent) / $(field messages_received) / $(field ledger_posts) |"
     echo "| effects journaled | $(field effects_journaled) |"
     echo "| effect executions in the side store | $(field executions) |"
     echo "| re-executions of effects in flight at a kill (never journaled; absorbed by the idempotency key) | $(field reexecuted_in_flight) |"

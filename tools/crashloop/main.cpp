@@ -8,23 +8,31 @@
 // starts it again, and repeats until it has killed it `--kills` times; every round asks for a few more
 // tasks, so new work keeps arriving while older work resumes. A last worker runs to the end, then
 // `verify` checks what a user of a durable-execution library is promised:
-//   - every task the caller started exists exactly once and completed with the right result;
+//   - every task the caller started exists exactly once and completed with the right result, on the
+//     version the router gave it;
 //   - no effect whose result was journaled ran again (the side store counts every execution);
 //   - the effects' business changes were applied exactly once per idempotency key (task, seq);
+//   - every message a transfer sent the ledger was received once and posted once, none left pending;
 //   - PRAGMA integrity_check passes on the journal and on the side store.
 // It prints the figures as one JSON line ("crashloop: {...}") and exits 1 if anything is violated.
 //
 // The workload: "transfer"(i), routed by a journaled 50% canary policy to v1 or v2 (which name
-// themselves in the result: a resumed transfer must finish on the version it started on), performs ledger.debit, spawns "notify"(i) (ledger.notify, running beside
-// the rest), performs ledger.credit, sleeps 1 ms on a durable timer, calls "audit"(i) (ledger.audit) and
-// joins the notification: user effects, a spawned child, a durable timer and a call, all across kills. Each effect handler executes against the side store
+// themselves in the result: a resumed transfer must finish on the version it started on), performs
+// ledger.debit, spawns "notify"(i) (ledger.notify, running beside the rest), performs ledger.credit,
+// sleeps 1 ms on a durable timer, calls "audit"(i) (ledger.audit), joins the notification and sends i
+// to the books' ledger: user effects, a spawned child, a durable timer, a call and a message, all across
+// kills. The ledger is a long-lived task under the supervisor "books" that receives each message and
+// performs ledger.post; every worker supervises "books" again, which takes the supervisor over from the
+// journal, and the ledger resumes. Each ledger.* handler executes against the side store
 // D/side.db (its own SQLite file) in one transaction: a row in `executions` for every execution, and the
 // change in `applied`, keyed by (task, seq) so that a re-execution of an effect in flight at a kill is
 // absorbed. It answers "<value>#<execution row id>": the journal keeps which execution it took.
 //
 // The worker is the caller: it starts the inputs the journal does not have yet, in input order. One
 // writer commits appends in order, so the tasks a kill leaves in the journal are a prefix 0..m-1 of the
-// inputs; the worker counts them and starts m..N-1, and waits for all (a wait works across the crash).
+// inputs; the worker counts them and starts m..N-1, and waits for all (a wait works across the crash),
+// then for the ledger to have posted all N (the ledger never ends; it is waited for through the side
+// store, whose handler signals every applied change).
 
 #include <fcntl.h>
 #include <signal.h>
@@ -33,6 +41,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -99,11 +108,31 @@ struct audit_entry {
   }
 };
 
+struct posting {
+  using result_type = std::string;
+  static constexpr const char* name = "ledger.post";
+  std::int64_t account = 0;
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & account;
+  }
+};
+
+/// Which task is the books' ledger (answered by the engine, not the side store; journaled like any
+/// effect, so a resumed transfer sends to the ledger it sent to before).
+struct find_ledger {
+  using result_type = std::uint64_t;
+  static constexpr const char* name = "books.find_ledger";
+  template <class Ar>
+  void serialize(Ar&, unsigned) {}
+};
+
 // What each effect changes for input i (the side store's `applied.value`).
 std::int64_t debit_value(std::int64_t i) { return 3 * i + 1; }
 std::int64_t credit_value(std::int64_t i) { return 5 * i + 2; }
 std::int64_t audit_value(std::int64_t i) { return 7 * i + 3; }
 std::int64_t notify_value(std::int64_t i) { return 11 * i + 4; }
+std::int64_t post_value(std::int64_t i) { return 13 * i + 5; }
 
 /// "<value>#<execution>" -> value
 std::string value_of(const std::string& answer) {
@@ -138,6 +167,7 @@ task<std::string> transfer_as(ctx& cx, std::int64_t i, std::string version) {
   co_await cx.sleep(std::chrono::milliseconds{1});
   auto a = co_await cx.call<std::string>("audit", i);
   auto sent = co_await n;
+  co_await cx.send(task_id{co_await cx.perform(find_ledger{})}, i); // the ledger posts it
   co_return "transfer " + std::to_string(i) + " (" + version + "): debit " + value_of(d) + " credit " +
     value_of(c) + " audit " + a + " notify " + sent;
 }
@@ -150,12 +180,23 @@ task<std::string> transfer_v2(ctx& cx, std::int64_t i) {
   co_return co_await transfer_as(cx, i, "v2");
 }
 
+/// The books' ledger: a long-lived supervised task that posts every transfer it is sent, one
+/// journaled receive and one ledger.post effect per message. It never ends; after a kill its
+/// supervisor is taken over from the journal and the ledger resumes where its journal ends.
+task<std::string> ledger(ctx& cx, std::int64_t) {
+  for (;;) {
+    auto i = co_await cx.receive<std::int64_t>();
+    co_await cx.perform(posting{i});
+  }
+}
+
 router workload_routes() {
   router r;
   r.add("transfer", "v1", transfer)
     .add("transfer", "v2", transfer_v2)
     .add("audit", "v1", audit)
-    .add("notify", "v1", notify);
+    .add("notify", "v1", notify)
+    .add("ledger", "v1", ledger);
   return r;
 }
 
@@ -235,7 +276,22 @@ public:
                        -1, &st, nullptr);
     bind(st, task, cx.seq, kind, value);
     db_.exec("COMMIT");
+    changed_.notify_all();
     return std::to_string(value) + "#" + std::to_string(id);
+  }
+
+  /// Waits until `n` changes of `kind` are applied or `timeout` passes; returns how many are.
+  std::int64_t wait_applied(const char* kind, std::int64_t n, std::chrono::seconds timeout) {
+    std::unique_lock guard{mx_};
+    auto count = [&] {
+      std::int64_t c = 0;
+      db_.query("SELECT count(*) FROM applied WHERE kind = '" + std::string{kind} + "'", {},
+                [&](sqlite3_stmt* st) { c = sqlite3_column_int64(st, 0); });
+      return c;
+    };
+    std::int64_t c = 0;
+    changed_.wait_for(guard, timeout, [&] { return (c = count()) >= n; });
+    return c;
   }
 
 private:
@@ -251,11 +307,42 @@ private:
   }
 
   std::mutex mx_;
+  std::condition_variable changed_; ///< notified after every applied change
   db db_;
 };
 
+/// The ledger's task id, for books.find_ledger: set by the worker once the books supervisor runs.
+/// Transfers resumed when the engine opens the journal may ask before that: the handler waits (handlers
+/// may block; they run on the engine's worker pool).
+class ledger_address {
+public:
+  void set(std::uint64_t id) {
+    {
+      std::lock_guard guard{mx_};
+      id_ = id;
+    }
+    cv_.notify_all();
+  }
+  std::uint64_t get() {
+    std::unique_lock guard{mx_};
+    if (!cv_.wait_for(guard, std::chrono::seconds{60}, [this] { return id_ != 0; }))
+      throw std::runtime_error("the books supervisor did not start its ledger within 60 s");
+    return id_;
+  }
+
+private:
+  std::mutex mx_;
+  std::condition_variable cv_;
+  std::uint64_t id_ = 0;
+};
+ledger_address the_ledger;
+
 effects workload_effects(side_store& store) {
   effects fx;
+  fx.handle<posting>([&store](const posting& e, const effect_context& cx) {
+    return store.execute(cx, "post", post_value(e.account));
+  });
+  fx.handle<find_ledger>([](const find_ledger&) { return the_ledger.get(); });
   fx.handle<debit>([&store](const debit& e, const effect_context& cx) {
     return store.execute(cx, "debit", debit_value(e.account));
   });
@@ -286,6 +373,20 @@ int worker(const std::string& dir, std::int64_t tasks) {
     std::cerr << "worker: " << describe(err) << '\n';
     return 2;
   }
+  // The books supervisor: started by the first worker, taken over from the journal by every later one
+  // (its ledger resumed, not restarted).
+  supervisor_spec books{.name = "books"};
+  books.children.push_back(actors::worker("ledger", "ledger", std::int64_t{0}));
+  if (auto ok = eng.supervise(books); !ok) {
+    std::cerr << "worker: supervise books: " << describe(ok.error()) << '\n';
+    return 2;
+  }
+  auto ledger_id = eng.supervised_task("books", "ledger");
+  if (!ledger_id) {
+    std::cerr << "worker: " << describe(ledger_id.error()) << '\n';
+    return 2;
+  }
+  the_ledger.set(ledger_id->value());
   // The policy is journaled: every round sets the same one, while resumed transfers keep their own.
   if (auto ok = eng.set_policy("transfer", policy::percent("v1", "v2", canary_percent)); !ok) {
     std::cerr << "worker: " << describe(ok.error()) << '\n';
@@ -319,6 +420,12 @@ int worker(const std::string& dir, std::int64_t tasks) {
       return 2;
     }
   }
+  // Every transfer sent the ledger one message; the ledger posts them in its own time. The run ends
+  // when all are posted (a worker killed before has its ledger resumed by the next one).
+  if (auto posted = store.wait_applied("post", tasks, std::chrono::seconds{120}); posted < tasks) {
+    std::cerr << "worker: the ledger posted " << posted << " of " << tasks << " transfers in 120 s\n";
+    return 2;
+  }
   std::printf("DONE %lld\n", static_cast<long long>(tasks));
   std::fflush(stdout);
   return 0;
@@ -329,7 +436,8 @@ int worker(const std::string& dir, std::int64_t tasks) {
 struct figures {
   std::int64_t kills = 0, rounds = 0, tasks = 0, effects = 0, executions = 0, reexecuted_in_flight = 0,
                duplicates = 0, orphans = 0, wrong_results = 0, missing = 0, extra = 0, unfinished = 0,
-               applied = 0, applied_mismatch = 0;
+               applied = 0, applied_mismatch = 0, messages_sent = 0, messages_received = 0,
+               ledger_posts = 0;
   std::map<std::string, std::int64_t> routed; ///< transfers by the version the router gave them
   std::string journal_integrity, side_integrity;
   double seconds = 0;
@@ -358,6 +466,9 @@ struct figures {
     add("unfinished_tasks", std::to_string(unfinished));
     add("routed_v1", std::to_string(routed.count("v1") ? routed.at("v1") : 0));
     add("routed_v2", std::to_string(routed.count("v2") ? routed.at("v2") : 0));
+    add("messages_sent", std::to_string(messages_sent));
+    add("messages_received", std::to_string(messages_received));
+    add("ledger_posts", std::to_string(ledger_posts));
     add("applied", std::to_string(applied));
     add("applied_mismatch", std::to_string(applied_mismatch));
     add("journal_integrity", q(journal_integrity));
@@ -384,6 +495,8 @@ void verify(const std::string& dir, std::int64_t tasks, figures& fig) {
   auto unfinished = (*j)->unfinished_tasks();
   if (!unfinished)
     return problem(describe(unfinished.error()));
+  // The books' ledger never ends: it is the one task expected to be running.
+  std::erase_if(*unfinished, [](const eventlog::task_record& t) { return t.function == "ledger"; });
   fig.unfinished = static_cast<std::int64_t>(unfinished->size());
   if (fig.unfinished != 0)
     problem(std::to_string(fig.unfinished) + " tasks unfinished, e.g. " +
@@ -399,7 +512,7 @@ void verify(const std::string& dir, std::int64_t tasks, figures& fig) {
     }
     auto history = eventlog::journal::history(std::move(*evs));
     for (auto& e : history)
-      if (e.kind == eventlog::event_kind::effect && !e.failed)
+      if (e.kind == eventlog::event_kind::effect && !e.failed && e.name.starts_with("ledger."))
         journaled[{static_cast<std::int64_t>(id), e.seq}] = execution_of(from_bytes<std::string>(e.result));
     return history;
   };
@@ -410,6 +523,7 @@ void verify(const std::string& dir, std::int64_t tasks, figures& fig) {
   if (!all)
     return problem(describe(all.error()));
   std::map<std::int64_t, int> seen;
+  std::map<std::uint64_t, std::int64_t> sent; // message id -> the transfer that sent it
   for (auto& t : *all) {
     auto history = read_effects(t.id);
     if (history.empty() || history.front().kind != eventlog::event_kind::started) {
@@ -427,6 +541,15 @@ void verify(const std::string& dir, std::int64_t tasks, figures& fig) {
       problem("transfer " + std::to_string(input) + " (routed to " + t.version + ") returned '" + r + "'");
     }
     ++fig.routed[t.version];
+    int sends = 0;
+    for (auto& e : history)
+      if (e.kind == eventlog::event_kind::send) {
+        ++sends;
+        sent[e.ref] = input;
+      }
+    if (end.kind == eventlog::event_kind::completed && sends != 1)
+      problem("transfer " + std::to_string(input) + " sent " + std::to_string(sends) +
+              " messages to the ledger, not 1");
     auto kids = (*j)->children(t.id);
     if (!kids)
       problem(describe(kids.error()));
@@ -435,6 +558,51 @@ void verify(const std::string& dir, std::int64_t tasks, figures& fig) {
         read_effects(k.id);
   }
   fig.tasks = static_cast<std::int64_t>(all->size());
+  fig.messages_sent = static_cast<std::int64_t>(sent.size());
+
+  // The ledger: one task, under the books supervisor; every message received once and posted once.
+  f.function = "ledger";
+  auto ledgers = (*j)->list_tasks(f);
+  if (!ledgers)
+    return problem(describe(ledgers.error()));
+  if (ledgers->size() != 1)
+    problem(std::to_string(ledgers->size()) + " ledger tasks in the journal, not 1");
+  for (auto& l : *ledgers) {
+    auto history = read_effects(l.id);
+    std::map<std::uint64_t, int> received;
+    std::map<std::int64_t, int> posted;
+    for (auto& e : history) {
+      if (e.kind == eventlog::event_kind::receive) {
+        ++fig.messages_received;
+        if (++received[e.ref] == 2)
+          problem("the ledger received message " + std::to_string(e.ref) + " twice");
+        if (!sent.count(e.ref))
+          problem("the ledger received message " + std::to_string(e.ref) + ", which no transfer sent");
+      } else if (e.kind == eventlog::event_kind::effect && e.name == "ledger.post" && !e.failed) {
+        auto i = from_bytes<posting>(e.request).account;
+        if (++posted[i] == 2)
+          problem("the ledger posted transfer " + std::to_string(i) + " twice");
+      }
+    }
+    fig.ledger_posts = static_cast<std::int64_t>(posted.size());
+    for (auto& [id, input] : sent)
+      if (!received.count(id))
+        problem("the message of transfer " + std::to_string(input) + " was never received");
+      else if (!posted.count(input))
+        problem("the ledger received transfer " + std::to_string(input) + " but never posted it");
+    auto pending = (*j)->pending_messages(l.id);
+    if (!pending)
+      problem(describe(pending.error()));
+    else if (!pending->empty())
+      problem(std::to_string(pending->size()) + " messages still pending in the ledger's mailbox");
+  }
+  auto sups = (*j)->supervision();
+  if (!sups)
+    problem(describe(sups.error()));
+  else if (std::none_of(sups->begin(), sups->end(), [](const eventlog::supervision_record& r) {
+             return r.supervisor == "books" && r.child == "ledger" && r.state == "running";
+           }))
+    problem("the books supervisor does not list its ledger as running");
   // With a 50% canary, 20 or more transfers all on one version would mean routing is not happening.
   if (fig.tasks >= 20 && (fig.routed["v1"] == 0 || fig.routed["v2"] == 0))
     problem("the " + std::to_string(canary_percent) + "% canary routed all " +

@@ -32,6 +32,14 @@ expect_violation applied_twice_or_lost "DELETE FROM applied WHERE rowid = (SELEC
 expect_violation orphan "INSERT INTO executions(task, seq, kind, value) VALUES(1, 99, 'debit', 0)" \
   "its result is not in the journal"
 expect_violation missing_task "" "was never started" $((tasks + 1))
+expect_violation message_lost \
+  "DELETE FROM events WHERE rowid = (SELECT min(rowid) FROM events WHERE kind = 13)" \
+  "was never received" "$tasks" journal.db
+expect_violation message_twice \
+  "INSERT INTO events(task, seq, kind, failed, name, ref, request, result, text, ts)
+   SELECT task, 100000, kind, failed, name, ref, request, result, text, ts FROM events
+   WHERE rowid = (SELECT min(rowid) FROM events WHERE kind = 13)" \
+  "received message .* twice" "$tasks" journal.db
 expect_violation wrong_version \
   "UPDATE tasks SET version = CASE version WHEN 'v1' THEN 'v2' ELSE 'v1' END
    WHERE id = (SELECT min(id) FROM tasks WHERE function = 'transfer')" \
