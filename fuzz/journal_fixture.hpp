@@ -329,7 +329,8 @@ inline constexpr const char* ddl[] = {
   "PRAGMA user_version = 2",
   "PRAGMA user_version = 3",
   "PRAGMA user_version = 4",
-  "PRAGMA user_version = 6",
+  "PRAGMA user_version = 5",
+  "PRAGMA user_version = 7",
   "PRAGMA user_version = -1",
   "VACUUM",
 };

@@ -87,6 +87,7 @@ struct journal::impl {
     internal::statement select_pending_messages;
     internal::statement select_max_message;
     internal::statement select_supervision;
+    internal::statement select_start_key;
   };
 
   /// A read-only connection of its own, for reads off the writer's connection.
@@ -118,6 +119,7 @@ struct journal::impl {
   internal::statement upsert_supervision_;
   internal::statement delete_supervision_;
   internal::statement restart_task_;
+  internal::statement insert_start_key_;
   read_statements reads_;
 
   // --- reader connections (file journals opened writable), guarded by readers_mu_ -------------------

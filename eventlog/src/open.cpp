@@ -118,6 +118,9 @@ CREATE TABLE IF NOT EXISTS messages(
   text TEXT NOT NULL,
   ts INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS messages_by_target ON messages(target, id);
+CREATE TABLE IF NOT EXISTS start_keys(
+  key TEXT PRIMARY KEY,
+  task INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS supervision(
   supervisor TEXT NOT NULL,
   child TEXT NOT NULL,
@@ -487,6 +490,7 @@ caf::error journal::impl::prepare_statements() {
         "state, restarts, detail, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     run(delete_supervision_, "DELETE FROM supervision WHERE supervisor = ?1");
     run(restart_task_, "UPDATE tasks SET status = 0, finished = 0 WHERE id = ?1");
+    run(insert_start_key_, "INSERT OR IGNORE INTO start_keys(key, task) VALUES (?1, ?2)");
   }
   if (!err)
     err = prepare_reads(db, reads_);
@@ -535,6 +539,8 @@ caf::error journal::impl::prepare_reads(sqlite3* db, read_statements& st) {
         "SELECT supervisor, child, parent, position, kind, function, task, state, restarts, detail, "
         "updated FROM supervision ORDER BY supervisor, child <> '', position, child");
   }
+  if (file_version_ >= 6)
+    run(st.select_start_key, "SELECT task FROM start_keys WHERE key = ?1");
   return err;
 }
 

@@ -349,6 +349,23 @@ caf::expected<std::vector<message_record>> journal::pending_messages(std::uint64
   });
 }
 
+caf::expected<std::optional<std::uint64_t>> journal::find_start_key(std::string_view key) {
+  auto& p = *impl_;
+  if (!p.has_schema_ || p.file_version_ < 6)
+    return std::optional<std::uint64_t>{};
+  return p.with_reads([&](sqlite3* db, impl::read_statements& st)
+                        -> caf::expected<std::optional<std::uint64_t>> {
+    auto& s = st.select_start_key;
+    reset_guard guard{s};
+    s.bind_text(1, key);
+    switch (auto rc = s.step()) {
+      case SQLITE_ROW: return std::optional<std::uint64_t>{s.column_u64(0)};
+      case SQLITE_DONE: return std::optional<std::uint64_t>{};
+      default: return internal::sqlite_error(db, rc, p.path_, "cannot look up a start key");
+    }
+  });
+}
+
 caf::expected<std::uint64_t> journal::max_message_id() {
   auto& p = *impl_;
   if (!p.has_schema_ || p.file_version_ < 5)

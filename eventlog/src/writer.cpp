@@ -264,6 +264,12 @@ int journal::impl::write_one(pending& op) {
     s.bind_text(11, t.route);
     if (auto rc = finish(s); rc != SQLITE_OK)
       return rc;
+    if (!t.start_key.empty()) {
+      insert_start_key_.bind_text(1, t.start_key);
+      insert_start_key_.bind_u64(2, t.id);
+      if (auto rc = finish(insert_start_key_); rc != SQLITE_OK)
+        return rc;
+    }
   }
   // The event row is inserted with the commit's other events (write_events): events keep their lsn
   // order among themselves, and no statement of this commit reads the events table.

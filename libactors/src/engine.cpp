@@ -120,7 +120,7 @@ caf::actor engine_core::spawn(std::unique_ptr<task_runtime> rt) {
 
 caf::expected<std::pair<task_id, caf::actor>>
 engine_core::start_root(std::string_view fn, std::string_view pinned, const erased_input& in,
-                        bool supervised) {
+                        bool supervised, std::string_view key, eventlog::lsn* created_lsn) {
   if (journal) {
     if (auto err = journal->failure())
       return make_error(errc::journal_failure,
@@ -145,9 +145,12 @@ engine_core::start_root(std::string_view fn, std::string_view pinned, const eras
   rec.input_type = inv->input_type_name();
   rec.created = now_ns();
   rec.route = describe(*route_to);
+  rec.start_key = key;
   eventlog::lsn created = 0;
   if (journal)
     created = journal->append_task(rec, *bytes, in.render(in.value));
+  if (created_lsn != nullptr)
+    *created_lsn = created;
   auto completion = completions.create(task_id{rec.id}, &entry);
   completion->supervised = supervised; // before it runs: not even its first end escapes its supervisor
   auto id = task_id{rec.id};
@@ -162,6 +165,59 @@ engine_core::start_root(std::string_view fn, std::string_view pinned, const eras
   auto actor = spawn(std::make_unique<task_runtime>(*this, std::move(s)));
   completion->set_actor(actor.address()); // for engine::cancel
   return std::make_pair(id, std::move(actor));
+}
+
+caf::expected<task_id> engine_core::start_keyed(std::string_view key, std::string_view fn,
+                                                std::string_view pinned, const erased_input& in) {
+  auto conflict = [&](task_id id, const std::string& function) {
+    return make_error(errc::start_key_conflict,
+                      "start key '" + std::string{key} + "' belongs to task " + to_string(id) + " of '" +
+                        function + "', not to a start of '" + std::string{fn} + "'");
+  };
+  eventlog::lsn created = 0;
+  task_id id;
+  {
+    std::lock_guard guard{start_keys_mx};
+    if (auto i = start_keys.find(std::string{key}); i != start_keys.end()) {
+      if (i->second.function != fn)
+        return conflict(i->second.id, i->second.function);
+      return i->second.id;
+    }
+    if (journal) {
+      auto found = journal->find_start_key(key);
+      if (!found)
+        return make_error(errc::journal_failure, "cannot look up start key '" + std::string{key} +
+                                                   "': " + describe(found.error()));
+      if (*found) {
+        auto rec = journal->find_task(**found);
+        if (!rec)
+          return make_error(errc::journal_failure, "cannot read the task of start key '" +
+                                                     std::string{key} + "': " + describe(rec.error()));
+        if (!*rec)
+          return make_error(errc::journal_failure, "start key '" + std::string{key} + "' names task " +
+                                                     to_string(task_id{**found}) +
+                                                     ", which the journal does not have");
+        if ((*rec)->function != fn)
+          return conflict(task_id{**found}, (*rec)->function);
+        return task_id{**found};
+      }
+    }
+    auto started = start_root(fn, pinned, in, false, key, &created);
+    if (!started)
+      return std::move(started.error());
+    id = started->first;
+    start_keys.emplace(std::string{key}, keyed_start{id, std::string{fn}});
+  }
+  // Once the task row (and its key) is durable, the journal answers for the key. Registered outside
+  // the lock: the callback may run inline.
+  if (journal)
+    journal->when_durable(created, [this, k = std::string{key}](const caf::error& err) {
+      if (err)
+        return; // the journal failed: the engine takes no new tasks; the entry stays
+      std::lock_guard guard{start_keys_mx};
+      start_keys.erase(k);
+    });
+  return id;
 }
 
 engine_core::engine_core() : supervisors(std::make_unique<supervision_state>()) {}
@@ -556,11 +612,13 @@ caf::error engine::status() const {
 }
 
 caf::expected<task_id> engine::start_erased(std::string_view fn, std::string_view pinned,
-                                            const input_ref& in) {
+                                            const input_ref& in, std::string_view key) {
   if (impl_->status)
     return impl_->status;
-  auto started = impl_->core->start_root(
-    fn, pinned, detail::erased_input{in.value, in.type, in.encode, in.render});
+  detail::erased_input input{in.value, in.type, in.encode, in.render};
+  if (!key.empty())
+    return impl_->core->start_keyed(key, fn, pinned, input);
+  auto started = impl_->core->start_root(fn, pinned, input);
   if (!started)
     return std::move(started.error());
   return started->first;

@@ -8,10 +8,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <string>
 #include <optional>
+#include <string>
 #include <tuple>
 #include <typeinfo>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -145,9 +146,26 @@ struct engine_core {
   /// Starts a root task of `fn` (routed; `pinned` if not empty): journals it, registers its completion
   /// and spawns it. Errors: unknown function or version, wrong input type, a failed journal.
   /// `supervised`: its ends are held for its supervisor (completion::supervised) from the start.
+  /// `key`: the caller's start key, journaled with the task row (see start_keyed); `created`: set to
+  /// the lsn of the task row (0 with the journal off).
   caf::expected<std::pair<task_id, caf::actor>> start_root(std::string_view fn, std::string_view pinned,
                                                            const erased_input& in,
-                                                           bool supervised = false);
+                                                           bool supervised = false,
+                                                           std::string_view key = {},
+                                                           eventlog::lsn* created_lsn = nullptr);
+
+  /// start_root at most once per start key (engine::start with actors::start_key): a key seen before
+  /// returns its task (the actor handle then is empty). Keyed starts are serialized by start_keys_mx;
+  /// a key lives in `start_keys` until its task row is durable, then in the journal only (with the
+  /// journal off: for the engine's life). Errors: start_root's, start_key_conflict.
+  caf::expected<task_id> start_keyed(std::string_view key, std::string_view fn, std::string_view pinned,
+                                     const erased_input& in);
+  struct keyed_start {
+    task_id id;
+    std::string function;
+  };
+  std::mutex start_keys_mx;
+  std::unordered_map<std::string, keyed_start> start_keys;
 
   /// Runs the ended (or stopped) task `id` again under the same id (supervisor.cpp): journals a
   /// `restarted` event and resumes the task from its history — up to its end; for a task that failed,

@@ -31,6 +31,7 @@ std::string_view to_string(errc x) noexcept {
     case errc::not_running: return "not_running";
     case errc::mailbox_full: return "mailbox_full";
     case errc::unknown_supervisor: return "unknown_supervisor";
+    case errc::start_key_conflict: return "start_key_conflict";
   }
   return "unknown";
 }

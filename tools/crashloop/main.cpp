@@ -28,9 +28,9 @@
 // change in `applied`, keyed by (task, seq) so that a re-execution of an effect in flight at a kill is
 // absorbed. It answers "<value>#<execution row id>": the journal keeps which execution it took.
 //
-// The worker is the caller: it starts the inputs the journal does not have yet, in input order. One
-// writer commits appends in order, so the tasks a kill leaves in the journal are a prefix 0..m-1 of the
-// inputs; the worker counts them and starts m..N-1, and waits for all (a wait works across the crash),
+// The worker is the caller: it starts every input by its start key ("transfer-<i>"), so an input the
+// journal has — also one started just before a kill, whose id the killed caller never saw — is never
+// started twice; it waits for the unfinished ones (a wait works across the crash),
 // then for the ledger to have posted all N (the ledger never ends; it is waited for through the side
 // store, whose handler signals every applied change).
 
@@ -392,24 +392,29 @@ int worker(const std::string& dir, std::int64_t tasks) {
     std::cerr << "worker: " << describe(ok.error()) << '\n';
     return 2;
   }
+  // Every input is started by its start key: a transfer the journal has (from any earlier round, also
+  // one started just before a kill) comes back as its id, never as a second task. Only the ones not
+  // finished yet are waited for.
   eventlog::task_filter f;
   f.function = "transfer";
-  auto existing = eng.journal()->list_tasks(f);
-  if (!existing) {
-    std::cerr << "worker: " << describe(existing.error()) << '\n';
+  f.status = eventlog::task_status::completed;
+  auto completed = eng.journal()->list_tasks(f);
+  if (!completed) {
+    std::cerr << "worker: " << describe(completed.error()) << '\n';
     return 2;
   }
+  std::set<std::uint64_t> done;
+  for (auto& t : *completed)
+    done.insert(t.id);
   std::vector<task_id> ids; // to wait for: the unfinished (resumed) ones and those started now
-  for (auto& t : *existing)
-    if (t.status == eventlog::task_status::running)
-      ids.push_back(task_id{t.id});
-  for (auto i = static_cast<std::int64_t>(existing->size()); i < tasks; ++i) {
-    auto id = eng.start("transfer", i);
+  for (std::int64_t i = 0; i < tasks; ++i) {
+    auto id = eng.start("transfer", i, start_key{"transfer-" + std::to_string(i)});
     if (!id) {
       std::cerr << "worker: start transfer " << i << ": " << describe(id.error()) << '\n';
       return 2;
     }
-    ids.push_back(*id);
+    if (!done.count(id->value()))
+      ids.push_back(*id);
   }
   std::printf("STARTED %lld (%zu to wait for)\n", static_cast<long long>(tasks), ids.size());
   std::fflush(stdout);

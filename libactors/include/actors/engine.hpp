@@ -116,6 +116,13 @@ struct shadow_counts {
                                  ///< could not be read (logged)
 };
 
+/// A caller-chosen name for one start of a task (engine::start): "order-42", "user-7/signup". A start
+/// with a key already used returns the task started with it instead of starting another.
+struct start_key {
+  explicit start_key(std::string n) : name(std::move(n)) {}
+  std::string name;
+};
+
 class engine {
 public:
   /// Opens the journal, resumes unfinished tasks and starts the actor system. Never throws for bad
@@ -146,6 +153,19 @@ public:
   template <class In>
   [[nodiscard]] caf::expected<task_id> start(std::string_view fn, In&& in, version v) {
     return start_impl(fn, std::move(v.name), std::forward<In>(in));
+  }
+
+  /// As `start`, at most once per `key` (Temporal's workflow id, an idempotency key): the first start
+  /// with a key starts the task; every later one — from this engine or any later engine on the same
+  /// journal, while the task runs or after it ended, also after a crash between the caller's start and
+  /// its bookkeeping — returns that task's id and starts nothing. The input of a later start is not
+  /// compared. Keys are kept in the journal (with the journal off: for the engine's life). Errors: as
+  /// `start`, and start_key_conflict when the key's task is of another function.
+  template <class In>
+  [[nodiscard]] caf::expected<task_id> start(std::string_view fn, In&& in, start_key key) {
+    if (key.name.empty())
+      return make_error(errc::bad_input, "start of '" + std::string{fn} + "': the start key is empty");
+    return start_impl(fn, {}, std::forward<In>(in), std::move(key.name));
   }
 
   /// Blocks until task `id` finishes and returns its output. Works for tasks of this engine and for
@@ -308,7 +328,8 @@ private:
   };
 
   template <class In>
-  caf::expected<task_id> start_impl(std::string_view fn, std::string pinned, In&& in) {
+  caf::expected<task_id> start_impl(std::string_view fn, std::string pinned, In&& in,
+                                    std::string key = {}) {
     using input_type = detail::normalized_input_t<In>;
     const input_type& x = in;
     input_ref ref{&x, &typeid(input_type),
@@ -317,11 +338,11 @@ private:
                                                             target);
                   },
                   [](const void* p) { return actors::render(*static_cast<const input_type*>(p)); }};
-    return start_erased(fn, pinned, ref);
+    return start_erased(fn, pinned, ref, key);
   }
 
   caf::expected<task_id> start_erased(std::string_view fn, std::string_view pinned,
-                                      const input_ref& in);
+                                      const input_ref& in, std::string_view key = {});
 
   caf::expected<std::string> wait_bytes(task_id id, const std::type_info& out_type);
   caf::expected<void> send_erased(task_id id, std::string type, std::string bytes, std::string text);

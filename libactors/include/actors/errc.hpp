@@ -29,6 +29,7 @@ enum class errc : std::uint8_t {
   not_running,          ///< The task cannot be cancelled: it has ended, or is not the root of its tree.
   mailbox_full,         ///< engine::send: the task's bounded mailbox is full (try again later).
   unknown_supervisor,   ///< No supervisor of that name runs in this engine.
+  start_key_conflict,   ///< engine::start with a start key already used by a task of another function.
 };
 
 /// Returns the code's name, e.g. "unknown_function".

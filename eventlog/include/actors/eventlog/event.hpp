@@ -76,6 +76,9 @@ struct task_record {
   /// Why the task runs this version (actors::describe(route_decision)): "default", "pinned", "policy",
   /// "override", "shadow v2", "percent bucket 27 < 30". Empty in journals older than schema 2.
   std::string route;
+  /// The caller's start key (engine::start with actors::start_key), written to the start_keys table by
+  /// append_task. Not read back by the task reads (journal::find_start_key looks a key up).
+  std::string start_key;
 };
 
 /// The first difference between a shadow run (candidate) and the primary run it shadows (DESIGN §3).

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -75,9 +76,9 @@ class journal {
 public:
   /// Current schema version written into new journals (PRAGMA user_version).
   /// History: 1 — tasks, events, meta; 2 — tasks.route, divergences; 3 — routes; 4 — cancel_requests;
-  /// 5 — messages, supervision (older journals are migrated on a writable open, read as they are on a
-  /// read-only one).
-  static constexpr int schema_version = 5;
+  /// 5 — messages, supervision; 6 — start_keys (older journals are migrated on a writable open, read
+  /// as they are on a read-only one).
+  static constexpr int schema_version = 6;
   /// PRAGMA application_id that marks a file as a libactors journal ("ACTR").
   static constexpr std::int32_t application_id = 0x41435452;
 
@@ -94,6 +95,8 @@ public:
   /// Queues the creation of `rec` in the tasks table together with its `started` event (seq 0) carrying
   /// `input` (serialized) and `text`. A `created` of 0 is set to the current time (also the event's ts).
   /// Returns the append's lsn. A task id must be appended once: a duplicate fails the journal (`corrupt`).
+  /// A non-empty `rec.start_key` is kept for `find_start_key` in the same transaction (a key already
+  /// there keeps its first task: the engine checks before it starts).
   lsn append_task(const task_record& rec, std::string input, std::string text);
 
   /// Queues `ev`. `completed` and `failed` events also set the task's status and finish time in the same
@@ -184,6 +187,10 @@ public:
 
   /// Messages to `target` it has not received (no `receive` event of its refers to them), by id.
   [[nodiscard]] caf::expected<std::vector<message_record>> pending_messages(std::uint64_t target);
+
+  /// The task started with start key `key` (engine::start with actors::start_key), if any (none before
+  /// schema 6).
+  [[nodiscard]] caf::expected<std::optional<std::uint64_t>> find_start_key(std::string_view key);
 
   /// The largest message id, or 0.
   [[nodiscard]] caf::expected<std::uint64_t> max_message_id();
