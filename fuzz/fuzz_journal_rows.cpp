@@ -119,6 +119,7 @@ void read_everything(el::journal& j, FuzzedDataProvider& in, bool consistent) {
   (void)j.cancels_version();
   (void)j.cancel_requests();
   (void)j.max_message_id();
+  (void)j.find_start_key(in.ConsumeRandomLengthString(12));
   (void)j.supervision();
   auto after = in.ConsumeBool() ? std::int64_t{0} : in.ConsumeIntegral<std::int64_t>();
   auto limit = in.ConsumeIntegralInRange<std::size_t>(0, 64);
