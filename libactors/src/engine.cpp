@@ -27,6 +27,7 @@
 #include "actors/routing_file.hpp"
 #include "clock.hpp"
 #include "engine_core.hpp"
+#include "lean_scheduler.hpp"
 #include "messages.hpp"
 #include "task_actor.hpp"
 #include "supervisor.hpp"
@@ -100,6 +101,7 @@ caf::actor_system& engine_core::shadow_actors() {
     shadow_system_cfg = std::make_unique<caf::actor_system_config>();
     shadow_system_cfg->set("scheduler.max-threads", std::max<std::size_t>(1, cfg.shadow_threads));
     shadow_system_cfg->set("scheduler.policy", caf::atom("sharing"));
+    detail::use_lean_scheduler(*shadow_system_cfg, false);
     if (cfg.shadow_idle_priority)
       shadow_system_cfg->add_thread_hook<idle_priority_hook>();
     keeping_thread_logger(
@@ -444,6 +446,7 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
     return;
   }
   core.system_cfg->set("scheduler.policy", caf::atom_from_string(core.cfg.scheduler_policy));
+  detail::use_lean_scheduler(*core.system_cfg, core.cfg.scheduler_policy == "stealing");
   core.keeping_thread_logger(
     [&core] { core.system = std::make_unique<caf::actor_system>(*core.system_cfg); });
   core.poll_runtime_routes(); // routes set at run time, by this or an earlier engine or the CLI
