@@ -115,17 +115,22 @@ run_time raw_sqlite_insert(const std::string& path, const task_rows& rows, std::
       insert_task.i64(10, 0);
       insert_task.run();
     };
+    // Binds one event row at parameter offset `b` (0 for the first row of a statement).
+    auto bind_event = [](statement& st, int b, std::int64_t id, const actors::eventlog::event& ev,
+                         std::int64_t ts) {
+      st.i64(b + 1, id);
+      st.i64(b + 2, ev.seq);
+      st.i64(b + 3, static_cast<std::int64_t>(ev.kind));
+      st.i64(b + 4, ev.failed ? 1 : 0);
+      st.text(b + 5, ev.name);
+      st.i64(b + 6, static_cast<std::int64_t>(ev.ref));
+      st.blob(b + 7, ev.request);
+      st.blob(b + 8, ev.result);
+      st.text(b + 9, ev.text);
+      st.i64(b + 10, ts);
+    };
     auto write_event = [&](std::int64_t id, const actors::eventlog::event& ev, std::int64_t ts) {
-      insert_event.i64(1, id);
-      insert_event.i64(2, ev.seq);
-      insert_event.i64(3, static_cast<std::int64_t>(ev.kind));
-      insert_event.i64(4, ev.failed ? 1 : 0);
-      insert_event.text(5, ev.name);
-      insert_event.i64(6, static_cast<std::int64_t>(ev.ref));
-      insert_event.blob(7, ev.request);
-      insert_event.blob(8, ev.result);
-      insert_event.text(9, ev.text);
-      insert_event.i64(10, ts);
+      bind_event(insert_event, 0, id, ev, ts);
       insert_event.run();
     };
     auto write_finish = [&](std::int64_t id, std::int64_t ts) {
@@ -158,17 +163,7 @@ run_time raw_sqlite_insert(const std::string& path, const task_rows& rows, std::
         while (queued.size() - next >= rows_per) {
           for (std::size_t r = 0; r < rows_per; ++r) {
             const auto& [id, ts, ev] = queued[next + r];
-            auto b = static_cast<int>(r) * 10;
-            st.i64(b + 1, id);
-            st.i64(b + 2, ev->seq);
-            st.i64(b + 3, static_cast<std::int64_t>(ev->kind));
-            st.i64(b + 4, ev->failed ? 1 : 0);
-            st.text(b + 5, ev->name);
-            st.i64(b + 6, static_cast<std::int64_t>(ev->ref));
-            st.blob(b + 7, ev->request);
-            st.blob(b + 8, ev->result);
-            st.text(b + 9, ev->text);
-            st.i64(b + 10, ts);
+            bind_event(st, static_cast<int>(r) * 10, id, *ev, ts);
           }
           st.run();
           next += rows_per;
@@ -177,7 +172,8 @@ run_time raw_sqlite_insert(const std::string& path, const task_rows& rows, std::
       queued.clear();
     };
     stopwatch watch;
-    if (order == row_order::multi_row) {
+    if (order != row_order::pipelined) {
+      auto multi = order == row_order::multi_row;
       for (std::int64_t base = 0; base < tasks; base += tasks_per_txn) {
         begin.run();
         auto n = std::min(tasks_per_txn, tasks - base);
@@ -185,25 +181,16 @@ run_time raw_sqlite_insert(const std::string& path, const task_rows& rows, std::
           auto id = next_id(base + k);
           auto ts = now_ns();
           write_task(id, ts);
-          for (const auto& ev : rows.events)
-            queued.push_back({id, ts, &ev});
+          for (const auto& ev : rows.events) {
+            if (multi)
+              queued.push_back({id, ts, &ev}); // inserted after the transaction's tasks and updates
+            else
+              write_event(id, ev, ts);
+          }
           write_finish(id, ts);
         }
-        write_queued();
-        commit.run();
-      }
-    } else if (order != row_order::pipelined) {
-      for (std::int64_t base = 0; base < tasks; base += tasks_per_txn) {
-        begin.run();
-        auto n = std::min(tasks_per_txn, tasks - base);
-        for (std::int64_t k = 0; k < n; ++k) {
-          auto id = next_id(base + k);
-          auto ts = now_ns();
-          write_task(id, ts);
-          for (const auto& ev : rows.events)
-            write_event(id, ev, ts);
-          write_finish(id, ts);
-        }
+        if (multi)
+          write_queued();
         commit.run();
       }
     } else {
