@@ -38,7 +38,7 @@ void worker_pool::submit_after(std::uint64_t after, job j) {
     std::lock_guard guard{mx_};
     if (after <= durable_ || failed_) {
       ready_.push_back(ready_job{std::move(j), failed_});
-      wake = idle_ > 0;
+      wake = claim_wake_locked();
     } else {
       gated_.push_back(gated_job{after, std::move(j)});
       std::push_heap(gated_.begin(), gated_.end(), later);
@@ -49,22 +49,24 @@ void worker_pool::submit_after(std::uint64_t after, job j) {
 }
 
 void worker_pool::durable(std::uint64_t n, const caf::error& err) {
-  std::size_t released = 0;
-  std::size_t idle = 0;
+  bool wake = false;
   {
     std::lock_guard guard{mx_};
     durable_ = std::max(durable_, n);
     if (err && !failed_)
       failed_ = err;
-    released = release_locked();
-    idle = idle_;
+    if (release_locked() > 0)
+      wake = claim_wake_locked();
   }
-  // One wake-up per idle worker that has something to do, not one per job.
-  if (released >= idle)
-    cv_.notify_all();
-  else
-    for (std::size_t i = 0; i < released; ++i)
-      cv_.notify_one();
+  if (wake)
+    cv_.notify_one();
+}
+
+bool worker_pool::claim_wake_locked() {
+  if (ready_.empty() || searching_ > 0 || wakes_ > 0 || idle_ == 0)
+    return false;
+  ++wakes_;
+  return true;
 }
 
 std::size_t worker_pool::release_locked() {
@@ -80,20 +82,39 @@ std::size_t worker_pool::release_locked() {
 
 void worker_pool::run() {
   std::unique_lock guard{mx_};
+  bool searching = false; // woken to look for work, no job taken yet
+  auto stop_searching = [&] {
+    if (searching) {
+      searching = false;
+      --searching_;
+    }
+  };
   for (;;) {
-    if (ready_.empty()) {
-      if (stopping_)
-        return;
-      ++idle_;
-      cv_.wait(guard, [this] { return stopping_ || !ready_.empty(); });
-      --idle_;
+    if (!ready_.empty()) {
+      auto j = std::move(ready_.front());
+      ready_.pop_front();
+      stop_searching();
+      // More work, and nobody else is on the way to it: wake one more worker before running this job
+      // (which may block). Workers so join a burst one by one, each woken by one that is working.
+      auto wake = claim_wake_locked();
+      guard.unlock();
+      if (wake)
+        cv_.notify_one();
+      j.fn(j.err);
+      guard.lock();
       continue;
     }
-    auto j = std::move(ready_.front());
-    ready_.pop_front();
-    guard.unlock();
-    j.fn(j.err);
-    guard.lock();
+    stop_searching();
+    if (stopping_)
+      return;
+    ++idle_;
+    cv_.wait(guard, [this] { return wakes_ > 0 || stopping_; });
+    --idle_;
+    if (wakes_ > 0) {
+      --wakes_;
+      searching = true;
+      ++searching_;
+    }
   }
 }
 

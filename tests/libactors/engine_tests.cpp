@@ -1,6 +1,8 @@
 // Engine behaviour: tasks as actors, effects journaled in order, calls, subroutines, failures, load.
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <set>
@@ -176,6 +178,100 @@ TEST_CASE("effect handlers run on the worker pool, not on the thread running tas
   CHECK(*out == 5);
   CHECK(handler_thread.load() != task_thread.load());
   CHECK(handler_thread.load() != std::this_thread::get_id());
+}
+
+namespace {
+
+/// A handler that blocks until `expected` handlers have arrived (a barrier): 1 when they all met,
+/// 0 when it gave up after a minute (so a worker pool that serialises handlers fails the test instead
+/// of hanging it).
+struct meet {
+  using result_type = std::int64_t;
+  static constexpr const char* name = "test.meet";
+  std::int64_t x = 0;
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & x;
+  }
+};
+
+struct barrier_state {
+  std::mutex mx;
+  std::condition_variable cv;
+  int arrived = 0;
+  int expected = 0;
+};
+
+effects meeting_effects(barrier_state& b) {
+  effects fx;
+  fx.handle<meet>([&b](const meet&) -> std::int64_t {
+    std::unique_lock lk{b.mx};
+    ++b.arrived;
+    b.cv.notify_all();
+    return b.cv.wait_for(lk, std::chrono::minutes{1}, [&] { return b.arrived >= b.expected; }) ? 1 : 0;
+  });
+  fx.handle<probe>([](const probe& p) { return p.x; });
+  return fx;
+}
+
+router meeting_routes() {
+  router r;
+  r.add("meet", "v1", [](ctx& cx, std::int64_t x) -> task<std::int64_t> {
+     co_return co_await cx.perform(meet{x});
+   }).add("probe", "v1", [](ctx& cx, std::int64_t x) -> task<std::int64_t> {
+    co_return co_await cx.perform(probe{x});
+  });
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("blocking handlers run side by side: a burst of them meets at a barrier", "[engine][effects]") {
+  temp_dir dir;
+  barrier_state b;
+  b.expected = 4;
+  auto cfg = test::config_for(dir.file("j.db"));
+  cfg.worker_threads = 4;
+  engine eng{cfg, meeting_routes(), meeting_effects(b)};
+  std::vector<task_id> ids;
+  for (std::int64_t i = 0; i < 4; ++i) {
+    auto id = eng.start("meet", i);
+    REQUIRE(id);
+    ids.push_back(*id);
+  }
+  for (auto id : ids) {
+    auto met = eng.wait<std::int64_t>(id);
+    REQUIRE(met);
+    CHECK(*met == 1); // all four handlers were running at once
+  }
+}
+
+TEST_CASE("a handler that blocks holds up no other task's effect", "[engine][effects]") {
+  temp_dir dir;
+  barrier_state b;
+  b.expected = 2;
+  auto cfg = test::config_for(dir.file("j.db"));
+  cfg.worker_threads = 4;
+  engine eng{cfg, meeting_routes(), meeting_effects(b)};
+  auto first = eng.start("meet", std::int64_t{1}); // blocks in its handler until the second arrives
+  REQUIRE(first);
+  {
+    std::unique_lock lk{b.mx};
+    b.cv.wait(lk, [&] { return b.arrived == 1; });
+  }
+  // Effects of other tasks run meanwhile, one after another.
+  for (std::int64_t i = 0; i < 20; ++i) {
+    auto out = eng.run<std::int64_t>("probe", i);
+    REQUIRE(out);
+    CHECK(*out == i);
+  }
+  auto second = eng.start("meet", std::int64_t{2});
+  REQUIRE(second);
+  for (auto id : {*first, *second}) {
+    auto met = eng.wait<std::int64_t>(id);
+    REQUIRE(met);
+    CHECK(*met == 1);
+  }
 }
 
 TEST_CASE("a task awaits another task<T> directly as a subroutine", "[engine]") {
