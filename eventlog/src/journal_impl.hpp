@@ -101,12 +101,16 @@ struct journal::impl {
   internal::connection db_;
   internal::statement begin_;
   internal::statement commit_;
-  internal::statement insert_task_;
-  /// `INSERT INTO events ... VALUES (...), (...), ...` with `event_rows[i]` rows: a commit inserts its
-  /// events in as few statements as these sizes allow (one statement per row costs SQLite a VDBE run,
-  /// cursor opens and seeks per row: ~30% of a durable task's journal time, bench/README.md).
-  static constexpr std::array<int, 4> event_rows{64, 16, 4, 1};
-  std::array<internal::statement, event_rows.size()> insert_events_;
+  /// `INSERT INTO events ... VALUES (...), (...), ...` with `multi_rows[i]` rows (and the same for
+  /// tasks): a commit inserts its rows in as few statements as these sizes allow (one statement per row
+  /// costs SQLite a VDBE run, cursor opens and seeks per row: ~30% of a durable task's journal time,
+  /// bench/README.md).
+  static constexpr std::array<int, 4> multi_rows{64, 16, 4, 1};
+  std::array<internal::statement, multi_rows.size()> insert_tasks_;
+  std::array<internal::statement, multi_rows.size()> insert_events_;
+  /// The task rows of the commit being written and not inserted yet, in lsn order: inserted before
+  /// any statement that updates a task row, and at the end of the commit.
+  std::vector<const task_record*> commit_tasks_;
   std::vector<const event*> commit_events_; ///< The events of the commit being written, in lsn order.
   internal::statement finish_task_;
   internal::statement insert_divergence_;
@@ -172,6 +176,8 @@ struct journal::impl {
   void run_writer();
   caf::error commit(std::span<pending> ops);
   int write_one(pending& op);
+  /// Inserts `commit_tasks_` in order (multi-row statements), then clears it.
+  int write_tasks();
   /// Inserts `commit_events_` in order (multi-row statements), then clears it.
   int write_events();
   void publish(lsn committed, std::vector<waiter>& scratch);

@@ -458,14 +458,22 @@ caf::error journal::impl::prepare_statements() {
   if (!read_only_) {
     run(begin_, "BEGIN IMMEDIATE");
     run(commit_, "COMMIT");
-    run(insert_task_,
-        "INSERT INTO tasks(" + tc + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-    for (std::size_t i = 0; i < event_rows.size(); ++i) {
-      std::string sql = "INSERT INTO events(task, seq, kind, failed, name, ref, request, result, text, ts) "
-                        "VALUES ";
-      for (int r = 0; r < event_rows[i]; ++r)
-        sql += r == 0 ? "(?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?)";
-      run(insert_events_[i], sql);
+    // Multi-row inserts: "INSERT INTO t(cols) VALUES (?,...),(?,...),..." with `rows` rows.
+    auto multi_insert = [](const std::string& head, int columns, int rows) {
+      std::string one = "(?";
+      for (int c = 1; c < columns; ++c)
+        one += ",?";
+      one += ')';
+      auto sql = head + " VALUES " + one;
+      for (int r = 1; r < rows; ++r)
+        sql += ',' + one;
+      return sql;
+    };
+    for (std::size_t i = 0; i < multi_rows.size(); ++i) {
+      run(insert_tasks_[i], multi_insert("INSERT INTO tasks(" + tc + ")", 11, multi_rows[i]));
+      run(insert_events_[i], multi_insert("INSERT INTO events(task, seq, kind, failed, name, ref, request, "
+                                          "result, text, ts)",
+                                          10, multi_rows[i]));
     }
     run(finish_task_, "UPDATE tasks SET status = ?2, finished = ?3 WHERE id = ?1");
     run(insert_divergence_,

@@ -149,11 +149,14 @@ caf::error journal::impl::commit(std::span<pending> ops) {
   begin_.reset();
   if (rc != SQLITE_DONE)
     return internal::sqlite_error(db, rc, path_, "cannot begin a transaction");
+  commit_tasks_.clear();
   commit_events_.clear();
   for (auto& op : ops) {
     if (rc = write_one(op); rc != SQLITE_OK)
       break;
   }
+  if (rc == SQLITE_OK)
+    rc = write_tasks();
   if (rc == SQLITE_OK)
     rc = write_events();
   if (rc == SQLITE_OK) {
@@ -249,21 +252,10 @@ int journal::impl::write_one(pending& op) {
     return finish(s);
   }
   if (op.task) {
+    // The task row is inserted with the commit's other task rows (write_tasks), before anything that
+    // updates a task row; the start key's own table needs no task row.
     auto& t = *op.task;
-    auto& s = insert_task_;
-    s.bind_u64(1, t.id);
-    s.bind_u64(2, t.parent);
-    s.bind_u64(3, t.root);
-    s.bind(4, static_cast<std::int64_t>(t.parent_seq));
-    s.bind_text(5, t.function);
-    s.bind_text(6, t.version);
-    s.bind_text(7, t.input_type);
-    s.bind(8, static_cast<std::int64_t>(t.status));
-    s.bind(9, t.created);
-    s.bind(10, t.finished);
-    s.bind_text(11, t.route);
-    if (auto rc = finish(s); rc != SQLITE_OK)
-      return rc;
+    commit_tasks_.push_back(&t);
     if (!t.start_key.empty()) {
       insert_start_key_.bind_text(1, t.start_key);
       insert_start_key_.bind_u64(2, t.id);
@@ -275,6 +267,12 @@ int journal::impl::write_one(pending& op) {
   // order among themselves, and no statement of this commit reads the events table.
   auto& ev = op.ev;
   commit_events_.push_back(&ev);
+  auto updates_task = ev.kind == event_kind::completed || ev.kind == event_kind::failed ||
+                      ev.kind == event_kind::cancelled || ev.kind == event_kind::restarted;
+  if (updates_task) {
+    if (auto rc = write_tasks(); rc != SQLITE_OK)
+      return rc;
+  }
   if (ev.kind == event_kind::completed || ev.kind == event_kind::failed ||
       ev.kind == event_kind::cancelled) {
     auto status = ev.kind == event_kind::completed ? task_status::completed
@@ -293,36 +291,68 @@ int journal::impl::write_one(pending& op) {
   return SQLITE_OK;
 }
 
-int journal::impl::write_events() {
+namespace {
+
+/// Runs `rows` through the multi-row statements `st` (sizes `sizes`, largest first): as many rows per
+/// statement as the sizes allow, in order. `bind(statement, first parameter offset, row)` binds one row.
+template <class Row, class Statements, class Sizes, class Bind>
+int insert_rows(const std::vector<const Row*>& rows, Statements& st, const Sizes& sizes, Bind bind) {
   std::size_t next = 0;
-  auto left = [&] { return commit_events_.size() - next; };
-  for (std::size_t size = 0; size < event_rows.size(); ++size) {
-    auto rows = static_cast<std::size_t>(event_rows[size]);
-    auto& s = insert_events_[size];
-    while (left() >= rows) {
-      for (std::size_t r = 0; r < rows; ++r) {
-        const auto& ev = *commit_events_[next + r];
-        auto b = static_cast<int>(r) * 10;
-        s.bind_u64(b + 1, ev.task);
-        s.bind(b + 2, static_cast<std::int64_t>(ev.seq));
-        s.bind(b + 3, static_cast<std::int64_t>(ev.kind));
-        s.bind(b + 4, ev.failed ? 1 : 0);
-        s.bind_text(b + 5, ev.name);
-        s.bind_u64(b + 6, ev.ref);
-        s.bind_blob(b + 7, ev.request);
-        s.bind_blob(b + 8, ev.result);
-        s.bind_text(b + 9, ev.text);
-        s.bind(b + 10, ev.ts);
-      }
+  for (std::size_t size = 0; size < sizes.size(); ++size) {
+    auto per = static_cast<std::size_t>(sizes[size]);
+    auto& s = st[size];
+    while (rows.size() - next >= per) {
+      for (std::size_t r = 0; r < per; ++r)
+        bind(s, static_cast<int>(r), *rows[next + r]);
       auto rc = s.step();
       s.reset();
       if (rc != SQLITE_DONE)
         return rc;
-      next += rows;
+      next += per;
     }
   }
-  commit_events_.clear();
   return SQLITE_OK;
+}
+
+} // namespace
+
+int journal::impl::write_tasks() {
+  auto rc = insert_rows(commit_tasks_, insert_tasks_, multi_rows,
+                        [](internal::statement& s, int r, const task_record& t) {
+                          auto b = r * 11;
+                          s.bind_u64(b + 1, t.id);
+                          s.bind_u64(b + 2, t.parent);
+                          s.bind_u64(b + 3, t.root);
+                          s.bind(b + 4, static_cast<std::int64_t>(t.parent_seq));
+                          s.bind_text(b + 5, t.function);
+                          s.bind_text(b + 6, t.version);
+                          s.bind_text(b + 7, t.input_type);
+                          s.bind(b + 8, static_cast<std::int64_t>(t.status));
+                          s.bind(b + 9, t.created);
+                          s.bind(b + 10, t.finished);
+                          s.bind_text(b + 11, t.route);
+                        });
+  commit_tasks_.clear();
+  return rc;
+}
+
+int journal::impl::write_events() {
+  auto rc = insert_rows(commit_events_, insert_events_, multi_rows,
+                        [](internal::statement& s, int r, const event& ev) {
+                          auto b = r * 10;
+                          s.bind_u64(b + 1, ev.task);
+                          s.bind(b + 2, static_cast<std::int64_t>(ev.seq));
+                          s.bind(b + 3, static_cast<std::int64_t>(ev.kind));
+                          s.bind(b + 4, ev.failed ? 1 : 0);
+                          s.bind_text(b + 5, ev.name);
+                          s.bind_u64(b + 6, ev.ref);
+                          s.bind_blob(b + 7, ev.request);
+                          s.bind_blob(b + 8, ev.result);
+                          s.bind_text(b + 9, ev.text);
+                          s.bind(b + 10, ev.ts);
+                        });
+  commit_events_.clear();
+  return rc;
 }
 
 void journal::impl::publish(lsn committed, std::vector<waiter>& scratch) {

@@ -347,6 +347,71 @@ TEST_CASE("a commit of many events inserts them in append order, with the task r
   CHECK((*t2)->status == task_status::running);
 }
 
+TEST_CASE("a commit of many task rows inserts each with its fields, and ends and restarts in the same commit update them") {
+  temp_dir dir;
+  auto j = open_ok(options(dir.file("j.db")));
+  // Held as above: 90 task rows (64 + 16 + 4 + 4 + 1 + 1 rows per statement) in one commit, with an
+  // end between them that must update a row inserted earlier in the same commit.
+  std::promise<void> holding;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  j->when_durable(j->append_task(make_task(1000, "first"), "", ""), [&](const caf::error&) {
+    holding.set_value();
+    released.wait();
+  });
+  holding.get_future().wait();
+  auto before = j->stats();
+  constexpr std::uint64_t n = 90;
+  for (std::uint64_t id = 1; id <= n; ++id) {
+    auto t = make_task(id, "f" + std::to_string(id), id > 1 ? id - 1 : 0, static_cast<std::uint32_t>(id),
+                       static_cast<std::int64_t>(id * 10));
+    t.version = "v" + std::to_string(id % 3);
+    t.route = "percent bucket " + std::to_string(id);
+    if (id % 10 == 0)
+      t.start_key = "key-" + std::to_string(id);
+    j->append_task(t, "", "");
+    if (id == 5)
+      j->append(make_event(5, 1, event_kind::completed)); // task 5 ends in the commit it started in
+    if (id == 70) {
+      j->append(make_event(6, 1, event_kind::failed));
+      auto restart = make_event(6, 2, event_kind::restarted);
+      restart.ref = 1;
+      j->append(restart); // and runs again
+      j->append(make_event(7, 1, event_kind::cancelled));
+    }
+  }
+  release.set_value();
+  REQUIRE(!j->flush());
+  auto after = j->stats();
+  CHECK(after.commits - before.commits == 1);
+  CHECK(after.appends - before.appends == n + 4);
+  for (std::uint64_t id = 1; id <= n; ++id) {
+    auto t = j->find_task(id);
+    REQUIRE(t);
+    REQUIRE(t->has_value());
+    auto& r = **t;
+    CHECK(r.function == "f" + std::to_string(id));
+    CHECK(r.version == "v" + std::to_string(id % 3));
+    CHECK(r.parent == (id > 1 ? id - 1 : 0));
+    CHECK(r.parent_seq == id);
+    CHECK(r.created == static_cast<std::int64_t>(id * 10));
+    CHECK(r.route == "percent bucket " + std::to_string(id));
+    auto expected = id == 5 ? task_status::completed
+                    : id == 7 ? task_status::cancelled
+                              : task_status::running; // 6 failed, then restarted
+    CHECK(r.status == expected);
+    if (id % 10 == 0) {
+      auto k = j->find_start_key("key-" + std::to_string(id));
+      REQUIRE(k);
+      CHECK(*k == std::optional<std::uint64_t>{id});
+    }
+  }
+  auto kids = j->children(44);
+  REQUIRE(kids);
+  REQUIRE(kids->size() == 1);
+  CHECK(kids->front().id == 45);
+}
+
 TEST_CASE("a reopened journal sees everything appended before it was closed") {
   temp_dir dir;
   auto path = dir.file("j.db");
