@@ -407,6 +407,14 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
     return;
   }
   if (core.cfg.journal_enabled) {
+    if (core.cfg.resume) { // before the journal is touched: a second server leaves it as it is
+      auto lock = detail::engine_lock::acquire(core.cfg.journal);
+      if (!lock) {
+        impl_->status = std::move(lock.error());
+        return;
+      }
+      core.owner_lock = std::move(*lock);
+    }
     eventlog::journal_options opts;
     opts.path = core.cfg.journal;
     opts.synchronous_full = core.cfg.synchronous_full;

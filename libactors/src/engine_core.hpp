@@ -27,6 +27,7 @@
 #include "actors/router.hpp"
 #include "actors/routing.hpp"
 #include "completion.hpp"
+#include "engine_lock.hpp"
 #include "mailbox.hpp"
 #include "replay_session.hpp"
 #include "worker_pool.hpp"
@@ -75,6 +76,9 @@ struct engine_core {
   std::map<std::string, routing_policy, std::less<>> file_policies; ///< guarded by routing_mx
   std::vector<eventlog::route_record> runtime_routes;             ///< guarded by routing_mx
   std::int64_t runtime_routes_version = -1;                       ///< guarded by routing_mx
+  /// Held by an engine that resumes tasks: the only one serving its journal. Declared before the
+  /// journal so that it is released after the journal has closed.
+  engine_lock owner_lock;
   std::unique_ptr<eventlog::journal> journal; ///< nullptr when journaling is off
   completion_registry completions;
   mailboxes mail;

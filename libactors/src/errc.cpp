@@ -32,6 +32,7 @@ std::string_view to_string(errc x) noexcept {
     case errc::mailbox_full: return "mailbox_full";
     case errc::unknown_supervisor: return "unknown_supervisor";
     case errc::start_key_conflict: return "start_key_conflict";
+    case errc::journal_in_use: return "journal_in_use";
   }
   return "unknown";
 }

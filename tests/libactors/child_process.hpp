@@ -95,6 +95,8 @@ public:
   /// Everything read so far, line by line.
   const std::string& seen() const { return seen_; }
   /// The first line read so far that starts with `prefix`, without it; empty if none.
+  pid_t pid() const { return pid_; }
+
   std::string line_after(const std::string& prefix) const {
     for (std::size_t at = 0; at < seen_.size();) {
       auto nl = seen_.find('\n', at);

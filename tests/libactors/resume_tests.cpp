@@ -1,8 +1,12 @@
 // Crash resume: unfinished tasks resume from their journal; journaled effects are answered from it.
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -125,6 +129,15 @@ TEST_CASE("a task killed with SIGKILL while an effect is in flight completes aft
   REQUIRE(child.wait_for("INFLIGHT"));
   if (child.line_after("STARTED ").empty())
     REQUIRE(child.wait_for("STARTED "));
+  {
+    // While the child serves the journal, a second engine that would resume its tasks is refused.
+    engine second{test::config_for(path), test::crash_routes(), test::crash_effects(path + ".effects", {})};
+    auto err = second.status();
+    REQUIRE(err);
+    CHECK(err.code() == static_cast<std::uint8_t>(errc::journal_in_use));
+    CHECK_THAT(describe(err), Catch::Contains(path) &&
+                                Catch::Contains("process " + std::to_string(child.pid())));
+  }
   CHECK(child.stop(SIGKILL) == 128 + SIGKILL);
   auto started_id = child.line_after("STARTED ");
   REQUIRE_FALSE(started_id.empty());
@@ -216,4 +229,50 @@ TEST_CASE("a resumed parent takes the output of a child that finished before the
   CHECK(ledger_counts(ledger).empty());
   CHECK(eng.stats().resumed == 1);
   CHECK(eng.journal()->children(parent)->size() == 1);
+}
+
+TEST_CASE("one engine resumes a journal's tasks: a second is refused and changes nothing, a replaying "
+          "one is not",
+          "[resume]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  auto id = journal_interrupted_task(path);
+  auto ledger = dir.file("ledger");
+  std::optional<engine> first;
+  first.emplace(test::config_for(path), router{}, effects{}); // serves, but cannot run "durable"
+  REQUIRE_FALSE(first->status());
+  CHECK(std::filesystem::exists(path + "-engine.lock"));
+  {
+    engine second{test::config_for(path), test::crash_routes(), test::crash_effects(ledger, {})};
+    auto err = second.status();
+    REQUIRE(err);
+    CHECK(err.code() == static_cast<std::uint8_t>(errc::journal_in_use));
+    CHECK_THAT(describe(err), Catch::Contains("journal " + path + " is served by another engine") &&
+                                Catch::Contains("process " + std::to_string(getpid())) &&
+                                Catch::Contains("resume = false"));
+  }
+  { // nothing of the task moved, and no handler ran
+    auto j = eventlog::journal::open({.path = path, .read_only = true});
+    REQUIRE(j);
+    auto rec = (*j)->find_task(id);
+    REQUIRE((rec && *rec));
+    CHECK((*rec)->status == eventlog::task_status::running);
+    CHECK((*j)->events(id)->size() == 3);
+    CHECK(ledger_counts(ledger).empty());
+  }
+  {
+    auto cfg = test::config_for(path);
+    cfg.resume = false; // a tool that reads or replays the journal takes no lock
+    engine reader{cfg, test::crash_routes(), test::crash_effects(ledger, {})};
+    REQUIRE_FALSE(reader.status());
+    CHECK(reader.stats().resumed == 0);
+  }
+  first.reset(); // the server stops: the next one takes over
+  engine next{test::config_for(path), test::crash_routes(), test::crash_effects(ledger, {})};
+  REQUIRE_FALSE(next.status());
+  auto out = next.wait<std::string>(task_id{id});
+  REQUIRE(out);
+  CHECK(*out == "42/paid-500/parcel-5");
+  CHECK(next.stats().resumed == 1);
+  CHECK(ledger_counts(ledger)["charge"] == 1);
 }

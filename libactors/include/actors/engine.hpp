@@ -53,7 +53,11 @@ struct engine_config {
   /// The SQLite VFS the journal is written through, by its registered name (empty: SQLite's default):
   /// e.g. an encrypting VFS, or the fault-injecting one of the storage-fault tests.
   std::string journal_vfs;
-  /// Resume unfinished tasks found in the journal when the engine starts.
+  /// Resume unfinished tasks found in the journal when the engine starts. Such an engine serves its
+  /// journal alone: it holds an exclusive lock on "<journal>-engine.lock" while it lives (released by
+  /// the kernel if the process dies), and a second one on the same file gets `errc::journal_in_use`
+  /// from `status()` instead of running the first one's tasks twice. Tools that only read or replay a
+  /// journal another engine serves set this to false (they must not start tasks on it).
   bool resume = true;
   /// Threads of the worker pool that runs effect handlers (which may block). 0: 2 x CPUs, at least 4.
   std::size_t worker_threads = 0;

@@ -30,6 +30,7 @@ enum class errc : std::uint8_t {
   mailbox_full,         ///< engine::send: the task's bounded mailbox is full (try again later).
   unknown_supervisor,   ///< No supervisor of that name runs in this engine.
   start_key_conflict,   ///< engine::start with a start key already used by a task of another function.
+  journal_in_use,       ///< Another engine that resumes tasks serves the journal (its lock file is held).
 };
 
 /// Returns the code's name, e.g. "unknown_function".
