@@ -88,6 +88,7 @@ struct journal::impl {
     internal::statement select_max_message;
     internal::statement select_supervision;
     internal::statement select_start_key;
+    internal::statement select_key_of_task;
   };
 
   /// A read-only connection of its own, for reads off the writer's connection.

@@ -547,8 +547,11 @@ caf::error journal::impl::prepare_reads(sqlite3* db, read_statements& st) {
         "SELECT supervisor, child, parent, position, kind, function, task, state, restarts, detail, "
         "updated FROM supervision ORDER BY supervisor, child <> '', position, child");
   }
-  if (file_version_ >= 6)
+  if (file_version_ >= 6) {
     run(st.select_start_key, "SELECT task FROM start_keys WHERE key = ?1");
+    // No index on task: a scan, for tools (task show), never on the engine's paths.
+    run(st.select_key_of_task, "SELECT key FROM start_keys WHERE task = ?1 LIMIT 1");
+  }
   return err;
 }
 

@@ -366,6 +366,23 @@ caf::expected<std::optional<std::uint64_t>> journal::find_start_key(std::string_
   });
 }
 
+caf::expected<std::optional<std::string>> journal::start_key_of(std::uint64_t task) {
+  auto& p = *impl_;
+  if (!p.has_schema_ || p.file_version_ < 6)
+    return std::optional<std::string>{};
+  return p.with_reads([&](sqlite3* db, impl::read_statements& st)
+                        -> caf::expected<std::optional<std::string>> {
+    auto& s = st.select_key_of_task;
+    reset_guard guard{s};
+    s.bind_u64(1, task);
+    switch (auto rc = s.step()) {
+      case SQLITE_ROW: return std::optional<std::string>{s.column_text(0)};
+      case SQLITE_DONE: return std::optional<std::string>{};
+      default: return internal::sqlite_error(db, rc, p.path_, "cannot read a task's start key");
+    }
+  });
+}
+
 caf::expected<std::uint64_t> journal::max_message_id() {
   auto& p = *impl_;
   if (!p.has_schema_ || p.file_version_ < 5)

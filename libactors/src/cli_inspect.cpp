@@ -85,10 +85,18 @@ int task_show(const globals& g, const std::string& id_text) {
   auto id = parse_task_id(id_text);
   auto j = open_journal(g.journal);
   auto t = need_task(*j, id);
-  if (g.json)
-    std::cout << dump(tree_json(*j, t, 0)) << '\n';
-  else
+  // Only a root started with actors::start_key has one.
+  auto key = t.parent == 0 ? need(j->start_key_of(t.id)) : std::optional<std::string>{};
+  if (g.json) {
+    auto out = tree_json(*j, t, 0);
+    if (key)
+      out["start_key"] = *key;
+    std::cout << dump(out) << '\n';
+  } else {
+    if (key)
+      std::cout << "start key " << *key << '\n';
     print_tree(*j, t, "", 0);
+  }
   return 0;
 }
 

@@ -396,3 +396,32 @@ TEST_CASE("log --follow prints events as another process appends them, until int
   CHECK(follow.wait_for("catalog.user"));
   CHECK(follow.stop(SIGINT) == 0);
 }
+
+TEST_CASE("task show names the start key a task was started with", "[cli]") {
+  temp_dir d;
+  const std::uint64_t keyed = 0x7200, plain = 0x7201;
+  {
+    auto j = actors::eventlog::journal::open({.path = (d.path() / "keys.db").string()});
+    REQUIRE(j);
+    auto rec = actors::test::root_record<std::string>(keyed, "checkout");
+    rec.start_key = "order-42";
+    (*j)->append_task(rec, actors::to_bytes(std::string{"cart"}), "\"cart\"");
+    (*j)->append_task(actors::test::root_record<std::string>(plain, "checkout"),
+                      actors::to_bytes(std::string{"cart"}), "\"cart\"");
+    REQUIRE_FALSE((*j)->flush());
+  }
+  auto keyed_hex = actors::to_string(actors::task_id{keyed});
+  auto plain_hex = actors::to_string(actors::task_id{plain});
+  auto show = engine(d, {"--journal", "keys.db", "task", "show", keyed_hex});
+  REQUIRE(show.code == 0);
+  CHECK(contains(show.out, "start key order-42\ntask " + keyed_hex + "  checkout@v1"));
+  auto json_show = engine(d, {"--journal", "keys.db", "--json", "task", "show", keyed_hex});
+  REQUIRE(json_show.code == 0);
+  CHECK(nlohmann::json::parse(json_show.out)["start_key"] == "order-42");
+  auto other = engine(d, {"--journal", "keys.db", "task", "show", plain_hex});
+  REQUIRE(other.code == 0);
+  CHECK_FALSE(contains(other.out, "start key"));
+  auto other_json = engine(d, {"--journal", "keys.db", "--json", "task", "show", plain_hex});
+  REQUIRE(other_json.code == 0);
+  CHECK_FALSE(nlohmann::json::parse(other_json.out).contains("start_key"));
+}

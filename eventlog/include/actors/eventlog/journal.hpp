@@ -192,6 +192,10 @@ public:
   /// schema 6).
   [[nodiscard]] caf::expected<std::optional<std::uint64_t>> find_start_key(std::string_view key);
 
+  /// The start key task `task` was started with, if any. Scans the start keys (they are indexed by
+  /// key, not by task): for tools such as `task show`, not for hot paths.
+  [[nodiscard]] caf::expected<std::optional<std::string>> start_key_of(std::uint64_t task);
+
   /// The largest message id, or 0.
   [[nodiscard]] caf::expected<std::uint64_t> max_message_id();
 
