@@ -295,21 +295,58 @@ TEST_CASE("tail returns events in global append order after a rowid, at most lim
   CHECK(zero->empty());
 }
 
+namespace {
+
+/// Holds the journal's writer inside a durability callback (callbacks run outside the queue's lock)
+/// until `release()`: everything appended meanwhile goes into one commit. It holds on an append of its
+/// own that is not an event (a cancellation request for a task that does not exist), and appends
+/// again if the writer committed it before the callback was registered (the callback then ran inline,
+/// on this thread, and cannot hold).
+class writer_hold {
+public:
+  explicit writer_hold(journal& j) {
+    auto released = release_.get_future().share();
+    auto self = std::this_thread::get_id();
+    for (;;) {
+      auto held = std::make_shared<std::promise<bool>>();
+      auto result = held->get_future();
+      j.when_durable(j.request_cancel(0xffff'ffff'ffff'fff0), [held, released, self](const caf::error&) {
+        if (std::this_thread::get_id() == self) {
+          held->set_value(false);
+          return;
+        }
+        held->set_value(true);
+        released.wait();
+      });
+      if (result.get())
+        return;
+    }
+  }
+  ~writer_hold() { release(); }
+  writer_hold(const writer_hold&) = delete;
+  writer_hold& operator=(const writer_hold&) = delete;
+  void release() {
+    if (!released_) {
+      released_ = true;
+      release_.set_value();
+    }
+  }
+
+private:
+  std::promise<void> release_;
+  bool released_ = false;
+};
+
+} // namespace
+
 TEST_CASE("a commit of many events inserts them in append order, with the task rows and updates around them") {
   temp_dir dir;
   auto j = open_ok(options(dir.file("j.db")));
-  // Hold the writer inside a durability callback (it runs outside the queue's lock) while everything
-  // below is queued: the writer then takes all of it in one commit, whose events go through the
-  // multi-row inserts (64, 16, 4 and 1 rows per statement).
-  std::promise<void> holding;
-  std::promise<void> release;
-  auto released = release.get_future().share();
+  // Everything below is queued while the writer is held: it goes in one commit, whose events go
+  // through the multi-row inserts (64, 16, 4 and 1 rows per statement).
   j->append_task(make_task(100, "first"), "", "");
-  j->when_durable(j->append(make_event(100, 1, event_kind::log)), [&](const caf::error&) {
-    holding.set_value();
-    released.wait();
-  });
-  holding.get_future().wait();
+  j->append(make_event(100, 1, event_kind::log));
+  writer_hold hold{*j};
   auto before = j->stats();
   std::vector<std::pair<std::uint64_t, std::uint32_t>> appended{{100, 0}, {100, 1}};
   constexpr std::uint32_t per_task = 60;
@@ -323,7 +360,7 @@ TEST_CASE("a commit of many events inserts them in append order, with the task r
       j->append(make_event(t, seq, kind, "fx", "req" + std::to_string(seq), "res" + std::to_string(t)));
       appended.emplace_back(t, seq);
     }
-  release.set_value();
+  hold.release();
   REQUIRE(!j->flush());
   auto after = j->stats();
   CHECK(after.commits - before.commits == 1); // all of it in one transaction
@@ -350,16 +387,9 @@ TEST_CASE("a commit of many events inserts them in append order, with the task r
 TEST_CASE("a commit of many task rows inserts each with its fields, and ends and restarts in the same commit update them") {
   temp_dir dir;
   auto j = open_ok(options(dir.file("j.db")));
-  // Held as above: 90 task rows (64 + 16 + 4 + 4 + 1 + 1 rows per statement) in one commit, with an
-  // end between them that must update a row inserted earlier in the same commit.
-  std::promise<void> holding;
-  std::promise<void> release;
-  auto released = release.get_future().share();
-  j->when_durable(j->append_task(make_task(1000, "first"), "", ""), [&](const caf::error&) {
-    holding.set_value();
-    released.wait();
-  });
-  holding.get_future().wait();
+  // 90 task rows (64 + 16 + 4 + 4 + 1 + 1 rows per statement) queued while the writer is held, so in
+  // one commit, with ends between them that must update rows inserted earlier in the same commit.
+  writer_hold hold{*j};
   auto before = j->stats();
   constexpr std::uint64_t n = 90;
   for (std::uint64_t id = 1; id <= n; ++id) {
@@ -380,7 +410,7 @@ TEST_CASE("a commit of many task rows inserts each with its fields, and ends and
       j->append(make_event(7, 1, event_kind::cancelled));
     }
   }
-  release.set_value();
+  hold.release();
   REQUIRE(!j->flush());
   auto after = j->stats();
   CHECK(after.commits - before.commits == 1);
