@@ -95,6 +95,8 @@ std::shared_ptr<completion> completion_registry::restart(task_id id, const funct
 }
 
 void completion_registry::set_supervised(task_id id, bool on) {
+  if (on) // before the entry says so: supervised() never misses a supervised task for the flag
+    any_supervised_.store(true, std::memory_order_release);
   auto c = find(id);
   if (!c)
     return;
@@ -109,6 +111,8 @@ void completion_registry::set_supervised(task_id id, bool on) {
 }
 
 bool completion_registry::supervised(task_id id) const {
+  if (!any_supervised_.load(std::memory_order_acquire))
+    return false; // engines without supervisors skip the lookup on every task's end
   auto c = find(id);
   if (!c)
     return false;

@@ -4,6 +4,7 @@
 // bypass it: their outcome goes straight to the parent's actor (see engine_core::finished).
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -116,6 +117,8 @@ private:
 
   std::size_t retain_bound_;
   mutable std::array<shard, shard_count> shards_;
+  std::atomic<bool> any_supervised_{false}; ///< Set by the first set_supervised(id, true).
+
 };
 
 } // namespace actors::detail

@@ -122,7 +122,8 @@ caf::actor engine_core::spawn(std::unique_ptr<task_runtime> rt) {
 
 caf::expected<std::pair<task_id, caf::actor>>
 engine_core::start_root(std::string_view fn, std::string_view pinned, const erased_input& in,
-                        bool supervised, std::string_view key, eventlog::lsn* created_lsn) {
+                        bool supervised, std::string_view key, eventlog::lsn* created_lsn,
+                        const std::function<void(task_id)>& before_journal) {
   if (journal) {
     if (auto err = journal->failure())
       return make_error(errc::journal_failure,
@@ -148,6 +149,8 @@ engine_core::start_root(std::string_view fn, std::string_view pinned, const eras
   rec.created = now_ns();
   rec.route = describe(*route_to);
   rec.start_key = key;
+  if (before_journal)
+    before_journal(task_id{rec.id});
   eventlog::lsn created = 0;
   if (journal)
     created = journal->append_task(rec, *bytes, in.render(in.value));

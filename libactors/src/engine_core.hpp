@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -151,12 +152,13 @@ struct engine_core {
   /// and spawns it. Errors: unknown function or version, wrong input type, a failed journal.
   /// `supervised`: its ends are held for its supervisor (completion::supervised) from the start.
   /// `key`: the caller's start key, journaled with the task row (see start_keyed); `created`: set to
-  /// the lsn of the task row (0 with the journal off).
-  caf::expected<std::pair<task_id, caf::actor>> start_root(std::string_view fn, std::string_view pinned,
-                                                           const erased_input& in,
-                                                           bool supervised = false,
-                                                           std::string_view key = {},
-                                                           eventlog::lsn* created_lsn = nullptr);
+  /// the lsn of the task row (0 with the journal off). `before_journal`: called with the new id just
+  /// before the task row is appended, once nothing can fail any more — a supervisor journals its link
+  /// to the child there, so that (appends commit in order) no child row is durable without its link.
+  caf::expected<std::pair<task_id, caf::actor>>
+  start_root(std::string_view fn, std::string_view pinned, const erased_input& in,
+             bool supervised = false, std::string_view key = {}, eventlog::lsn* created_lsn = nullptr,
+             const std::function<void(task_id)>& before_journal = {});
 
   /// start_root at most once per start key (engine::start with actors::start_key): a key seen before
   /// returns its task (the actor handle then is empty). Keyed starts are serialized by start_keys_mx;

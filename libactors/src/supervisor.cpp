@@ -201,6 +201,14 @@ private:
         }
       }
       restart = true; // ended before: restart it under its id
+      if (core_.journal) {
+        // Linked, but the engine stopped before the child's own row was durable: it never ran.
+        auto rec = core_.journal->find_task(known);
+        if (rec && !*rec) {
+          c.task = 0;
+          restart = false;
+        }
+      }
     }
     if (restart && c.task != 0 && core_.journal) {
       auto a = core_.restart_task(task_id{c.task}, c.spec->fresh_start,
@@ -220,15 +228,21 @@ private:
                       return static_cast<const child_spec*>(p)->input(target);
                     },
                     [](const void* p) { return static_cast<const child_spec*>(p)->input_text; }};
-    auto started = core_.start_root(c.spec->function, c.spec->version, in, true);
+    // The child's row in the supervision table names its task before the task row is appended: a
+    // crash between the two must not leave a durable child task that no supervisor knows (the next
+    // engine would resume it as an orphan, and start another in its place).
+    auto link = [&](task_id id) {
+      c.task = id.value();
+      remember_task(c.spec->id, c.task);
+      publish(c, i);
+    };
+    auto started = core_.start_root(c.spec->function, c.spec->version, in, true, {}, nullptr, link);
     if (!started) {
       fail_later(i, describe(started.error()));
       return;
     }
     if (restart)
       ++c.restarts;
-    c.task = started->first.value();
-    remember_task(c.spec->id, c.task);
     running(c, i, started->second,
             std::string{restart ? "restarted " : "started "} + c.spec->id + " as task " +
               to_string(started->first) + (restart ? " (no journal: a fresh task)" : ""));

@@ -386,6 +386,55 @@ TEST_CASE("the next engine on the journal takes over a supervisor's running chil
   CHECK(n.count("a:q") == 1);
 }
 
+TEST_CASE("a child linked in the journal whose task row never became durable starts afresh, once",
+          "[supervisor][engine][resume]") {
+  // The supervision row naming a child's task is appended before the task row (so a crash never
+  // leaves a child task that no supervisor knows: the next engine would resume it as an orphan and
+  // start another beside it, and its drain would wait for the orphan forever). A crash between the
+  // two leaves a link to a task that does not exist: the next engine starts the child afresh.
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  const std::uint64_t lost = 0x0123'4567'89ab'cdef;
+  {
+    auto j = eventlog::journal::open({.path = path});
+    REQUIRE(j);
+    eventlog::supervision_record r;
+    r.supervisor = "s";
+    r.child = "a";
+    r.kind = "task";
+    r.function = "session";
+    r.task = lost;
+    r.state = "idle";
+    (*j)->put_supervision(r);
+    REQUIRE_FALSE((*j)->flush());
+  }
+  notes n;
+  task_id a;
+  {
+    engine eng{test::config_for(path), make_routes(), n.fx()};
+    REQUIRE_FALSE(eng.status());
+    REQUIRE(eng.supervise(sessions("s", strategy::one_for_one, {"a"})));
+    a = task_of(eng, "s", "a");
+    CHECK(a.value() != lost);
+    CHECK(lines(eng, "s", {"started a as task"}).size() == 1);
+    CHECK(lines(eng, "s", {"restarted", "took over"}).empty());
+    REQUIRE(eng.send(a, std::string{"p"}));
+    REQUIRE(n.wait_for("a:p"));
+    REQUIRE(eng.stop_supervisor("s"));
+  }
+  auto j = eventlog::journal::open({.path = path, .read_only = true});
+  REQUIRE(j);
+  auto tree = (*j)->supervision();
+  REQUIRE(tree);
+  CHECK(row(*tree, "s", "a").task == a.value());
+  eventlog::task_filter f;
+  f.function = "session";
+  auto sessions_run = (*j)->list_tasks(f);
+  REQUIRE(sessions_run);
+  REQUIRE(sessions_run->size() == 1); // one child task, no orphan
+  CHECK(sessions_run->front().id == a.value());
+}
+
 TEST_CASE("shutdown: a graceful stop waits for a running effect up to its timeout; kill does not",
           "[supervisor][engine]") {
   temp_dir dir;
