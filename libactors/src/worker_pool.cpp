@@ -63,7 +63,7 @@ void worker_pool::durable(std::uint64_t n, const caf::error& err) {
 }
 
 bool worker_pool::claim_wake_locked() {
-  if (ready_.empty() || searching_ > 0 || wakes_ > 0 || idle_ == 0)
+  if (ready_.empty() || wakes_ > 0 || idle_ == 0)
     return false;
   ++wakes_;
   return true;
@@ -82,20 +82,12 @@ std::size_t worker_pool::release_locked() {
 
 void worker_pool::run() {
   std::unique_lock guard{mx_};
-  bool searching = false; // woken to look for work, no job taken yet
-  auto stop_searching = [&] {
-    if (searching) {
-      searching = false;
-      --searching_;
-    }
-  };
   for (;;) {
     if (!ready_.empty()) {
       auto j = std::move(ready_.front());
       ready_.pop_front();
-      stop_searching();
-      // More work, and nobody else is on the way to it: wake one more worker before running this job
-      // (which may block). Workers so join a burst one by one, each woken by one that is working.
+      // More work, and no wake-up on its way: wake one more worker before running this job (which
+      // may block). Workers so join a burst one by one, each woken by one that is working.
       auto wake = claim_wake_locked();
       guard.unlock();
       if (wake)
@@ -104,17 +96,13 @@ void worker_pool::run() {
       guard.lock();
       continue;
     }
-    stop_searching();
     if (stopping_)
       return;
     ++idle_;
     cv_.wait(guard, [this] { return wakes_ > 0 || stopping_; });
     --idle_;
-    if (wakes_ > 0) {
-      --wakes_;
-      searching = true;
-      ++searching_;
-    }
+    if (wakes_ > 0)
+      --wakes_; // this worker answers the wake-up, whoever it was meant for; it looks for work now
   }
 }
 

@@ -8,8 +8,8 @@
 // releases all jobs that became runnable at once: the journal's writer thread does no per-job work.
 //
 // Waking workers: at most one wake-up is on its way at a time. A ready job wakes an idle worker only
-// when no wake-up is pending and no woken worker is still looking for work; a worker that takes a job
-// and sees more waiting wakes the next one before it runs its job (which may block). So a burst gets
+// when no wake-up is pending; a worker that takes a job and sees more waiting wakes the next one
+// before it runs its job (which may block). So a burst gets
 // every worker, one after another, and a blocked handler holds up nobody; but a stream of short jobs
 // is taken by the workers already awake instead of waking a sleeping worker per job (on 2 cores that
 // herd of wake-ups cost bench (b) a third of its throughput: bench/README.md).
@@ -61,8 +61,9 @@ private:
   void run();
   /// Moves every gated job with after <= durable_ (or all, once failed_) to ready_. Needs mx_.
   std::size_t release_locked();
-  /// Whether a ready job needs a worker woken: only when no wake-up is on its way and no woken worker
-  /// is still looking for work (then it counts the wake-up as sent). Needs mx_.
+  /// Whether a ready job needs a worker woken: only when no wake-up is on its way and a worker is
+  /// idle (then it counts the wake-up as sent). A woken worker looks for work under mx_ as it wakes,
+  /// so it either takes a job or is idle again before anyone else sees it. Needs mx_.
   bool claim_wake_locked();
 
   std::mutex mx_;
@@ -73,8 +74,7 @@ private:
   caf::error failed_;
   bool stopping_ = false;
   std::size_t idle_ = 0;         ///< workers waiting on cv_
-  std::size_t wakes_ = 0;        ///< wake-ups sent that no worker has taken yet
-  std::size_t searching_ = 0;    ///< workers woken that have not taken a job yet
+  std::size_t wakes_ = 0;        ///< wake-ups sent that no worker has answered yet (0 or 1)
   std::vector<std::thread> threads_;
 };
 
