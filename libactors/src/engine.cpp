@@ -120,6 +120,22 @@ caf::actor engine_core::spawn(std::unique_ptr<task_runtime> rt) {
   return a;
 }
 
+caf::error engine_core::claim_journal() {
+  if (journal_claimed.load(std::memory_order_acquire))
+    return {};
+  std::lock_guard guard{claim_mx};
+  if (journal_claimed.load(std::memory_order_relaxed))
+    return {};
+  if (journal) {
+    auto lock = engine_lock::acquire(cfg.journal, engine_lock::purpose::start);
+    if (!lock)
+      return std::move(lock.error()); // retried at the next start: the other engine may stop
+    owner_lock = std::move(*lock);
+  }
+  journal_claimed.store(true, std::memory_order_release);
+  return {};
+}
+
 caf::expected<std::pair<task_id, caf::actor>>
 engine_core::start_root(std::string_view fn, std::string_view pinned, const erased_input& in,
                         bool supervised, std::string_view key, eventlog::lsn* created_lsn,
@@ -411,12 +427,13 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
   }
   if (core.cfg.journal_enabled) {
     if (core.cfg.resume) { // before the journal is touched: a second server leaves it as it is
-      auto lock = detail::engine_lock::acquire(core.cfg.journal);
+      auto lock = detail::engine_lock::acquire(core.cfg.journal, detail::engine_lock::purpose::resume);
       if (!lock) {
         impl_->status = std::move(lock.error());
         return;
       }
       core.owner_lock = std::move(*lock);
+      core.journal_claimed = true;
     }
     eventlog::journal_options opts;
     opts.path = core.cfg.journal;
@@ -629,6 +646,8 @@ caf::expected<task_id> engine::start_erased(std::string_view fn, std::string_vie
                                             const input_ref& in, std::string_view key) {
   if (impl_->status)
     return impl_->status;
+  if (auto err = impl_->core->claim_journal())
+    return err;
   detail::erased_input input{in.value, in.type, in.encode, in.render};
   if (!key.empty())
     return impl_->core->start_keyed(key, fn, pinned, input);
@@ -764,6 +783,8 @@ caf::expected<void> engine::supervise(const supervision::supervisor_spec& spec) 
   if (impl_->status)
     return impl_->status;
   auto& c = *impl_->core;
+  if (auto err = c.claim_journal())
+    return err;
   if (auto err = supervision::validate(spec))
     return err;
   if (auto err = check_children(c, spec))

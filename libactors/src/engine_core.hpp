@@ -77,9 +77,14 @@ struct engine_core {
   std::map<std::string, routing_policy, std::less<>> file_policies; ///< guarded by routing_mx
   std::vector<eventlog::route_record> runtime_routes;             ///< guarded by routing_mx
   std::int64_t runtime_routes_version = -1;                       ///< guarded by routing_mx
-  /// Held by an engine that resumes tasks: the only one serving its journal. Declared before the
-  /// journal so that it is released after the journal has closed.
+  /// Held by an engine that resumes tasks (from start-up) or has started one: the only one serving
+  /// its journal. Declared before the journal so that it is released after the journal has closed.
   engine_lock owner_lock;
+  std::atomic<bool> journal_claimed{false}; ///< owner_lock is held, or the journal needs none
+  std::mutex claim_mx;
+  /// Before a task is started: takes owner_lock if this engine does not hold it yet (resume off);
+  /// `journal_in_use` while another engine serves the journal.
+  caf::error claim_journal();
   std::unique_ptr<eventlog::journal> journal; ///< nullptr when journaling is off
   completion_registry completions;
   mailboxes mail;

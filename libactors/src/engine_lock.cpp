@@ -19,7 +19,7 @@ std::string engine_lock::lock_path(const std::string& journal_path) {
   return journal_path + "-engine.lock";
 }
 
-caf::expected<engine_lock> engine_lock::acquire(const std::string& journal_path) {
+caf::expected<engine_lock> engine_lock::acquire(const std::string& journal_path, purpose why) {
   auto path = lock_path(journal_path);
   if (path.empty())
     return engine_lock{};
@@ -41,13 +41,17 @@ caf::expected<engine_lock> engine_lock::acquire(const std::string& journal_path)
     if (err != EWOULDBLOCK)
       return make_error(errc::journal_failure,
                         "cannot lock " + path + " of journal " + journal_path + ": " + std::strerror(err));
+    auto head = "journal " + journal_path + " is served by another engine" +
+                (owner.empty() ? std::string{} : " (process " + owner + ")") + ", which holds " + path;
+    if (why == purpose::resume)
+      return make_error(errc::journal_in_use,
+                        head + ": two engines resuming one journal would run its unfinished tasks "
+                               "twice. Stop the other engine first, or set engine_config::resume = "
+                               "false in a tool that only reads or replays the journal");
     return make_error(errc::journal_in_use,
-                      "journal " + journal_path + " is served by another engine" +
-                        (owner.empty() ? std::string{} : " (process " + owner + ")") +
-                        ", which holds " + path +
-                        ": two engines resuming one journal would run its unfinished tasks twice. Stop "
-                        "the other engine first, or set engine_config::resume = false in a tool that "
-                        "only reads or replays the journal");
+                      "this engine cannot start tasks: " + head +
+                        ", and two engines starting tasks on one journal would draw the same task "
+                        "ids. Start them through the engine that serves the journal");
   }
   // Ours now: record who we are for the next engine's error message.
   auto pid = std::to_string(::getpid()) + "\n";

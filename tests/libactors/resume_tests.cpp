@@ -266,6 +266,12 @@ TEST_CASE("one engine resumes a journal's tasks: a second is refused and changes
     engine reader{cfg, test::crash_routes(), test::crash_effects(ledger, {})};
     REQUIRE_FALSE(reader.status());
     CHECK(reader.stats().resumed == 0);
+    // ... but it cannot start tasks beside the engine that serves the journal (their ids would collide)
+    auto started = reader.start("durable", std::int64_t{5});
+    REQUIRE_FALSE(started);
+    CHECK(started.error().code() == static_cast<std::uint8_t>(errc::journal_in_use));
+    CHECK_THAT(describe(started.error()), Catch::Contains("this engine cannot start tasks") &&
+                                            Catch::Contains("journal " + path + " is served"));
   }
   first.reset(); // the server stops: the next one takes over
   engine next{test::config_for(path), test::crash_routes(), test::crash_effects(ledger, {})};
@@ -275,4 +281,26 @@ TEST_CASE("one engine resumes a journal's tasks: a second is refused and changes
   CHECK(*out == "42/paid-500/parcel-5");
   CHECK(next.stats().resumed == 1);
   CHECK(ledger_counts(ledger)["charge"] == 1);
+}
+
+TEST_CASE("an engine with resume off that starts tasks serves the journal until it stops", "[resume]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  auto ledger = dir.file("ledger");
+  auto cfg = test::config_for(path);
+  cfg.resume = false;
+  std::optional<engine> starter;
+  starter.emplace(cfg, test::crash_routes(), test::crash_effects(ledger, {}));
+  REQUIRE_FALSE(starter->status());
+  auto id = starter->start("durable", std::int64_t{5});
+  REQUIRE(id); // its first start takes the lock
+  {
+    engine server{test::config_for(path), test::crash_routes(), test::crash_effects(ledger, {})};
+    CHECK(server.status().code() == static_cast<std::uint8_t>(errc::journal_in_use));
+  }
+  CHECK(*starter->wait<std::string>(*id) == "95/paid-500/parcel-5");
+  CHECK(starter->start("durable", std::int64_t{5})); // still its own
+  starter.reset();
+  engine server{test::config_for(path), test::crash_routes(), test::crash_effects(ledger, {})};
+  CHECK_FALSE(server.status());
 }

@@ -57,7 +57,9 @@ struct engine_config {
   /// journal alone: it holds an exclusive lock on "<journal>-engine.lock" while it lives (released by
   /// the kernel if the process dies), and a second one on the same file gets `errc::journal_in_use`
   /// from `status()` instead of running the first one's tasks twice. Tools that only read or replay a
-  /// journal another engine serves set this to false (they must not start tasks on it).
+  /// journal another engine serves set this to false; such an engine takes the lock when it first
+  /// starts a task (or a supervisor), and that start fails with `journal_in_use` while another engine
+  /// serves the journal (both would draw the same task ids).
   bool resume = true;
   /// Threads of the worker pool that runs effect handlers (which may block). 0: 2 x CPUs, at least 4.
   std::size_t worker_threads = 0;
