@@ -206,6 +206,12 @@ fi
   echo "  initialization (\`ordered_step\`, \`tell.hpp\`); the TSan run is part of CI."
   echo "- **crash loop, mailboxes**: transfers resumed at engine start asked for the ledger before the"
   echo "  worker had supervised it (the effect failed); the handler now waits for it (\`tools/crashloop\`)."
+  echo "- **crash loop under ASan** (CI; about 1 run in 18 under load): the last worker never finished."
+  echo "  Its journal held two ledger tasks: a supervisor journaled a child's task row before the row"
+  echo "  linking it, so a kill between the two commits left a running child no supervisor knew; the"
+  echo "  next engine resumed it unsupervised and started another, and the orphan's endless mailbox wait"
+  echo "  held every later engine's drain. The link is now journaled first, and a link to a task that"
+  echo "  never became durable starts the child afresh (\`supervisor_tests\`, DESIGN-NOTES §17)."
   echo
   echo "## What each part proves"
   echo
