@@ -120,14 +120,14 @@ caf::actor engine_core::spawn(std::unique_ptr<task_runtime> rt) {
   return a;
 }
 
-caf::error engine_core::claim_journal() {
+caf::error engine_core::claim_journal(engine_lock::purpose why) {
   if (journal_claimed.load(std::memory_order_acquire))
     return {};
   std::lock_guard guard{claim_mx};
   if (journal_claimed.load(std::memory_order_relaxed))
     return {};
-  if (journal) {
-    auto lock = engine_lock::acquire(cfg.journal, engine_lock::purpose::start);
+  if (cfg.journal_enabled) {
+    auto lock = engine_lock::acquire(cfg.journal, why);
     if (!lock)
       return std::move(lock.error()); // retried at the next start: the other engine may stop
     owner_lock = std::move(*lock);
@@ -426,15 +426,12 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
     return;
   }
   if (core.cfg.journal_enabled) {
-    if (core.cfg.resume) { // before the journal is touched: a second server leaves it as it is
-      auto lock = detail::engine_lock::acquire(core.cfg.journal, detail::engine_lock::purpose::resume);
-      if (!lock) {
-        impl_->status = std::move(lock.error());
+    // Before the journal is touched: a second server leaves it as it is.
+    if (core.cfg.resume)
+      if (auto err = core.claim_journal(detail::engine_lock::purpose::resume)) {
+        impl_->status = std::move(err);
         return;
       }
-      core.owner_lock = std::move(*lock);
-      core.journal_claimed = true;
-    }
     eventlog::journal_options opts;
     opts.path = core.cfg.journal;
     opts.synchronous_full = core.cfg.synchronous_full;

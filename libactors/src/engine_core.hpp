@@ -82,9 +82,10 @@ struct engine_core {
   engine_lock owner_lock;
   std::atomic<bool> journal_claimed{false}; ///< owner_lock is held, or the journal needs none
   std::mutex claim_mx;
-  /// Before a task is started: takes owner_lock if this engine does not hold it yet (resume off);
-  /// `journal_in_use` while another engine serves the journal.
-  caf::error claim_journal();
+  /// Takes owner_lock unless this engine holds it already: at start-up for an engine that resumes
+  /// (`purpose::resume`), else before its first start of a task. `journal_in_use` while another
+  /// engine serves the journal (retried at the next call: the other engine may stop).
+  caf::error claim_journal(engine_lock::purpose why = engine_lock::purpose::start);
   std::unique_ptr<eventlog::journal> journal; ///< nullptr when journaling is off
   completion_registry completions;
   mailboxes mail;

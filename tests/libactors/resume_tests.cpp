@@ -304,3 +304,15 @@ TEST_CASE("an engine with resume off that starts tasks serves the journal until 
   engine server{test::config_for(path), test::crash_routes(), test::crash_effects(ledger, {})};
   CHECK_FALSE(server.status());
 }
+
+TEST_CASE("an engine lock file that cannot be created is a journal failure naming it", "[resume][errors]") {
+  temp_dir dir;
+  auto path = (dir.path() / "no-such-dir" / "j.db").string();
+  engine eng{test::config_for(path), test::crash_routes(), test::crash_effects(dir.file("ledger"), {})};
+  auto err = eng.status();
+  REQUIRE(err);
+  CHECK(err.code() == static_cast<std::uint8_t>(errc::journal_failure));
+  CHECK_THAT(describe(err), Catch::Contains("cannot open the engine lock file " + path + "-engine.lock") &&
+                              Catch::Contains("No such file or directory"));
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "no-such-dir")); // nothing was created
+}

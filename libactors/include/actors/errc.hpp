@@ -30,7 +30,8 @@ enum class errc : std::uint8_t {
   mailbox_full,         ///< engine::send: the task's bounded mailbox is full (try again later).
   unknown_supervisor,   ///< No supervisor of that name runs in this engine.
   start_key_conflict,   ///< engine::start with a start key already used by a task of another function.
-  journal_in_use,       ///< Another engine that resumes tasks serves the journal (its lock file is held).
+  journal_in_use,       ///< Another engine serves the journal (holds its lock file): this one may not
+                        ///< resume or start tasks on it.
 };
 
 /// Returns the code's name, e.g. "unknown_function".
