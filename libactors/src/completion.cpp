@@ -40,32 +40,37 @@ bool completion_registry::on_complete(task_id id, std::function<void(const outco
   return true;
 }
 
-void completion_registry::complete(task_id id, outcome out) {
-  auto c = find(id);
-  if (!c)
-    return;
+void completion_registry::complete(task_id id, outcome out, completion* entry) {
+  std::shared_ptr<completion> found;
+  if (entry == nullptr) {
+    found = find(id);
+    if (!found)
+      return;
+    entry = found.get();
+  }
+  auto& c = *entry;
   {
-    std::lock_guard guard{c->mx};
-    c->result = std::move(out);
-    if (c->supervised) { // its supervisor decides whether this is the end
-      c->held = true;
+    std::lock_guard guard{c.mx};
+    c.result = std::move(out);
+    if (c.supervised) { // its supervisor decides whether this is the end
+      c.held = true;
       return;
     }
   }
   publish(id, c);
 }
 
-void completion_registry::publish(task_id id, const std::shared_ptr<completion>& c) {
+void completion_registry::publish(task_id id, completion& c) {
   std::vector<std::function<void(const outcome&)>> callbacks;
   {
-    std::lock_guard guard{c->mx};
-    c->done = true;
-    c->held = false;
-    callbacks.swap(c->callbacks);
+    std::lock_guard guard{c.mx};
+    c.done = true;
+    c.held = false;
+    callbacks.swap(c.callbacks);
   }
-  c->cv.notify_all();
+  c.cv.notify_all();
   for (auto& cb : callbacks)
-    cb(c->result);
+    cb(c.result);
   if (!callbacks.empty()) {
     forget(id); // delivered: nobody else asks for it
     return;
@@ -107,7 +112,7 @@ void completion_registry::set_supervised(task_id id, bool on) {
     report = !on && c->held;
   }
   if (report)
-    publish(id, c);
+    publish(id, *c);
 }
 
 bool completion_registry::supervised(task_id id) const {

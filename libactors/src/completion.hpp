@@ -71,7 +71,10 @@ class completion_registry {
 public:
   /// `retain_bound`: how many finished, never-waited-for outcomes to keep (oldest dropped first); 0
   /// keeps them all (the journal is off, so they could not be read back from it).
-  explicit completion_registry(std::size_t retain_bound = 0) : retain_bound_(retain_bound) {}
+  explicit completion_registry(std::size_t retain_bound = 0) : retain_bound_(retain_bound) {
+    for (auto& s : shards_) // a burst of starts does not rehash the first few thousand times
+      s.entries.reserve(256);
+  }
 
   void set_retain_bound(std::size_t n) noexcept { retain_bound_ = n; }
 
@@ -86,7 +89,8 @@ public:
   bool on_complete(task_id id, std::function<void(const outcome&)> cb);
 
   /// Records the outcome and notifies waiters (a supervised task's outcome is held, see completion).
-  void complete(task_id id, outcome out);
+  /// `entry`: `id`'s entry if the caller holds it (saves the lookup), else nullptr.
+  void complete(task_id id, outcome out, completion* entry = nullptr);
 
   /// The entry of a task a supervisor runs again: the existing one, its waiters kept, or a new one.
   std::shared_ptr<completion> restart(task_id id, const function_entry* entry);
@@ -113,7 +117,7 @@ private:
   }
   void forget(task_id id);
   /// Reports `c`'s outcome to its waiters.
-  void publish(task_id id, const std::shared_ptr<completion>& c);
+  void publish(task_id id, completion& c);
 
   std::size_t retain_bound_;
   mutable std::array<shard, shard_count> shards_;

@@ -181,6 +181,7 @@ engine_core::start_root(std::string_view fn, std::string_view pinned, const eras
   s.entry = &entry;
   s.input = std::move(*bytes);
   s.created_lsn = created;
+  s.entry_state = completion;
   if (journal) // a shadow run needs the primary's journal
     s.shadow = route_to->shadow;
   auto actor = spawn(std::make_unique<task_runtime>(*this, std::move(s)));
@@ -267,7 +268,7 @@ void engine_core::leave() noexcept {
 }
 
 void engine_core::finished(task_id id, outcome out, const caf::actor& parent,
-                           std::uint32_t parent_seq) {
+                           std::uint32_t parent_seq, completion* entry) {
   switch (out.state) {
     case outcome_state::completed:
       stats.completed.fetch_add(1, std::memory_order_relaxed);
@@ -279,7 +280,7 @@ void engine_core::finished(task_id id, outcome out, const caf::actor& parent,
     tell(parent, call_done_atom::value, parent_seq, static_cast<std::uint8_t>(out.state),
                    std::move(out.payload), std::move(out.text), std::move(out.error));
   else
-    completions.complete(id, std::move(out));
+    completions.complete(id, std::move(out), entry);
   leave();
 }
 

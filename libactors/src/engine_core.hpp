@@ -232,8 +232,10 @@ struct engine_core {
 
   /// Delivers a task's end — to `parent` (a call_done message for the call at `parent_seq`) when the
   /// task was called by a running parent, else to the completion registry — and counts it out of
-  /// flight. Call exactly once per task.
-  void finished(task_id id, outcome out, const caf::actor& parent, std::uint32_t parent_seq);
+  /// flight. Call exactly once per task. `entry`: the task's registry entry if the caller has it (else
+  /// it is looked up).
+  void finished(task_id id, outcome out, const caf::actor& parent, std::uint32_t parent_seq,
+                completion* entry = nullptr);
 };
 
 template <class F>

@@ -1,6 +1,9 @@
 #include "mailbox.hpp"
 #include "tell.hpp"
 
+#include <iterator>
+#include <vector>
+
 #include <caf/send.hpp>
 
 #include "messages.hpp"
@@ -15,6 +18,7 @@ mailboxes::post_result mailboxes::post(const eventlog::message_record& m, std::s
   {
     std::lock_guard guard{mx_};
     auto& b = boxes_[m.target];
+    count_.store(boxes_.size(), std::memory_order_release);
     if (capacity > 0 && b.queue.size() >= capacity) {
       if (sender)
         b.blocked.emplace_back(sender, seq);
@@ -51,6 +55,7 @@ mailboxes::take(std::uint64_t target, const caf::actor& waiter, std::uint32_t se
         return std::move(earlier.error());
       guard.lock();
       auto& b = boxes_[target];
+      count_.store(boxes_.size(), std::memory_order_release);
       if (!b.loaded) {
         b.loaded = true;
         std::deque<eventlog::message_record> merged(earlier->begin(), earlier->end());
@@ -86,14 +91,20 @@ void mailboxes::stop_waiting(std::uint64_t target) {
 }
 
 void mailboxes::close(std::uint64_t target) {
-  std::deque<std::pair<caf::actor, std::uint32_t>> blocked;
+  // Every task closes its mailbox as it ends; most never had one (boxes are made under mx_, so an
+  // empty count means none for `target` either).
+  if (count_.load(std::memory_order_acquire) == 0)
+    return;
+  std::vector<std::pair<caf::actor, std::uint32_t>> blocked;
   {
     std::lock_guard guard{mx_};
     auto i = boxes_.find(target);
     if (i == boxes_.end())
       return;
-    blocked = std::move(i->second.blocked);
+    auto& b = i->second.blocked;
+    blocked.assign(std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
     boxes_.erase(i);
+    count_.store(boxes_.size(), std::memory_order_release);
   }
   for (auto& [a, seq] : blocked) // they try again and find the target ended
     tell(a, mail_room_atom::value, seq);

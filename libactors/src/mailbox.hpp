@@ -11,6 +11,7 @@
 // A bounded mailbox (`engine_config::mailbox_capacity`) that is full refuses a message: a task that
 // sends waits (it is told when there is room and tries again); `engine::send` returns mailbox_full.
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -66,6 +67,8 @@ private:
   };
   mutable std::mutex mx_;
   std::unordered_map<std::uint64_t, box> boxes_;
+  std::atomic<std::size_t> count_{0}; ///< boxes_.size(), written under mx_: close() skips the lock at 0
+
 };
 
 } // namespace actors::detail

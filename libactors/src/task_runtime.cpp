@@ -106,6 +106,7 @@ task_runtime::task_runtime(engine_core& core, setup s)
     last_lsn_(s.created_lsn),
     ctx_(this),
     parent_(std::move(s.parent)),
+    completion_(std::move(s.entry_state)),
     session_(std::move(s.session)),
     shadow_(s.shadow) {
   for (auto& c : s.children)
@@ -346,7 +347,7 @@ void task_runtime::on_detach() {
   out.error = make_error(errc::engine_stopped, who() + " was detached: the engine stopped; it "
                                                        "resumes from its journal in the next engine");
   exit_reason_ = out.error;
-  core_.finished(id(), std::move(out), parent_, rec_.parent_seq);
+  core_.finished(id(), std::move(out), parent_, rec_.parent_seq, completion_.get());
 }
 
 bool task_runtime::begin_live(op& o) {
@@ -1033,7 +1034,7 @@ void task_runtime::end_cancelled() {
   }
   core_.log->info("{} cancelled", who());
   if (!core_.journal) {
-    core_.finished(id(), std::move(out), parent_, rec_.parent_seq);
+    core_.finished(id(), std::move(out), parent_, rec_.parent_seq, completion_.get());
     return;
   }
   auto lsn = append(event{.seq = next_seq_++, .kind = event_kind::cancelled, .text = "cancelled"});
@@ -1092,7 +1093,7 @@ void task_runtime::complete() {
     return;
   }
   if (!core_.journal) {
-    core_.finished(id(), std::move(out), parent_, rec_.parent_seq);
+    core_.finished(id(), std::move(out), parent_, rec_.parent_seq, completion_.get());
     return;
   }
   std::optional<shadow_run> shadow;
@@ -1109,7 +1110,7 @@ void task_runtime::complete() {
   auto lsn = append(std::move(ev));
   // Durability rule: the result is reported only once it is durable.
   core_.journal->when_durable(lsn, [&core = core_, id = id(), out = std::move(out),
-                                    parent = parent_, seq = rec_.parent_seq,
+                                    parent = parent_, seq = rec_.parent_seq, entry = completion_,
                                     shadow = std::move(shadow)](const caf::error& err) mutable {
     if (err) {
       out.state = outcome_state::aborted;
@@ -1119,12 +1120,12 @@ void task_runtime::complete() {
       shadow.reset();
     }
     if (!shadow) {
-      core.finished(id, std::move(out), parent, seq);
+      core.finished(id, std::move(out), parent, seq, entry.get());
       return;
     }
     // The caller hears first; the shadow run starts after. Held in flight in between for drain().
     core.in_flight.fetch_add(1, std::memory_order_relaxed);
-    core.finished(id, std::move(out), parent, seq);
+    core.finished(id, std::move(out), parent, seq, entry.get());
     core.launch_shadow(std::move(*shadow));
     core.leave();
   });
@@ -1149,7 +1150,7 @@ void task_runtime::end_in_session(outcome out) {
 void task_runtime::before_exit() {
   if (session_ || rec_.parent != 0)
     return; // only roots (and supervised tasks, which are roots) have completion entries
-  if (auto c = core_.completions.find(id()))
+  if (auto c = completion_ ? completion_ : core_.completions.find(id()))
     c->actor_quits(self_->address());
 }
 
@@ -1169,7 +1170,7 @@ void task_runtime::abort(caf::error err) {
   if (session_)
     end_in_session(std::move(out));
   else
-    core_.finished(id(), std::move(out), parent_, rec_.parent_seq);
+    core_.finished(id(), std::move(out), parent_, rec_.parent_seq, completion_.get());
 }
 
 } // namespace actors::detail

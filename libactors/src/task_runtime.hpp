@@ -63,6 +63,9 @@ public:
     std::vector<std::shared_ptr<recording>> recorders;
     /// Started by ctx::spawn (not a call): in a session it may stop where the recording cancelled it.
     bool spawned = false;
+    /// A root task's entry in the completion registry, when its starter has it at hand (fresh starts):
+    /// its end is reported there without a lookup. Null: looked up by id.
+    std::shared_ptr<detail::completion> entry_state;
   };
 
   task_runtime(engine_core& core, setup s);
@@ -219,6 +222,7 @@ private:
   caf::error abort_;
   bool finished_ = false;
   caf::actor parent_;
+  std::shared_ptr<completion> completion_; ///< setup::completion
   std::uint64_t rng_state_ = 0; ///< splitmix64 state, seeded on the first random() (most tasks never draw)
   std::shared_ptr<replay_session> session_;
   const function_entry* shadow_ = nullptr;

@@ -274,6 +274,79 @@ TEST_CASE("a handler that blocks holds up no other task's effect", "[engine][eff
   }
 }
 
+TEST_CASE("task code runs on every scheduler thread at once: two spinning tasks meet",
+          "[engine][scheduler]") {
+  // Each task spins (never blocks, so only another scheduler thread can run the other one) until both
+  // have arrived: 1 when they met, 0 after a minute (a scheduler that runs one job at a time, or
+  // never wakes its second thread, fails the test instead of hanging it).
+  static std::atomic<int> arrived;
+  static std::mutex threads_mx;
+  static std::set<std::thread::id> threads;
+  arrived = 0;
+  threads.clear();
+  router r;
+  r.add("spin", "v1", [](ctx&, std::int64_t) -> task<std::int64_t> {
+    {
+      std::lock_guard guard{threads_mx};
+      threads.insert(std::this_thread::get_id());
+    }
+    ++arrived;
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes{1};
+    while (arrived.load() < 2 && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::yield();
+    co_return arrived.load() >= 2 ? 1 : 0;
+  });
+  auto policy = GENERATE(as<std::string>{}, "sharing", "stealing");
+  CAPTURE(policy);
+  auto cfg = test::config_for(":memory:");
+  cfg.scheduler_threads = 2;
+  cfg.scheduler_policy = policy;
+  engine eng{cfg, r, effects{}};
+  REQUIRE_FALSE(eng.status());
+  auto first = eng.start("spin", std::int64_t{1});
+  REQUIRE(first);
+  auto second = eng.start("spin", std::int64_t{2});
+  REQUIRE(second);
+  for (auto id : {*first, *second}) {
+    auto met = eng.wait<std::int64_t>(id);
+    REQUIRE(met);
+    CHECK(*met == 1);
+  }
+  std::lock_guard guard{threads_mx};
+  CHECK(threads.size() == 2);
+}
+
+TEST_CASE("a burst of tasks started while the scheduler sleeps all run, on every policy",
+          "[engine][scheduler]") {
+  auto policy = GENERATE(as<std::string>{}, "sharing", "stealing");
+  CAPTURE(policy);
+  auto cfg = test::config_for(":memory:");
+  cfg.scheduler_threads = 2;
+  cfg.scheduler_policy = policy;
+  router r;
+  r.add("twice", "v1", [](ctx& cx, std::int64_t x) -> task<std::int64_t> {
+    auto zero = co_await cx.random(1); // an effect between start and end: two activations
+    co_return 2 * x + static_cast<std::int64_t>(zero);
+  });
+  engine eng{cfg, r, effects{}};
+  for (int round = 0; round < 3; ++round) { // the scheduler's threads go to sleep between rounds
+    std::vector<task_id> ids;
+    for (std::int64_t i = 0; i < 500; ++i) {
+      auto id = eng.start("twice", i);
+      REQUIRE(id);
+      ids.push_back(*id);
+    }
+    std::int64_t sum = 0;
+    for (auto id : ids) {
+      auto out = eng.wait<std::int64_t>(id);
+      REQUIRE(out);
+      sum += *out;
+    }
+    CHECK(sum == 2 * (499 * 500 / 2));
+    eng.drain();
+  }
+}
+
 TEST_CASE("a task awaits another task<T> directly as a subroutine", "[engine]") {
   std::atomic<int> db{0}, kv{0};
   engine eng{test::config_for(":memory:"), make_routes(), counting_effects(db, kv)};

@@ -139,6 +139,40 @@ TEST_CASE("render shows values readably from their serialize function", "[serial
   CHECK(render(std::int64_t{42}, 2) == "42"); // fits: not cut
 }
 
+namespace {
+
+struct tree {
+  std::int64_t v = 0;
+  std::vector<tree> kids;
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & v;
+    ar & kids;
+  }
+};
+
+/// The rendering `render` must give `t`, built by hand.
+std::string expected_rendering(const tree& t) {
+  std::string kids;
+  for (const auto& k : t.kids)
+    kids += (kids.empty() ? "" : ", ") + expected_rendering(k);
+  return "{" + std::to_string(t.v) + ", [" + kids + "]}";
+}
+
+} // namespace
+
+TEST_CASE("render separates values right at every nesting depth", "[serialization]") {
+  // A chain 60 nodes deep (two levels each: past the 64 levels kept in a word), whose deepest node
+  // has two leaves, beside a leaf at the top: commas deep down, and again at the top after it.
+  tree deepest{60, {tree{61, {}}, tree{62, {}}}};
+  tree t = deepest;
+  for (std::int64_t v = 59; v >= 1; --v)
+    t = tree{v, {std::move(t)}};
+  tree top{0, {std::move(t), tree{100, {}}}};
+  CHECK(render(top, 100000) == expected_rendering(top));
+  CHECK(render(std::vector<std::vector<std::int64_t>>{{1, 2}, {}, {3}}) == "[[1, 2], [], [3]]");
+}
+
 TEST_CASE("malformed bytes are an exception, never undefined behaviour", "[serialization]") {
   CHECK_THROWS(from_bytes<std::int64_t>(std::string{"abc"}));
   CHECK_THROWS(from_bytes<std::string>(std::string{"\x05\0\0\0\0\0\0\0ab", 10}));

@@ -54,12 +54,33 @@ public:
   }
 
 private:
+  // Whether the current nesting level (one per open bracket, plus the outermost) has written nothing
+  // yet: a bit per level in `firsts_`, levels past 63 in `deeper_` (rendering allocates nothing else).
   void next() {
-    if (!first_.empty()) {
-      if (!first_.back())
+    if (depth_ < 64) {
+      auto bit = std::uint64_t{1} << depth_;
+      if ((firsts_ & bit) == 0)
         out_ += ", ";
-      first_.back() = false;
+      firsts_ &= ~bit;
+    } else {
+      if (!deeper_.back())
+        out_ += ", ";
+      deeper_.back() = false;
     }
+  }
+
+  void open_level() {
+    ++depth_;
+    if (depth_ < 64)
+      firsts_ |= std::uint64_t{1} << depth_;
+    else
+      deeper_.push_back(true);
+  }
+
+  void close_level() {
+    if (depth_ >= 64)
+      deeper_.pop_back();
+    --depth_;
   }
 
   void quote(std::string_view s) {
@@ -80,12 +101,12 @@ private:
   template <class Range>
   void write_range(const Range& xs, char open, char close) {
     out_ += open;
-    first_.push_back(true);
+    open_level();
     for (const auto& x : xs) {
       next();
       write(x);
     }
-    first_.pop_back();
+    close_level();
     out_ += close;
   }
 
@@ -113,12 +134,12 @@ private:
         out_ += "none";
     } else if constexpr (is_pair<U>::value) {
       out_ += '(';
-      first_.push_back(true);
+      open_level();
       next();
       write(x.first);
       next();
       write(x.second);
-      first_.pop_back();
+      close_level();
       out_ += ')';
     } else if constexpr (is_map<U>::value) {
       write_range(x, '{', '}');
@@ -126,9 +147,9 @@ private:
       write_range(x, '[', ']');
     } else if constexpr (requires(U& y) { y.serialize(*this, 0u); }) {
       out_ += '{';
-      first_.push_back(true);
+      open_level();
       const_cast<U&>(x).serialize(*this, 0u);
-      first_.pop_back();
+      close_level();
       out_ += '}';
     } else {
       out_ += "<?>";
@@ -146,7 +167,9 @@ private:
   template <class T> struct is_nvp<boost::serialization::nvp<T>> : std::true_type {};
 
   std::string out_;
-  std::vector<bool> first_{true};
+  std::uint64_t firsts_ = 1; ///< bit n: level n has written nothing yet (level 0: the value itself)
+  unsigned depth_ = 0;
+  std::vector<bool> deeper_; ///< the same for levels 64 and deeper
 };
 
 } // namespace actors::detail
