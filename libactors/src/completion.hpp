@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <caf/actor_addr.hpp>
@@ -41,12 +42,15 @@ struct completion {
   const function_entry* entry = nullptr; ///< What the task runs (owned by the engine's router).
   caf::actor_addr actor;                 ///< The task's actor (weak), while it runs; guarded by mx.
   caf::actor_addr exited;                ///< The last actor of the task that quit; guarded by mx.
+  bool cancel_pending = false;           ///< Cancelled before it had an actor; guarded by mx.
   /// Names `a` as the task's running actor, unless it has quit already (a task can end before its
-  /// starter gets here).
-  void set_actor(const caf::actor_addr& a) {
+  /// starter gets here). Returns true if a cancel came before the task had an actor (it waited for
+  /// admission, or was just spawned): the caller sends it now.
+  [[nodiscard]] bool set_actor(const caf::actor_addr& a) {
     std::lock_guard guard{mx};
     if (a != exited)
       actor = a;
+    return std::exchange(cancel_pending, false);
   }
   /// Called by the task's actor `a` as it quits: it no longer names the running task (a supervisor
   /// taking a task over, or a cancel, must not mistake it for one).

@@ -110,14 +110,75 @@ caf::actor_system& engine_core::shadow_actors() {
   return *shadow_system;
 }
 
-caf::actor engine_core::spawn(std::unique_ptr<task_runtime> rt) {
-  in_flight.fetch_add(1, std::memory_order_relaxed);
+caf::actor engine_core::spawn(std::unique_ptr<task_runtime> rt, bool counted) {
+  if (!counted)
+    in_flight.fetch_add(1, std::memory_order_relaxed);
   auto& target = rt->in_background_session() ? shadow_actors() : *system;
   if (!rt->in_session())
     stats.started.fetch_add(1, std::memory_order_relaxed);
   caf::actor a;
   keeping_thread_logger([&] { a = target.spawn<task_actor>(std::move(rt)); });
   return a;
+}
+
+caf::actor engine_core::admit(std::unique_ptr<task_runtime> rt) {
+  if (cfg.max_running_tasks > 0) {
+    std::lock_guard guard{admission.mx};
+    if (admission.running >= cfg.max_running_tasks) {
+      in_flight.fetch_add(1, std::memory_order_relaxed); // drain() waits for it too
+      admission.waiting.push_back(std::move(rt));
+      return {};
+    }
+    ++admission.running;
+    rt->hold_place();
+  }
+  return spawn(std::move(rt));
+}
+
+namespace {
+
+/// Spawns a task that waited for admission and names its actor in its completion entry.
+void spawn_admitted(engine_core& core, std::unique_ptr<task_runtime> rt) {
+  auto entry = rt->completion_entry();
+  auto actor = core.spawn(std::move(rt), true);
+  if (entry)
+    core.name_actor(*entry, actor);
+}
+
+} // namespace
+
+void engine_core::release_place() {
+  std::unique_lock guard{admission.mx};
+  if (admission.waiting.empty() || admission.running > cfg.max_running_tasks) {
+    --admission.running;
+    return;
+  }
+  auto next = std::move(admission.waiting.front()); // takes over the place
+  admission.waiting.pop_front();
+  next->hold_place();
+  guard.unlock();
+  spawn_admitted(*this, std::move(next));
+}
+
+void engine_core::retake_place() {
+  std::lock_guard guard{admission.mx};
+  ++admission.running;
+}
+
+bool engine_core::admit_now(task_id id) {
+  std::unique_lock guard{admission.mx};
+  auto i = std::find_if(admission.waiting.begin(), admission.waiting.end(),
+                        [&](const auto& rt) { return rt->id() == id; });
+  if (i == admission.waiting.end())
+    return false;
+  auto rt = std::move(*i);
+  admission.waiting.erase(i);
+  ++admission.running;
+  rt->hold_place();
+  rt->cancel_at_start();
+  guard.unlock();
+  spawn_admitted(*this, std::move(rt));
+  return true;
 }
 
 caf::error engine_core::claim_journal(engine_lock::purpose why) {
@@ -184,8 +245,11 @@ engine_core::start_root(std::string_view fn, std::string_view pinned, const eras
   s.entry_state = completion;
   if (journal) // a shadow run needs the primary's journal
     s.shadow = route_to->shadow;
-  auto actor = spawn(std::make_unique<task_runtime>(*this, std::move(s)));
-  completion->set_actor(actor.address()); // for engine::cancel
+  auto rt = std::make_unique<task_runtime>(*this, std::move(s));
+  // engine::start's tasks wait for a place (max_running_tasks); a supervisor's children do not.
+  auto actor = supervised ? spawn(std::move(rt)) : admit(std::move(rt));
+  if (actor)
+    name_actor(*completion, actor); // for engine::cancel; a waiting task's when it spawns
   return std::make_pair(id, std::move(actor));
 }
 
@@ -284,6 +348,11 @@ void engine_core::finished(task_id id, outcome out, const caf::actor& parent,
   leave();
 }
 
+void engine_core::name_actor(completion& entry, const caf::actor& actor) {
+  if (entry.set_actor(actor.address()))
+    tell(actor, cancel_atom::value);
+}
+
 bool engine_core::cancel_running(task_id id) {
   auto c = completions.find(id);
   if (!c)
@@ -294,10 +363,17 @@ bool engine_core::cancel_running(task_id id) {
     if (c->done)
       return false;
     a = caf::actor_cast<caf::actor>(c->actor);
+    if (!a) {
+      if (c->exited) // it ran and quit; its end is on its way
+        return false;
+      c->cancel_pending = true; // sent by name_actor when it gets an actor
+    }
   }
-  if (!a)
-    return false;
-  tell(a, cancel_atom::value);
+  if (a) {
+    tell(a, cancel_atom::value);
+    return true;
+  }
+  admit_now(id); // waiting for a place: it runs now, to be cancelled (else it is being spawned)
   return true;
 }
 
@@ -585,7 +661,7 @@ void engine::impl::resume_unfinished() {
     auto id = task_id{s.rec.id};
     auto actor = c.spawn(std::make_unique<detail::task_runtime>(c, std::move(s)));
     if (auto entry = c.completions.find(id))
-      entry->set_actor(actor.address());
+      c.name_actor(*entry, actor);
   }
 }
 
@@ -1060,6 +1136,10 @@ engine_stats engine::stats() const {
   out.failed = s.failed.load();
   out.effects_executed = s.effects_executed.load();
   out.effects_replayed = s.effects_replayed.load();
+  {
+    std::lock_guard guard{impl_->core->admission.mx};
+    out.waiting = impl_->core->admission.waiting.size();
+  }
   if (auto& j = impl_->core->journal) {
     auto js = j->stats();
     out.journal_appends = js.appends;

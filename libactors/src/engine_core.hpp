@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -189,8 +190,32 @@ struct engine_core {
   };
   caf::expected<restarted_task> restart_task(task_id id, bool fresh, const std::string& why);
 
-  /// Spawns the actor that runs `rt` on CAF's scheduler and counts it in flight; returns it.
-  caf::actor spawn(std::unique_ptr<task_runtime> rt);
+  /// Spawns the actor that runs `rt` on CAF's scheduler and counts it in flight (unless `counted`
+  /// already, as a task that waited for admission is); returns it.
+  caf::actor spawn(std::unique_ptr<task_runtime> rt, bool counted = false);
+
+  // --- admission (engine_config::max_running_tasks) --------------------------------------------------
+  /// Root tasks started with engine::start hold a place while they run; the rest wait, in start order.
+  struct admission_state {
+    std::mutex mx;
+    std::size_t running = 0; ///< places held
+    std::deque<std::unique_ptr<task_runtime>> waiting;
+  } admission;
+  /// Spawns `rt` if a place is free (it holds it) and returns its actor, or queues it (counted in
+  /// flight) and returns an empty handle: it spawns when a place frees up.
+  caf::actor admit(std::unique_ptr<task_runtime> rt);
+  /// A task gives its place up (it ended, or waits for something other than an effect): the first
+  /// waiting task takes it.
+  void release_place();
+  /// A task that gave its place up to wait takes one again on waking, beyond the limit if need be.
+  void retake_place();
+  /// Runs the waiting task `id` now, beyond the limit, to end as cancelled without running its code.
+  /// Returns whether it was waiting.
+  bool admit_now(task_id id);
+
+  /// Names `actor` as the running actor of the task of `entry` (for cancels), and sends it a cancel
+  /// that came before it had one.
+  void name_actor(completion& entry, const caf::actor& actor);
 
   /// Sends a cancel to the running task `id` if it runs in this engine with a registry entry (roots,
   /// resumed tasks). Returns whether it did.

@@ -687,7 +687,7 @@ caf::expected<engine_core::restarted_task> engine_core::restart_task(task_id id,
     completion->supervised = true;
   }
   auto actor = spawn(std::make_unique<task_runtime>(*this, std::move(s)));
-  completion->set_actor(actor.address());
+  name_actor(*completion, actor);
   return restarted_task{std::move(actor), fresh || completed};
 }
 

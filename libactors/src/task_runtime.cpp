@@ -146,7 +146,10 @@ void task_runtime::record(const op& o, std::uint32_t seq, const std::string& tex
                                          o.result, text, rec_.id, seq});
 }
 
-task_runtime::~task_runtime() = default;
+task_runtime::~task_runtime() {
+  if (holds_place_) // the actor went without before_exit (its system stopped)
+    core_.release_place();
+}
 
 bool task_runtime::journaling() const noexcept {
   return core_.journal != nullptr && !session_; // a session renders only what it reports
@@ -171,6 +174,10 @@ eventlog::lsn task_runtime::append(event ev) {
 
 void task_runtime::start(caf::event_based_actor* self) {
   self_ = self;
+  if (cancel_at_start_) {
+    on_cancel();
+    return;
+  }
   try {
     running_ = fn_->start(ctx_, input_);
   } catch (const std::exception& e) {
@@ -182,6 +189,11 @@ void task_runtime::start(caf::event_based_actor* self) {
 }
 
 void task_runtime::resume(std::coroutine_handle<> h) {
+  if (gave_place_up_) { // it waited for a message, a timer or a child: it runs again
+    gave_place_up_ = false;
+    holds_place_ = true;
+    core_.retake_place();
+  }
   if (session_) {
     // A session's time bound counts the CPU its tasks use while they run (see replay_session).
     cpu_mark_ = thread_cpu();
@@ -650,6 +662,16 @@ bool task_runtime::prepare_call(op& o, const std::string& pinned) {
   return true;
 }
 
+void task_runtime::give_place_up() {
+  // It waits for a timer, a message, a child or room in a mailbox: a task waiting for admission may
+  // take its place (and may be the one it waits for). It takes one again in resume().
+  if (!holds_place_)
+    return;
+  holds_place_ = false;
+  gave_place_up_ = true;
+  core_.release_place();
+}
+
 void task_runtime::suspend(op& o, std::coroutine_handle<> h) {
   o.waiter = h;
   if (abort_)
@@ -659,10 +681,13 @@ void task_runtime::suspend(op& o, std::coroutine_handle<> h) {
     pending_seq_ = next_seq_ - 1;
     auto remaining = std::chrono::nanoseconds{std::max<std::int64_t>(sleep_until_ - now_ns(), 0)};
     self_->delayed_send(self_, remaining, timer_atom::value, pending_seq_);
+    give_place_up();
     return;
   }
   pending_ = &o;
   pending_seq_ = next_seq_++;
+  if (o.kind != op_kind::effect)
+    give_place_up();
   switch (o.kind) {
     case op_kind::effect:
       dispatch_effect(o);
@@ -1148,6 +1173,8 @@ void task_runtime::end_in_session(outcome out) {
 }
 
 void task_runtime::before_exit() {
+  if (std::exchange(holds_place_, false))
+    core_.release_place();
   if (session_ || rec_.parent != 0)
     return; // only roots (and supervised tasks, which are roots) have completion entries
   if (auto c = completion_ ? completion_ : core_.completions.find(id()))

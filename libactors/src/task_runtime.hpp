@@ -71,6 +71,15 @@ public:
   task_runtime(engine_core& core, setup s);
   ~task_runtime();
 
+  /// The task holds a place among engine_config::max_running_tasks (set by engine_core::admit before
+  /// it spawns): it gives it up while it waits for anything but an effect, and when it ends.
+  void hold_place() noexcept { holds_place_ = true; }
+  /// It was cancelled while it waited for admission: it ends as cancelled when it starts, without
+  /// running any of its code.
+  void cancel_at_start() noexcept { cancel_at_start_ = true; }
+  /// setup::entry_state.
+  const std::shared_ptr<completion>& completion_entry() const noexcept { return completion_; }
+
   task_runtime(const task_runtime&) = delete;
   task_runtime& operator=(const task_runtime&) = delete;
 
@@ -222,7 +231,11 @@ private:
   caf::error abort_;
   bool finished_ = false;
   caf::actor parent_;
-  std::shared_ptr<completion> completion_; ///< setup::completion
+  std::shared_ptr<completion> completion_; ///< setup::entry_state
+  void give_place_up();
+  bool holds_place_ = false; ///< counted in engine_core::admission (see hold_place)
+  bool gave_place_up_ = false; ///< held one, gave it up to wait; takes one again on waking
+  bool cancel_at_start_ = false;
   std::uint64_t rng_state_ = 0; ///< splitmix64 state, seeded on the first random() (most tasks never draw)
   std::shared_ptr<replay_session> session_;
   const function_entry* shadow_ = nullptr;
