@@ -227,7 +227,9 @@ run_time ours_durable(const actors::router& routes, const actors::effects& fx, c
                     std::to_string(st.journal_commits) + " commits (" +
                     std::to_string(st.journal_appends / st.journal_commits) + " per commit), " +
                     std::to_string(st.journal_commit_ns / 1000 / static_cast<std::uint64_t>(tasks)) +
-                    " us per task inside transactions");
+                    " us per task inside transactions; WAL checkpoints " +
+                    std::to_string(eng.journal()->stats().checkpoints) + " beside the writer, " +
+                    std::to_string(eng.journal()->stats().writer_checkpoints) + " in its commits");
   }
   remove_db(path);
   return elapsed;

@@ -153,7 +153,16 @@ journal_stats journal::stats() const noexcept {
   s.appends = impl_->stat_appends_.load(std::memory_order_relaxed);
   s.commits = impl_->stat_commits_.load(std::memory_order_relaxed);
   s.commit_ns = impl_->stat_commit_ns_.load(std::memory_order_relaxed);
+  s.checkpoints = impl_->stat_checkpoints_.load(std::memory_order_relaxed);
+  s.writer_checkpoints = impl_->stat_writer_checkpoints_.load(std::memory_order_relaxed);
   return s;
+}
+
+bool journal::await_checkpoints(std::uint64_t n, std::chrono::milliseconds limit) const {
+  std::unique_lock lk{impl_->ckpt_mu_};
+  return impl_->ckpt_done_cv_.wait_for(lk, limit, [&] {
+    return impl_->stat_checkpoints_.load(std::memory_order_relaxed) >= n;
+  });
 }
 
 const std::string& journal::path() const noexcept {

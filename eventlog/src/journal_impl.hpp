@@ -154,10 +154,32 @@ struct journal::impl {
 
   std::thread writer_;
 
+  // --- background checkpoints (file journals opened writable), guarded by ckpt_mu_ -----------------
+  // The writer's commits never checkpoint: its WAL hook (which replaces SQLite's auto-checkpoint) asks
+  // the checkpointer thread, past `checkpoint_pages` frames, to copy the WAL back into the database on
+  // a connection of its own — PASSIVE, beside the writer, which goes on committing. Only if the WAL
+  // grows past `checkpoint_pages_max` (the checkpointer cannot catch up with a writer that never
+  // pauses) does the writer checkpoint in its commit, as SQLite would.
+  static constexpr int checkpoint_pages = 1000; ///< SQLite's auto-checkpoint default
+  static constexpr int checkpoint_pages_max = 8 * checkpoint_pages;
+  std::thread checkpointer_;
+  std::mutex ckpt_mu_;
+  std::condition_variable ckpt_cv_;
+  std::condition_variable ckpt_done_cv_; ///< after each checkpoint (journal::await_checkpoints)
+  bool ckpt_wanted_ = false;
+  bool ckpt_stop_ = false;
+  /// Starts the checkpointer on `db` (a read-write connection to the journal) and hooks the writer's.
+  void start_checkpointer(internal::connection db);
+  void stop_checkpointer();
+  /// sqlite3_wal_hook of the writer's connection: called after each commit with the WAL's size.
+  static int on_wal_commit(void* self, sqlite3* db, const char* schema, int pages);
+
   // --- counters, written by the writer only ------------------------------------------------------
   std::atomic<std::uint64_t> stat_appends_{0};
   std::atomic<std::uint64_t> stat_commits_{0};
   std::atomic<std::uint64_t> stat_commit_ns_{0};
+  std::atomic<std::uint64_t> stat_checkpoints_{0};        ///< by the checkpointer (written there)
+  std::atomic<std::uint64_t> stat_writer_checkpoints_{0}; ///< by the writer, past checkpoint_pages_max
 
   impl() = default;
   ~impl(); ///< Drains the queue and joins the writer.

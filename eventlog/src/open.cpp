@@ -615,6 +615,13 @@ caf::expected<std::unique_ptr<journal::impl>> journal::impl::open(const journal_
   // the writer). Read-only opens stay on one connection: they may be immutable opens of a file without
   // a WAL, and tools read from one thread.
   self->use_readers_ = !self->read_only_ && !memory && self->has_schema_;
+  if (!self->read_only_ && !memory) {
+    // Checkpoints run beside the writer, on a connection of their own through the same VFS (an
+    // encrypting one must see every write). Without one (it cannot be opened) the writer checkpoints
+    // in its commits, as SQLite does by default.
+    if (auto ckpt = open_connection(opts.path, SQLITE_OPEN_READWRITE, opts.path, opts.vfs))
+      self->start_checkpointer(std::move(*ckpt));
+  }
   if (!self->read_only_)
     self->start_writer();
   return self;

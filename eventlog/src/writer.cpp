@@ -98,6 +98,67 @@ void journal::impl::stop_writer() {
 
 journal::impl::~impl() {
   stop_writer();
+  stop_checkpointer(); // before the writer's connection closes: it is the last, and removes the WAL
+}
+
+// --- checkpointer thread ------------------------------------------------------------------------
+
+void journal::impl::start_checkpointer(internal::connection db) {
+  // A connection learns that the file is in WAL mode when it first reads it; until then a checkpoint
+  // "succeeds" doing nothing.
+  if (internal::exec(db.get(), "SELECT count(*) FROM meta") != SQLITE_OK)
+    return; // the writer checkpoints in its commits, as SQLite does by default
+  sqlite3_wal_hook(db_.get(), &impl::on_wal_commit, this);
+  checkpointer_ = std::thread{[this, db = std::move(db)] {
+    pthread_setname_np(pthread_self(), "actors.ckpt"); // shows in top, perf and gdb
+    std::unique_lock lk{ckpt_mu_};
+    for (;;) {
+      ckpt_cv_.wait(lk, [this] { return ckpt_wanted_ || ckpt_stop_; });
+      if (ckpt_stop_)
+        return; // the connection closes with this thread
+      ckpt_wanted_ = false;
+      lk.unlock();
+      // PASSIVE copies what it can without waiting for the writer; a failure (a busy or faulty disk)
+      // leaves the frames in the WAL, where they are as durable: the next round tries again.
+      int frames = -1;
+      auto rc = sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, nullptr);
+      lk.lock();
+      if (rc == SQLITE_OK && frames >= 0) { // -1: the connection did not see a WAL (cannot happen)
+        stat_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+        ckpt_done_cv_.notify_all();
+      }
+    }
+  }};
+}
+
+void journal::impl::stop_checkpointer() {
+  if (!checkpointer_.joinable())
+    return;
+  {
+    std::lock_guard lk{ckpt_mu_};
+    ckpt_stop_ = true;
+  }
+  ckpt_cv_.notify_one();
+  checkpointer_.join();
+}
+
+int journal::impl::on_wal_commit(void* p, sqlite3* db, const char* schema, int pages) {
+  auto* self = static_cast<impl*>(p);
+  if (pages >= checkpoint_pages_max) { // the checkpointer cannot catch up: checkpoint here, as SQLite would
+    if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) == SQLITE_OK)
+      self->stat_writer_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    return SQLITE_OK;
+  }
+  if (pages < checkpoint_pages)
+    return SQLITE_OK;
+  {
+    std::lock_guard lk{self->ckpt_mu_};
+    if (self->ckpt_wanted_)
+      return SQLITE_OK;
+    self->ckpt_wanted_ = true;
+  }
+  self->ckpt_cv_.notify_one();
+  return SQLITE_OK;
 }
 
 void journal::impl::run_writer() {

@@ -800,3 +800,57 @@ TEST_CASE("routes set at run time are kept per function and root, replaced, clea
   CHECK(other->routes()->size() == 2);
   CHECK(*other->routes_version() == 5);
 }
+
+namespace {
+
+/// Appends `n` effect events of `bytes` bytes each to task `task` (seq from `first`), then flushes.
+void append_bulk(journal& j, std::uint64_t task, std::uint32_t first, int n, std::size_t bytes) {
+  for (int i = 0; i < n; ++i)
+    j.append(make_event(task, first + static_cast<std::uint32_t>(i), event_kind::effect, "bulk", "req",
+                        std::string(bytes, static_cast<char>('a' + i % 26))));
+  REQUIRE(!j.flush());
+}
+
+} // namespace
+
+TEST_CASE("WAL checkpoints run beside the writer, and everything committed reads back after reopening",
+          "[checkpoint]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  {
+    auto j = open_ok(options(path));
+    j->append_task(make_task(1, "bulk"), "in", "bulk()");
+    append_bulk(*j, 1, 1, 3000, 4000); // ~12 MB: three times the WAL size that asks for a checkpoint
+    REQUIRE(j->await_checkpoints(1, std::chrono::minutes{1}));
+    CHECK(j->stats().writer_checkpoints == 0); // no commit of the writer checkpointed
+    // The checkpointer copied the WAL's pages back into the database file.
+    CHECK(std::filesystem::file_size(path) > 4'000'000);
+  }
+  auto j = open_ok(options(path));
+  auto evs = j->events(1);
+  REQUIRE(evs);
+  REQUIRE(evs->size() == 3001);
+  CHECK(evs->back().result == std::string(4000, static_cast<char>('a' + 2999 % 26)));
+}
+
+TEST_CASE("a writer whose checkpointer cannot catch up checkpoints in its own commits", "[checkpoint]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  auto j = open_ok(options(path));
+  j->append_task(make_task(1, "bulk"), "in", "bulk()");
+  REQUIRE(!j->flush());
+  // A reader holding its snapshot keeps every later frame in the WAL: no checkpoint can copy them, so
+  // the WAL grows past the size at which the writer takes over.
+  sqlite3* reader = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM events;", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
+  append_bulk(*j, 1, 1, 9000, 4000); // ~36 MB: more than 8,000 pages
+  CHECK(j->stats().writer_checkpoints >= 1);
+  sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(reader);
+  append_bulk(*j, 1, 9001, 10, 100);
+  auto evs = j->events(1);
+  REQUIRE(evs);
+  CHECK(evs->size() == 9011);
+}

@@ -6,6 +6,7 @@
 //
 // Thread safety: every member function may be called from any thread.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -69,6 +70,8 @@ struct journal_stats {
   std::uint64_t appends = 0;   ///< appends committed
   std::uint64_t commits = 0;   ///< transactions committed (group commits)
   std::uint64_t commit_ns = 0; ///< wall time spent inside those transactions (BEGIN .. COMMIT)
+  std::uint64_t checkpoints = 0;        ///< WAL checkpoints by the checkpointer thread, beside the writer
+  std::uint64_t writer_checkpoints = 0; ///< WAL checkpoints inside a commit (the checkpointer fell behind)
 };
 
 /// The journal file. Create with `open`; destroying it flushes pending appends and stops the writer.
@@ -213,6 +216,11 @@ public:
 
   /// Writer counters so far; appends / commits is the average group-commit batch.
   journal_stats stats() const noexcept;
+
+  /// Blocks until the checkpointer thread has completed `n` WAL checkpoints since open, or `limit`
+  /// passed; returns whether it had. For tests and tools (a file journal opened writable checkpoints
+  /// beside its writer once ~1,000 WAL pages have piled up).
+  bool await_checkpoints(std::uint64_t n, std::chrono::milliseconds limit) const;
 
   /// The path this journal was opened with.
   const std::string& path() const noexcept;
