@@ -100,9 +100,11 @@ if skipped tsan; then status[tsan]=skipped; detail[tsan]="skipped"; else
   begin "TSan, concurrency tests"
   if cmake --preset tsan >"$logs/tsan-configure.log" 2>&1 &&
      cmake --build --preset tsan -j "$jobs" >"$logs/tsan-build.log" 2>&1; then
-    if TSAN_OPTIONS="suppressions=$repo/tests/sanitizers/tsan.supp ignore_noninstrumented_modules=1 halt_on_error=0 exitcode=66" \
-       "$repo/build-tsan/tests/libactors/actors_tests" "$tsan_tags" >"$logs/tsan.log" 2>&1; then
-      finish tsan ok "$(grep -o 'All tests passed.*' "$logs/tsan.log"), no reports"
+    tsan_env="suppressions=$repo/tests/sanitizers/tsan.supp ignore_noninstrumented_modules=1 halt_on_error=0 exitcode=66"
+    # The engine's concurrency tests, then the whole journal suite (group commit, the checkpointer).
+    if TSAN_OPTIONS="$tsan_env" "$repo/build-tsan/tests/libactors/actors_tests" "$tsan_tags" >"$logs/tsan.log" 2>&1 &&
+       TSAN_OPTIONS="$tsan_env" "$repo/build-tsan/tests/eventlog/eventlog_tests" >>"$logs/tsan.log" 2>&1; then
+      finish tsan ok "$(grep -o 'All tests passed.*' "$logs/tsan.log" | paste -sd ' ' | sed 's/ All/; all/'), no reports"
     else
       finish tsan FAILED "$(grep -c 'WARNING: ThreadSanitizer' "$logs/tsan.log") reports; see build/reliability/tsan.log"
       if grep -q 'WARNING: ThreadSanitizer' "$logs/tsan.log"; then
@@ -221,7 +223,7 @@ fi
   echo "  SQLite VFS): the engine reports it, takes no new work, loses nothing it acknowledged, and a"
   echo "  restart after the fault resumes the stopped tasks (\`tests/libactors/storage_fault_tests.cpp\`)."
   echo "- **asan**: the whole ctest suite built with \`-fsanitize=address,undefined\` (\`cmake --preset asan\`)."
-  echo "- **tsan**: the concurrency tests (\`$tsan_tags\`) built with \`-fsanitize=thread\`"
+  echo "- **tsan**: the concurrency tests (\`$tsan_tags\`) and the whole journal suite built with \`-fsanitize=thread\`"
   echo "  (\`cmake --preset tsan\`), suppressions for uninstrumented CAF in \`tests/sanitizers/tsan.supp\`."
   echo "- **fuzz**: libFuzzer on task ids, journal payloads, journal rows and the YAML routing file, from"
   echo "  the committed seed corpus (\`fuzz/corpus\`); crashes found are kept in \`fuzz/regressions\`."
