@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS tasks(
   finished INTEGER NOT NULL,
   route TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS tasks_by_parent ON tasks(parent, parent_seq);
-CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks(status);
+CREATE INDEX IF NOT EXISTS tasks_unfinished ON tasks(created, id) WHERE status = 0;
 CREATE TABLE IF NOT EXISTS events(
   task INTEGER NOT NULL,
   seq INTEGER NOT NULL,
@@ -134,6 +134,12 @@ CREATE TABLE IF NOT EXISTS supervision(
   detail TEXT NOT NULL,
   updated INTEGER NOT NULL,
   PRIMARY KEY(supervisor, child));
+)sql";
+
+// Schema 6 -> 7: unfinished tasks are found through a partial index, in the order they resume; the
+// index on every task's status (changed at every task's end) goes.
+constexpr const char* migrate_6_to_7_sql = R"sql(
+DROP INDEX IF EXISTS tasks_by_status;
 )sql";
 
 // Schema 1 -> 2: the route each task was given (DESIGN §3), and shadow-run divergences.
@@ -371,6 +377,8 @@ caf::error setup(sqlite3* db, const journal_options& opts, bool needs_schema, in
     auto rc = SQLITE_OK;
     if (version < 2)
       rc = internal::exec(db, migrate_1_to_2_sql);
+    if (rc == SQLITE_OK && version < 7)
+      rc = internal::exec(db, migrate_6_to_7_sql);
     if (rc == SQLITE_OK)
       rc = internal::exec(db, schema_sql); // tables and indexes new since `version`
     if (rc == SQLITE_OK) {

@@ -172,3 +172,67 @@ TEST_CASE("a read-only open of a 0-byte file reads as empty and leaves it empty"
   }
   CHECK(std::filesystem::file_size(path) == 0);
 }
+
+namespace {
+
+/// The single column of the first row of `sql` on the database at `path` ("" if none).
+std::string first_column(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
+  std::string out;
+  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr)
+    out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+/// All rows' last column of `sql` (EXPLAIN QUERY PLAN's details), joined by "; ".
+std::string plan(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  auto full = "EXPLAIN QUERY PLAN " + sql;
+  REQUIRE(sqlite3_prepare_v2(db, full.c_str(), -1, &s, nullptr) == SQLITE_OK);
+  std::string out;
+  while (sqlite3_step(s) == SQLITE_ROW)
+    out += std::string{reinterpret_cast<const char*>(sqlite3_column_text(s, 3))} + "; ";
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a schema-6 journal is migrated: unfinished tasks are found through a partial index") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  {
+    auto j = journal::open(options(path));
+    REQUIRE(j);
+    (*j)->append_task(make_task(10, "f", 0, 0, 300), "", "");
+    (*j)->append_task(make_task(11, "f", 0, 0, 100), "", "");
+    (*j)->append_task(make_task(12, "f", 0, 0, 200), "", "");
+    (*j)->append(make_event(12, 1, event_kind::completed));
+    REQUIRE(!(*j)->flush());
+  }
+  // Make it what an engine of schema 6 left: the index on every task's status, no partial index.
+  REQUIRE(run_sql(path, "DROP INDEX tasks_unfinished; CREATE INDEX tasks_by_status ON tasks(status); "
+                        "PRAGMA user_version = 6;") == SQLITE_OK);
+  auto j = journal::open(options(path));
+  REQUIRE(j);
+  CHECK(first_column(path, "PRAGMA user_version") == std::to_string(journal::schema_version));
+  CHECK(first_column(path, "SELECT count(*) FROM sqlite_master WHERE name = 'tasks_by_status'") == "0");
+  CHECK(first_column(path, "SELECT count(*) FROM sqlite_master WHERE name = 'tasks_unfinished'") == "1");
+  auto open_tasks = (*j)->unfinished_tasks();
+  REQUIRE(open_tasks);
+  REQUIRE(open_tasks->size() == 2);
+  CHECK((*open_tasks)[0].id == 11); // oldest first
+  CHECK((*open_tasks)[1].id == 10);
+  // Resume reads them through the index, in order: no scan of every task, no sort.
+  auto p = plan(path, "SELECT id FROM tasks WHERE status = 0 ORDER BY created, id");
+  CHECK(p.find("tasks_unfinished") != std::string::npos);
+  CHECK(p.find("TEMP B-TREE") == std::string::npos);
+}

@@ -79,9 +79,10 @@ class journal {
 public:
   /// Current schema version written into new journals (PRAGMA user_version).
   /// History: 1 — tasks, events, meta; 2 — tasks.route, divergences; 3 — routes; 4 — cancel_requests;
-  /// 5 — messages, supervision; 6 — start_keys (older journals are migrated on a writable open, read
-  /// as they are on a read-only one).
-  static constexpr int schema_version = 6;
+  /// 5 — messages, supervision; 6 — start_keys; 7 — unfinished tasks in a partial index instead of an
+  /// index on every task's status (older journals are migrated on a writable open, read as they are
+  /// on a read-only one).
+  static constexpr int schema_version = 7;
   /// PRAGMA application_id that marks a file as a libactors journal ("ACTR").
   static constexpr std::int32_t application_id = 0x41435452;
 
