@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -49,10 +50,15 @@ public:
 
   /// Called by every quitting actor: forwarded only for actors that set a timeout.
   void cancel_timeouts(caf::abstract_actor* self) override {
+    // Most actors never set a timeout: skip the lock (an actor's own remember() happened before it
+    // quits, in its own activations, so its count is visible here).
+    if (remembered_.load(std::memory_order_acquire) == 0)
+      return;
     {
       std::lock_guard guard{mx_};
       if (with_timeouts_.erase(self->id()) == 0)
         return;
+      remembered_.store(with_timeouts_.size(), std::memory_order_release);
     }
     super::cancel_timeouts(self);
   }
@@ -61,10 +67,12 @@ private:
   void remember(caf::abstract_actor* self) {
     std::lock_guard guard{mx_};
     with_timeouts_.insert(self->id());
+    remembered_.store(with_timeouts_.size(), std::memory_order_release);
   }
 
   std::mutex mx_;
   std::unordered_set<caf::actor_id> with_timeouts_;
+  std::atomic<std::size_t> remembered_{0}; ///< with_timeouts_.size(), written under mx_
 };
 
 template <class Policy>
