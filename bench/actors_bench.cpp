@@ -52,6 +52,9 @@
 //   --only   run just the named section(s); --side just one side (no ratios): for profiling
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -156,6 +159,31 @@ std::int64_t wait_value(actors::engine& eng, actors::task_id id) {
   if (!r)
     fail("task failed: " + actors::describe(r.error()));
   return *r;
+}
+
+/// Median time of a cache line's round trip between two threads (spinning on one atomic), in ns.
+long core_to_core_ns() {
+  std::vector<double> runs;
+  for (int r = 0; r < 3; ++r) {
+    std::atomic<int> flag{0};
+    constexpr int rounds = 50'000;
+    std::thread other{[&] {
+      for (int i = 0; i < rounds; ++i) {
+        while (flag.load(std::memory_order_acquire) != 1) {
+        }
+        flag.store(0, std::memory_order_release);
+      }
+    }};
+    auto t0 = clock_type::now();
+    for (int i = 0; i < rounds; ++i) {
+      flag.store(1, std::memory_order_release);
+      while (flag.load(std::memory_order_acquire) != 0) {
+      }
+    }
+    runs.push_back(std::chrono::duration<double, std::nano>(clock_type::now() - t0).count() / rounds);
+    other.join();
+  }
+  return std::lround(median(runs));
 }
 
 // --- our side --------------------------------------------------------------------------------------
@@ -505,6 +533,10 @@ int main(int argc, char** argv) {
   print_comment("actors_bench" + std::string{quick ? " --quick" : ""} + ": " + std::to_string(cpus) +
                 " usable CPUs = CAF scheduler threads on both sides; medians of " +
                 std::to_string(sz.repetitions) + " runs; ratio = ours / raw (higher is better)");
+  // The machine's state: on these VMs the time a cache line takes from one core to the other varies
+  // by the hour (~80 ns, or ~400 ns when the two vCPUs sit far apart), and every multi-threaded path —
+  // ours and raw CAF alike — slows with it, while single-threaded raw SQLite does not.
+  print_comment("machine: core-to-core round trip " + std::to_string(core_to_core_ns()) + " ns");
 
   // (a) trivial tasks vs raw spawn + reply.
   if (wanted("trivial")) {
@@ -675,6 +707,7 @@ int main(int argc, char** argv) {
     print_value("burst.raw_caf.stealing", rate(n, st), "child_tasks/s");
   }
 
+  print_comment("machine at the end: core-to-core round trip " + std::to_string(core_to_core_ns()) + " ns");
   print_comment("total run time " + std::to_string(seconds_since(total_t0)) + " s");
   return 0;
 }
