@@ -5,6 +5,10 @@
 // the handler of the second effect after printing "INFLIGHT <id>". Each handler call appends a line to
 // JOURNAL.effects so the test can count executions across processes.
 //
+//   actors_crash_child JOURNAL queued
+// As the first form with max_running_tasks = 1, then starts "durable" with input 7, which waits for a
+// place behind the blocked task; prints "WAITING <id> <engine's waiting count>" once its row is durable.
+//
 //   actors_crash_child JOURNAL sleep MS
 // Starts task "crashNap" with input MS and prints "SLEEPING <id>" once the deadline of its sleep is
 // committed to JOURNAL, so a kill after that line finds the timer durable.
@@ -65,8 +69,9 @@ int run_sleep(const std::string& journal, std::int64_t ms) {
 int main(int argc, char** argv) {
   if (argc == 4 && std::string{argv[2]} == "sleep")
     return run_sleep(argv[1], std::stoll(argv[3]));
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: actors_crash_child JOURNAL [sleep MS]\n");
+  bool queued = argc == 3 && std::string{argv[2]} == "queued";
+  if (argc != 2 && !queued) {
+    std::fprintf(stderr, "usage: actors_crash_child JOURNAL [queued | sleep MS]\n");
     return 2;
   }
   std::string journal = argv[1];
@@ -81,6 +86,8 @@ int main(int argc, char** argv) {
     }
   });
   auto cfg = actors::test::config_for(journal);
+  if (queued)
+    cfg.max_running_tasks = 1;
   actors::engine eng{cfg, actors::test::crash_routes(), fx};
   if (auto err = eng.status())
     return fail(err);
@@ -89,6 +96,16 @@ int main(int argc, char** argv) {
     return fail(id.error());
   std::printf("STARTED %s\n", actors::to_string(*id).c_str());
   std::fflush(stdout);
+  if (queued) {
+    auto second = eng.start("durable", std::int64_t{7});
+    if (!second)
+      return fail(second.error());
+    if (auto err = eng.journal()->flush())
+      return fail(err);
+    std::printf("WAITING %s %llu\n", actors::to_string(*second).c_str(),
+                static_cast<unsigned long long>(eng.stats().waiting));
+    std::fflush(stdout);
+  }
   auto r = eng.wait<std::string>(*id);
   return r ? 0 : 1;
 }

@@ -160,6 +160,41 @@ TEST_CASE("a task killed with SIGKILL while an effect is in flight completes aft
   CHECK(eng.stats().resumed == 1);
 }
 
+TEST_CASE("a task waiting for a place when the process is killed runs after restart, its effects once",
+          "[resume][crash][admission]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  test::child_process child{dir.path().string(), ACTORS_CRASH_CHILD, {path, "queued"},
+                            test::child_process::stream::out};
+  REQUIRE(child.wait_for("INFLIGHT"));
+  if (child.line_after("WAITING ").empty())
+    REQUIRE(child.wait_for("WAITING "));
+  CHECK(child.stop(SIGKILL) == 128 + SIGKILL);
+  auto first = task_id::from_string(child.line_after("STARTED "));
+  auto waiting_line = child.line_after("WAITING ");
+  auto second = task_id::from_string(waiting_line.substr(0, waiting_line.find(' ')));
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(waiting_line.substr(waiting_line.find(' ') + 1) == "1"); // it was queued, not running
+  auto ledger = path + ".effects";
+  auto before = ledger_counts(ledger);
+  CHECK(before["reserve"] == 1); // the running task's; the waiting one ran nothing
+  CHECK(before["charge"] == 1);
+  engine eng{test::config_for(path), test::crash_routes(), test::crash_effects(ledger, {})};
+  REQUIRE_FALSE(eng.status());
+  auto out1 = eng.wait<std::string>(*first);
+  REQUIRE(out1);
+  CHECK(*out1 == "95/paid-500/parcel-5");
+  auto out2 = eng.wait<std::string>(*second);
+  REQUIRE(out2);
+  CHECK(*out2 == "93/paid-700/parcel-7");
+  auto after = ledger_counts(ledger);
+  CHECK(after["reserve"] == 2); // once each
+  CHECK(after["charge"] == 3);  // the first task's again (in flight at the kill), the second's once
+  CHECK(after["ship"] == 2);
+  CHECK(eng.stats().resumed == 2);
+}
+
 namespace {
 
 /// Journals "durable" (qty 5) interrupted after both of its effects, inside its call of "ship": the child
