@@ -147,9 +147,9 @@ void spawn_admitted(engine_core& core, std::unique_ptr<task_runtime> rt) {
 
 } // namespace
 
-void engine_core::release_place() {
+void engine_core::release_place(bool pass_on) {
   std::unique_lock guard{admission.mx};
-  if (admission.waiting.empty() || admission.running > cfg.max_running_tasks) {
+  if (!pass_on || admission.waiting.empty() || admission.running > cfg.max_running_tasks) {
     --admission.running;
     return;
   }

@@ -205,8 +205,8 @@ struct engine_core {
   /// flight) and returns an empty handle: it spawns when a place frees up.
   caf::actor admit(std::unique_ptr<task_runtime> rt);
   /// A task gives its place up (it ended, or waits for something other than an effect): the first
-  /// waiting task takes it.
-  void release_place();
+  /// waiting task takes it — unless `pass_on` is false (a runtime destroyed with its actor system).
+  void release_place(bool pass_on = true);
   /// A task that gave its place up to wait takes one again on waking, beyond the limit if need be.
   void retake_place();
   /// Runs the waiting task `id` now, beyond the limit, to end as cancelled without running its code.

@@ -147,8 +147,8 @@ void task_runtime::record(const op& o, std::uint32_t seq, const std::string& tex
 }
 
 task_runtime::~task_runtime() {
-  if (holds_place_) // the actor went without before_exit (its system stopped)
-    core_.release_place();
+  if (holds_place_) // the actor went without before_exit (its system stopped): spawn nothing now
+    core_.release_place(false);
 }
 
 bool task_runtime::journaling() const noexcept {
@@ -709,9 +709,13 @@ void task_runtime::dispatch_effect(op& o) {
   // Durability rule: everything this task journaled so far is durable before the effect runs. The
   // pool holds the job until the journal reports that lsn committed.
   auto after = core_.journal ? last_lsn_ : eventlog::lsn{0};
+  if (!effects_wanted_)
+    effects_wanted_ = std::make_shared<std::atomic<bool>>(true);
   core_.pool->submit_after(after, [&core = core_, h, request = o.request,
-                                   cx = effect_context{id(), pending_seq_},
-                                   self = handle()](const caf::error& err) mutable {
+                                   cx = effect_context{id(), pending_seq_}, self = handle(),
+                                   wanted = effects_wanted_](const caf::error& err) mutable {
+    if (!wanted->load(std::memory_order_acquire))
+      return; // the task ended (cancelled) before its handler started: nothing to run it for
     if (err) {
       tell(self, journal_fail_atom::value, describe(err));
       return;
@@ -1045,6 +1049,7 @@ void task_runtime::maybe_end_cancelled() {
 void task_runtime::end_cancelled() {
   if (finished_)
     return;
+  drop_pending_effects();
   running_.reset();
   pending_ = nullptr;
   child_actor_ = nullptr;
@@ -1067,6 +1072,11 @@ void task_runtime::end_cancelled() {
                                     seq = rec_.parent_seq](const caf::error&) mutable {
     core.finished(id, std::move(out), parent, seq);
   });
+}
+
+void task_runtime::drop_pending_effects() {
+  if (effects_wanted_)
+    effects_wanted_->store(false, std::memory_order_release);
 }
 
 void task_runtime::on_journal_error(std::string message) {
@@ -1184,6 +1194,7 @@ void task_runtime::before_exit() {
 void task_runtime::abort(caf::error err) {
   if (finished_)
     return;
+  drop_pending_effects();
   if (!session_)
     core_.log->warn("{}", describe(err)); // a session reports its own divergence
   running_.reset();

@@ -8,6 +8,7 @@
 // children in the same session, and its end goes to its parent or, for the session's root, to the
 // session.
 
+#include <atomic>
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
@@ -232,7 +233,12 @@ private:
   bool finished_ = false;
   caf::actor parent_;
   std::shared_ptr<completion> completion_; ///< setup::entry_state
+  /// Shared with this task's effect jobs in the worker pool: cleared when the task ends cancelled or
+  /// aborted, so a job whose handler has not started yet is dropped instead of run for nobody.
+  std::shared_ptr<std::atomic<bool>> effects_wanted_;
   void give_place_up();
+  /// A cancelled or aborted task's effect jobs that have not started are dropped (effects_wanted_).
+  void drop_pending_effects();
   bool holds_place_ = false; ///< counted in engine_core::admission (see hold_place)
   bool gave_place_up_ = false; ///< held one, gave it up to wait; takes one again on waking
   bool cancel_at_start_ = false;

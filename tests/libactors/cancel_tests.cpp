@@ -79,6 +79,30 @@ TEST_CASE("cancelling a root task waiting for an effect ends it as cancelled", "
   CHECK(to_string(replay.error()).find("was cancelled: its recording has no end") != std::string::npos);
 }
 
+TEST_CASE("a cancelled task's effect whose handler has not started is never run", "[cancel][engine]") {
+  temp_dir dir;
+  test::held_gates g;
+  auto cfg = test::config_for(dir.file("j.db"));
+  cfg.worker_threads = 1; // a queue of effect jobs behind one held handler
+  engine eng{cfg, make_routes(), g.fx()};
+  REQUIRE_FALSE(eng.status());
+  auto first = eng.start("held", std::int64_t{1});
+  REQUIRE(first);
+  g.wait_held(); // the only worker runs the first task's handler, held
+  auto second = eng.start("held", std::int64_t{2}); // its effect job waits behind it
+  REQUIRE(second);
+  REQUIRE(eng.cancel(*second));
+  auto out = eng.wait<std::int64_t>(*second);
+  REQUIRE_FALSE(out);
+  CHECK(is_cancelled(out.error()));
+  g.open();
+  REQUIRE(eng.wait<std::int64_t>(*first));
+  // A third task's effect queues behind the second's job: once it has run, that job was taken too.
+  auto third = eng.run<std::int64_t>("held", std::int64_t{3});
+  REQUIRE(third);
+  CHECK(g.calls() == 2); // the first and the third: the cancelled task's handler never ran
+}
+
 TEST_CASE("cancelling a root cancels the child it waits for first", "[cancel][engine]") {
   temp_dir dir;
   test::held_gates g;

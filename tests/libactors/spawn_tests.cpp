@@ -174,6 +174,9 @@ TEST_CASE("the first failing child cancels its siblings and fails the parent tha
   CHECK(kids[1].status == task_status::cancelled);
   CHECK(kids[2].status == task_status::failed);
   CHECK(status_of(eng, id->value()) == task_status::failed);
+  // How many slow children reached their handler before the cancel depends on timing (0 to 2); the
+  // replay must add none.
+  auto live_calls = g.calls();
 
   SECTION("replay stops the cancelled siblings where they were cancelled, and matches") {
     auto r = eng.replay(*id);
@@ -182,7 +185,7 @@ TEST_CASE("the first failing child cancels its siblings and fails the parent tha
                             r->divergence->replayed
                         : std::string{"no divergence"}));
     CHECK_FALSE(r->diverged());
-    CHECK(g.calls() == 2); // the replay called no handler
+    CHECK(g.calls() == live_calls); // the replay called no handler
   }
   SECTION("a version whose children do not stop there diverges at the mark") {
     auto r = eng.replay(*id, {.versions = {{"slow", "v2"}}});
