@@ -11,7 +11,7 @@ struct db_get {                                    // a user effect: db.get :: i
 
 actors::task<std::string> lookup_user(actors::ctx& cx, std::int64_t uid) {
   co_await cx.log("lookup {}", uid);               // journaled, never compared
-  co_return co_await cx.perform(db_get{uid});      // runs the handler once, ever
+  co_return co_await cx.perform<db_get>(uid);      // runs the handler once, ever
 }
 
 actors::task<std::string> greet(actors::ctx& cx, std::int64_t uid) {

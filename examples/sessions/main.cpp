@@ -29,8 +29,6 @@ using namespace std::chrono_literals;
 struct save_item {
   using result_type = std::int64_t;
   static constexpr const char* name = "store.save";
-  save_item() = default;
-  save_item(std::string u, std::string i) : user(std::move(u)), item(std::move(i)) {}
   std::string user;
   std::string item;
   template <class Ar>
@@ -50,7 +48,7 @@ actors::task<std::string> cart(actors::ctx& cx, std::string user) {
     if (!command.starts_with("add "))
       throw std::runtime_error("cannot handle '" + command + "'");
     auto item = command.substr(4);
-    auto held = co_await cx.perform(save_item{user, item});
+    auto held = co_await cx.perform<save_item>(user, item);
     items.push_back(item);
     co_await cx.log("{} has {} item(s)", user, held);
   }

@@ -74,7 +74,8 @@ struct Page {
 // --- user effects --------------------------------------------------------------------------------
 // Task code never touches the catalog database itself: it asks for these effects, the engine journals
 // the request and the handler's result, and a resumed or replayed task is answered from the journal.
-// (Both requests are a plain integer, so `co_await cx.perform(catalog_user{uid})` is safe on GCC 12.)
+// Task code asks for them as `co_await cx.perform<catalog_user>(uid)`: the effect is built inside
+// libactors, the spelling that is safe on every compiler (README, "Compiler notes").
 
 /// effect catalog.user :: uid -> User
 struct catalog_user {

@@ -15,7 +15,7 @@ namespace shop {
 
 actors::task<User> lookup_user(actors::ctx& cx, std::int64_t uid) {
   co_await cx.log("looking up user {}", uid);
-  auto user = co_await cx.perform(catalog_user{uid});
+  auto user = co_await cx.perform<catalog_user>(uid);
   co_return user;
 }
 
@@ -30,7 +30,7 @@ actors::task<User> lookup_user_v2(actors::ctx& cx, std::int64_t uid) {
 // lookupUser v3: shows names as "family name, given names" — the same effects, a different output, so
 // every shadow run of v3 is a divergence.
 actors::task<User> lookup_user_v3(actors::ctx& cx, std::int64_t uid) {
-  auto user = co_await cx.perform(catalog_user{uid});
+  auto user = co_await cx.perform<catalog_user>(uid);
   if (auto space = user.name.rfind(' '); space != std::string::npos)
     user.name = user.name.substr(space + 1) + ", " + user.name.substr(0, space);
   co_return user;
@@ -44,7 +44,7 @@ actors::task<User> lookup_user_debug(actors::ctx& cx, std::int64_t uid) {
   co_await cx.log("debug: looking up user {} for request tree {}", uid, to_string(cx.root()));
   std::string failure;
   try {
-    auto user = co_await cx.perform(catalog_user{uid});
+    auto user = co_await cx.perform<catalog_user>(uid);
     co_await cx.log("debug: catalog.user answered {} <{}>", user.name, user.email);
     co_return user;
   } catch (const actors::effect_error& e) {
@@ -55,7 +55,7 @@ actors::task<User> lookup_user_debug(actors::ctx& cx, std::int64_t uid) {
 }
 
 actors::task<std::vector<Item>> list_items(actors::ctx& cx, std::int64_t uid) {
-  auto items = co_await cx.perform(catalog_items{uid});
+  auto items = co_await cx.perform<catalog_items>(uid);
   co_return items;
 }
 

@@ -135,4 +135,80 @@ endif()
 consumer_step(run COMMAND "${_app}" WORKING_DIRECTORY "${CONSUMER_BUILD_DIR}" TIMEOUT 120
   HINT "the consumer app built but returned an error; see its output above")
 message("${CONSUMER_LAST_OUTPUT}")
+
+# 5. The spelling GCC 12 miscompiles (project/temporary_effect.cpp, `co_await cx.perform(E{...})` with a
+# std::string in E): on GCC < 13 it must be refused at compile time, by our error, at the user's line,
+# naming the type and the fix; on other compilers it must compile and run correctly.
+function(consumer_find_exe _out _name)
+  foreach(_candidate IN ITEMS "${CONSUMER_BUILD_DIR}/${_name}" "${CONSUMER_BUILD_DIR}/${CONFIG}/${_name}")
+    if(EXISTS "${_candidate}" AND NOT IS_DIRECTORY "${_candidate}")
+      set(${_out} "${_candidate}" PARENT_SCOPE)
+      return()
+    endif()
+  endforeach()
+  message(FATAL_ERROR "consumer: built, but found no ${_name} executable in ${CONSUMER_BUILD_DIR}")
+endfunction()
+
+file(STRINGS "${CONSUMER_BUILD_DIR}/expectation.txt" _expectation)
+list(GET _expectation 0 _expect)
+list(GET _expectation 1 _compiler)
+# The installed headers must come in as system headers, as in any application (GCC then silences
+# warnings from them: only an error reaches the user).
+file(READ "${CONSUMER_BUILD_DIR}/compile_commands.json" _commands)
+string(FIND "${_commands}" "-isystem ${PREFIX}/include" _pos)
+if(_pos EQUAL -1)
+  message(FATAL_ERROR "consumer: the installed headers are not included with -isystem ${PREFIX}/include; "
+                      "compile_commands.json:\n${_commands}")
+endif()
+
+if(_expect STREQUAL "refused")
+  # The line of the bad spelling, where the error must point.
+  file(READ "${SOURCE_DIR}/temporary_effect.cpp" _source)
+  string(FIND "${_source}" "// REFUSED-ON-GCC12" _pos)
+  string(SUBSTRING "${_source}" 0 ${_pos} _before)
+  string(REGEX MATCHALL "\n" _newlines "${_before}")
+  list(LENGTH _newlines _line)
+  math(EXPR _line "${_line} + 1")
+  message(STATUS "consumer: [refused] temporary_effect.cpp must not compile with ${_compiler}")
+  execute_process(
+    COMMAND "${CMAKE_COMMAND}" --build "${CONSUMER_BUILD_DIR}" --target temporary_effect ${_config_args}
+    TIMEOUT 900 RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _out)
+  if(_rc STREQUAL "0")
+    message(FATAL_ERROR "consumer: temporary_effect.cpp compiled with ${_compiler}, which destroys "
+                        "`fetch_balance{id}` twice inside co_await: the installed headers no longer refuse "
+                        "the spelling (libactors/include/actors/ctx.hpp, static_assert in perform(E&&))")
+  endif()
+  set(_wanted
+    "temporary_effect\\.cpp:${_line}:[0-9]+: +required from here" # the user's line
+    "\\[with E = fetch_balance\\]"                                # the type
+    "cx\\.perform<E>\\(args\\.\\.\\.\\)"                      # the fix
+    "Compiler notes")
+  foreach(_re IN LISTS _wanted)
+    if(NOT _out MATCHES "${_re}")
+      message("${_out}")
+      message(FATAL_ERROR "consumer: temporary_effect.cpp failed to compile, but its output (above) lacks "
+                          "'${_re}': not the refusal it must be")
+    endif()
+  endforeach()
+  # Every error is ours: the build cannot pass for an unrelated error.
+  string(REGEX MATCHALL "error: " _errors "${_out}")
+  string(REGEX MATCHALL "error: static assertion failed: GCC 12 destroys" _ours "${_out}")
+  list(LENGTH _errors _n_errors)
+  list(LENGTH _ours _n_ours)
+  if(NOT _n_errors EQUAL _n_ours)
+    message("${_out}")
+    message(FATAL_ERROR "consumer: temporary_effect.cpp failed with ${_n_errors} error(s), only ${_n_ours} "
+                        "of them the GCC 12 refusal (output above)")
+  endif()
+  string(REGEX MATCH "[^\n]*required from here[^\n]*\n[^\n]*static assertion failed[^\n]*" _shown "${_out}")
+  message(STATUS "consumer: refused as it must be (${_compiler}):\n${_shown}")
+else()
+  consumer_step(build-temporary-effect
+    COMMAND "${CMAKE_COMMAND}" --build "${CONSUMER_BUILD_DIR}" --target temporary_effect ${_config_args}
+    HINT "with ${_compiler}, `co_await cx.perform(E{...})` must compile (only GCC < 13 refuses it)")
+  consumer_find_exe(_tmp_app temporary_effect)
+  consumer_step(run-temporary-effect COMMAND "${_tmp_app}" WORKING_DIRECTORY "${CONSUMER_BUILD_DIR}"
+    TIMEOUT 120 HINT "temporary_effect built with ${_compiler} but returned an error; see its output above")
+  message("${CONSUMER_LAST_OUTPUT}")
+endif()
 message(STATUS "consumer: OK")

@@ -44,7 +44,7 @@ task<std::string> every_effect(ctx& cx, std::int64_t uid) {
   auto t = co_await cx.now();
   auto r = co_await cx.random(1000);
   auto name = co_await cx.perform(db_get{uid});
-  auto n = co_await cx.perform(kv_put{"k", uid});
+  auto n = co_await cx.perform<kv_put>("k", uid);
   auto child = co_await cx.call<std::string>("lookupUser", uid);
   co_return name + "|" + child + "|" + std::to_string(n) + "|" + std::to_string(r < 1000) + "|" +
     std::to_string(t.time_since_epoch().count() > 0);

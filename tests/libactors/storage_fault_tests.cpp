@@ -27,14 +27,14 @@ namespace {
 task<std::int64_t> three_puts(ctx& cx, std::int64_t n) {
   std::int64_t sum = 0;
   for (int k = 0; k < 3; ++k)
-    sum += co_await cx.perform(kv_put{"k" + std::to_string(n) + "." + std::to_string(k), n});
+    sum += co_await cx.perform<kv_put>("k" + std::to_string(n) + "." + std::to_string(k), n);
   co_return sum;
 }
 
 // Held at the gate, then one put.
 task<std::int64_t> held_put(ctx& cx, std::int64_t n) {
   auto g = co_await cx.perform(gate{n});
-  co_return g + co_await cx.perform(kv_put{"held" + std::to_string(n), n});
+  co_return g + co_await cx.perform<kv_put>("held" + std::to_string(n), n);
 }
 
 router make_routes() {

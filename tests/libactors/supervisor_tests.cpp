@@ -29,8 +29,6 @@ namespace {
 struct note {
   using result_type = std::int64_t;
   static constexpr const char* name = "test.note";
-  note() = default;
-  explicit note(std::string t) : text(std::move(t)) {}
   std::string text;
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
@@ -48,7 +46,7 @@ task<std::string> session(ctx& cx, std::string name) {
       throw std::runtime_error(name + " swallowed poison");
     if (m == "quit")
       co_return state;
-    co_await cx.perform(note{name + ":" + m});
+    co_await cx.perform<note>(name + ":" + m);
     state += m;
   }
 }

@@ -51,13 +51,11 @@ struct db_get {
 };
 
 /// effect kv.put :: (key, value) -> value * 2
-/// Has a constructor: GCC 12 destroys aggregate temporaries with non-trivial members twice inside a
-/// co_await expression (see README, "Compiler notes"), so `co_await cx.perform(kv_put{"k", 1})` needs it.
+/// An aggregate with a std::string, performed as `cx.perform<kv_put>(key, value)` (README, "Compiler
+/// notes": `cx.perform(kv_put{key, value})` is refused on GCC 12, which would destroy it twice).
 struct kv_put {
   using result_type = std::int64_t;
   static constexpr const char* name = "kv.put";
-  kv_put() = default;
-  kv_put(std::string k, std::int64_t v) : key(std::move(k)), value(v) {}
   std::string key;
   std::int64_t value = 0;
   template <class Ar>

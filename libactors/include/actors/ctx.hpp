@@ -10,6 +10,14 @@
 // engine stops that task with `errc::nondeterminism` (the journal is kept; nothing is lost).
 //
 // Thread safety: a ctx belongs to its task and is used only from the task's own code.
+//
+// GCC 12. GCC 12 (Debian bookworm's compiler) destroys a temporary *aggregate* with non-trivially
+// destructible members (`fetch_balance{id}` with a `std::string id`) twice when it is built in a
+// statement that contains co_await. Every function below refuses such an argument at compile time on
+// GCC < 13, with an error at the caller's line that names the type and the fix; on clang and GCC >= 13
+// the same code compiles and works. The spelling that is safe everywhere: `cx.perform<E>(args...)` for
+// effects, named values (`In in{...}; co_await cx.call<T>(fn, in);`) for everything else. See README,
+// "Compiler notes", and DESIGN-NOTES §5.
 
 #include <chrono>
 #include <cstdint>
@@ -83,36 +91,69 @@ public:
   /// Formats a log line (fmt syntax) and journals it. Logs are never compared between runs.
   template <class... Ts>
   [[nodiscard]] auto log(fmt::format_string<Ts...> f, Ts&&... xs) {
+    static_assert(detail::no_gcc12_aggregate_temporary<Ts...>,
+                  "GCC 12 destroys a temporary aggregate with non-trivially destructible members twice "
+                  "inside co_await, and an argument of cx.log is one (its type is in '[with Ts = ...]' "
+                  "above): name the value first, then pass the name (README, 'Compiler notes')");
     auto o = detail::builtin_op(detail::op_kind::log);
     o.text = fmt::format(f, std::forward<Ts>(xs)...);
     return detail::op_awaiter<void, decode_void>{rt_, std::move(o)};
   }
 
-  /// Performs the user effect `e` through its installed handler (on the worker pool), journaled.
-  /// Throws `effect_error` if the handler throws.
+  /// Performs the user effect `E{args...}` through its installed handler (on the worker pool),
+  /// journaled, and yields its `E::result_type`: `co_await cx.perform<fetch_balance>(id)`. Throws
+  /// `effect_error` if the handler throws. The effect is built inside libactors and kept in the awaiter
+  /// until it is answered, so this spelling is safe on every compiler (GCC 12 included, see above); an
+  /// argument that is itself a temporary aggregate with non-trivial members is refused on GCC 12.
+  template <class E, class... Args>
+    requires(!detail::is_exactly<E, Args...>) &&
+            requires(Args&&... args) { E{std::forward<Args>(args)...}; }
+  [[nodiscard]] auto perform(Args&&... args) {
+    static_assert(detail::no_gcc12_aggregate_temporary<Args...>,
+                  "GCC 12 destroys a temporary aggregate with non-trivially destructible members twice "
+                  "inside co_await, and an argument of cx.perform<E>(args...) is one (its type is in "
+                  "'[with ... Args = ...]' above): name it first, then pass the name (README, 'Compiler "
+                  "notes')");
+    return owned_effect_awaiter<E>{rt_, std::forward<Args>(args)...};
+  }
+
+  /// Performs the effect `e`, a named value: `fetch_balance q{id}; co_await cx.perform(q);`. As above.
   template <class E>
   [[nodiscard]] auto perform(const E& e) {
     return perform_impl(e);
   }
 
-  /// Overload for temporaries; see `detail::gcc12_aggregate_temporary` for why it may warn.
+  /// Performs a temporary effect: `co_await cx.perform(fetch_balance{id})`. As above, but on GCC < 13 an
+  /// aggregate E with non-trivially destructible members is a compile-time error (GCC 12 would destroy
+  /// it twice): write `cx.perform<E>(args...)` instead.
   template <class E>
     requires(!std::is_lvalue_reference_v<E>)
   [[nodiscard]] auto perform(E&& e) {
-    detail::check_temporary<E>();
+    static_assert(!detail::gcc12_aggregate_temporary<E>,
+                  "GCC 12 destroys a temporary aggregate with non-trivially destructible members twice "
+                  "inside co_await, and this effect is one (its type is E in '[with E = ...]' above): "
+                  "write co_await cx.perform<E>(args...) instead of co_await cx.perform(E{args...}), or "
+                  "name the effect first: E e{args...}; co_await cx.perform(e); (README, 'Compiler "
+                  "notes')");
     return perform_impl(e);
   }
 
   /// Sends `msg` to task `to`'s mailbox (see receive), journaled with the message: a resumed task never
   /// sends a journaled message again. Waits while `to`'s mailbox is full (engine_config::
-  /// mailbox_capacity). Throws `effect_error` if `to` is unknown or has ended.
+  /// mailbox_capacity). Throws `effect_error` if `to` is unknown or has ended. On GCC < 13 a temporary
+  /// aggregate message with non-trivially destructible members is a compile-time error (see above).
   template <class M>
-  [[nodiscard]] auto send(task_id to, const M& msg) {
+  [[nodiscard]] auto send(task_id to, M&& msg) {
+    static_assert(!detail::gcc12_aggregate_temporary<M>,
+                  "GCC 12 destroys a temporary aggregate with non-trivially destructible members twice "
+                  "inside co_await, and this message is one (its type is M in '[with M = ...]' above): "
+                  "name the message first: M m{...}; co_await cx.send(to, m); (README, 'Compiler notes')");
+    using message = std::remove_cvref_t<M>;
     detail::op o;
     o.kind = detail::op_kind::send;
     o.target = to.value();
     o.name = to_string(to);
-    o.type = type_name<M>();
+    o.type = type_name<message>();
     o.request = to_bytes(msg);
     o.text = render(msg);
     return detail::op_awaiter<void, decode_void>{rt_, std::move(o)};
@@ -158,34 +199,47 @@ private:
     return from_bytes<T>(bytes.substr(1));
   }
 
+  /// The op of effect `e`; `value` is left for the caller to point at the awaited effect.
   template <class E>
-  auto perform_impl(const E& e) {
-    using result_type = typename E::result_type;
+  static detail::op effect_op(detail::task_runtime* rt, const E& e) {
     detail::op o;
     o.kind = detail::op_kind::effect;
     o.name = E::name;
     o.request = to_bytes(e);
-    if (detail::journaling(rt_))
+    if (detail::journaling(rt))
       o.text = render(e);
-    o.value = &e;
     o.render_value = [](const void* p) { return render(*static_cast<const E*>(p)); };
     o.effect_type = &typeid(E);
+    return o;
+  }
+
+  /// An effect the caller owns (a named value, or a temporary that lives until the co_await ends).
+  template <class E>
+  auto perform_impl(const E& e) {
+    using result_type = typename E::result_type;
+    auto o = effect_op(rt_, e);
+    o.value = &e;
     return detail::op_awaiter<result_type, decode_bytes<result_type>>{rt_, std::move(o)};
   }
 
 public:
   /// Calls function `fn` as a child task (its own actor), routed by the engine's router, and yields its
   /// output. Throws `call_error` if the call cannot be made or the child fails.
+  /// On GCC < 13 a temporary aggregate input with non-trivially destructible members is a compile-time
+  /// error (see above): name the input first.
   template <class T, class In>
   [[nodiscard]] auto call(std::string_view fn, In&& in) {
-    detail::check_temporary<In>();
-    return make_call<T>(fn, std::forward<In>(in), std::string{});
+    return call<T>(fn, std::forward<In>(in), version{std::string{}});
   }
 
   /// As above, pinned to version `v`: `cx.call<User>("lookupUser", uid, actors::version{"v1"})`.
   template <class T, class In>
   [[nodiscard]] auto call(std::string_view fn, In&& in, version v) {
-    detail::check_temporary<In>();
+    static_assert(!detail::gcc12_aggregate_temporary<In>,
+                  "GCC 12 destroys a temporary aggregate with non-trivially destructible members twice "
+                  "inside co_await, and this input is one (its type is In in '[with T = ..., In = ...]' "
+                  "above): name the input first: In in{...}; co_await cx.call<T>(fn, in); (README, "
+                  "'Compiler notes')");
     return make_call<T>(fn, std::forward<In>(in), std::move(v.name));
   }
 
@@ -194,18 +248,21 @@ public:
   /// the task does not end before its spawned children have ended; the first child that fails cancels
   /// its running siblings, and its error reaches this task — thrown by `co_await` on that child, by the
   /// next `spawn`, or, if never observed, as this task's failure when its body ends. Throws
-  /// `call_error` if the call cannot be made (unknown function, wrong types).
+  /// `call_error` if the call cannot be made (unknown function, wrong types). On GCC < 13 a temporary
+  /// aggregate input with non-trivially destructible members is a compile-time error (see above).
   template <class T, class In>
   [[nodiscard]] auto spawn(std::string_view fn, In&& in) {
-    detail::check_temporary<In>();
-    return spawn_awaiter<T>{rt_, make_call_op<T>(fn, std::forward<In>(in), std::string{},
-                                                 detail::op_kind::spawn)};
+    return spawn<T>(fn, std::forward<In>(in), version{std::string{}});
   }
 
   /// As above, pinned to version `v`.
   template <class T, class In>
   [[nodiscard]] auto spawn(std::string_view fn, In&& in, version v) {
-    detail::check_temporary<In>();
+    static_assert(!detail::gcc12_aggregate_temporary<In>,
+                  "GCC 12 destroys a temporary aggregate with non-trivially destructible members twice "
+                  "inside co_await, and this input is one (its type is In in '[with T = ..., In = ...]' "
+                  "above): name the input first: In in{...}; co_await cx.spawn<T>(fn, in); (README, "
+                  "'Compiler notes')");
     return spawn_awaiter<T>{rt_, make_call_op<T>(fn, std::forward<In>(in), std::move(v.name),
                                                  detail::op_kind::spawn)};
   }
@@ -282,6 +339,25 @@ private:
     else
       return from_bytes<T>(bytes);
   }
+
+  /// perform<E>(args...)'s awaiter: owns the effect. `value` points at it from the moment it is
+  /// awaited (not before: the awaiter may be moved between its construction and the co_await).
+  template <class E>
+  struct owned_effect_awaiter {
+    using result_type = typename E::result_type;
+    template <class... Args>
+    owned_effect_awaiter(detail::task_runtime* rt, Args&&... args)
+      : effect{std::forward<Args>(args)...}, inner{rt, effect_op(rt, effect)} {}
+    bool await_ready() {
+      inner.o.value = &effect;
+      return inner.await_ready();
+    }
+    void await_suspend(std::coroutine_handle<> h) { inner.await_suspend(h); }
+    result_type await_resume() { return inner.await_resume(); }
+
+    E effect;
+    detail::op_awaiter<result_type, decode_bytes<result_type>> inner;
+  };
 
   detail::task_runtime* rt_;
 };

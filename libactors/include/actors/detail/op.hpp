@@ -102,11 +102,15 @@ struct op_awaiter {
 
 // --- GCC 12 guard ------------------------------------------------------------------------------------
 //
-// GCC 12 (Debian bookworm's compiler) miscompiles a temporary *aggregate* with non-trivially destructible
-// members inside a co_await expression: `co_await cx.perform(http_get{url})` frees `url` twice. Types
-// with a user-declared constructor, and named values (`http_get q{url}; co_await cx.perform(q);`), are
-// not affected. We warn at compile time where the bad pattern may occur (rvalue arguments of such types).
+// GCC 12 (Debian bookworm's compiler) miscompiles an *aggregate* temporary with non-trivially
+// destructible members (a struct with a std::string, built as `T{...}` or `T(...)`) in a full-expression
+// that contains co_await: it is destroyed twice (DESIGN-NOTES §5). ctx's functions refuse such an
+// argument at compile time on GCC < 13 (a static_assert naming the safe spelling); types with a
+// constructor, named values (lvalues) and prvalues returned by a function are not affected, and neither
+// are clang nor GCC >= 13, where the same code compiles.
 
+/// True if passing a `T&&`-deduced argument of type T (a forwarding reference's parameter) is the
+/// pattern GCC 12 destroys twice inside co_await; always false on other compilers.
 template <class T>
 inline constexpr bool gcc12_aggregate_temporary =
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
@@ -116,17 +120,14 @@ inline constexpr bool gcc12_aggregate_temporary =
   false;
 #endif
 
-template <class T>
-[[deprecated("GCC 12 destroys a temporary aggregate with non-trivial members twice inside co_await: "
-             "give the type a constructor, or name the value before co_await (see README, "
-             "'Compiler notes')")]] constexpr void
-warn_gcc12_aggregate_temporary() {}
+/// True if none of `Ts` (forwarding-reference parameters) is such a temporary.
+template <class... Ts>
+inline constexpr bool no_gcc12_aggregate_temporary = (!gcc12_aggregate_temporary<Ts> && ...);
 
-template <class T>
-constexpr void check_temporary() {
-  if constexpr (gcc12_aggregate_temporary<T>)
-    warn_gcc12_aggregate_temporary<T>();
-}
+/// True if `Args` is one E (any reference or cv): `perform<E>(e)` means `perform(e)`, not `E{e}`.
+template <class E, class... Args>
+inline constexpr bool is_exactly =
+  sizeof...(Args) == 1 && (std::is_same_v<std::remove_cvref_t<Args>, E> && ...);
 
 // --- fixed-width encoding for built-in results -----------------------------------------------------
 
