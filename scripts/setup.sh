@@ -13,7 +13,8 @@ packages=(
   libcaf-dev libboost-serialization-dev libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev
   libyaml-cpp-dev libcpp-httplib-dev libbenchmark-dev
-  "$@" # extra packages a caller needs too (scripts/fuzz.sh: clang and libFuzzer)
+  "$@" # extra packages a caller needs too (scripts/fuzz.sh: clang and libFuzzer; scripts/test.sh
+       # with CXX=clang++-16: clang-16)
 )
 
 if [[ "${ACTORS_SKIP_SETUP:-0}" == 1 ]]; then

@@ -4,7 +4,9 @@
 #   scripts/test.sh            (from any directory; extra arguments go to ctest, e.g. -R journal)
 #
 # Environment: BUILD_DIR (default <repo>/build), BUILD_TYPE (default RelWithDebInfo),
-# JOBS (default nproc), TEST_TIMEOUT seconds per test (default 300), ACTORS_SKIP_SETUP=1 to skip apt.
+# JOBS (default nproc), TEST_TIMEOUT seconds per test (default 300), ACTORS_SKIP_SETUP=1 to skip apt,
+# CXX the C++ compiler (default: CMake's choice, g++ on Debian). With CXX=clang++-N the setup installs
+# Debian's clang-N; CI runs `CXX=clang++-16 BUILD_DIR=<repo>/build-clang scripts/test.sh` as well.
 # Exits non-zero if setup, configure, build or any test fails; prints how long each phase took.
 set -euo pipefail
 
@@ -15,6 +17,7 @@ build_dir="${BUILD_DIR:-$repo/build}"
 build_type="${BUILD_TYPE:-RelWithDebInfo}"
 jobs="${JOBS:-$(nproc)}"
 timeout="${TEST_TIMEOUT:-300}"
+cxx="${CXX:-}"
 
 # Phase timing, printed on exit whether or not we succeeded.
 timings=()
@@ -40,7 +43,11 @@ summary() {
 trap summary EXIT
 
 phase setup
-"$repo/scripts/setup.sh"
+extra_packages=()
+if [[ "$(basename "${cxx:-c++}")" =~ ^clang\+\+-([0-9]+)$ ]]; then
+  extra_packages+=("clang-${BASH_REMATCH[1]}")
+fi
+"$repo/scripts/setup.sh" "${extra_packages[@]}"
 
 phase configure
 # A build dir configured with another generator cannot be reused: drop its cache.
@@ -49,7 +56,14 @@ if [[ -f "$build_dir/CMakeCache.txt" ]] &&
   echo "test: $build_dir was configured with another generator; reconfiguring from scratch"
   rm -rf "$build_dir/CMakeCache.txt" "$build_dir/CMakeFiles"
 fi
-cmake -S "$repo" -B "$build_dir" -G Ninja \
+compiler_args=()
+if [[ -n "$cxx" ]]; then
+  # A full path, as CMake keeps it in the cache: the same compiler named twice must not reset the cache.
+  cxx_path="$(command -v "$cxx")" || { echo "test: C++ compiler '$cxx' not found" >&2; exit 1; }
+  compiler_args+=("-DCMAKE_CXX_COMPILER=$cxx_path")
+  echo "test: C++ compiler $cxx_path"
+fi
+cmake -S "$repo" -B "$build_dir" -G Ninja "${compiler_args[@]}" \
   -DCMAKE_BUILD_TYPE="$build_type" \
   -DACTORS_WARNINGS_AS_ERRORS=OFF \
   -DACTORS_BUILD_TESTS=ON
