@@ -67,18 +67,6 @@ caf::error flatten(eventlog::journal& j, std::uint64_t task, std::vector<eventlo
   return {};
 }
 
-std::string describe_op(const op& o) {
-  switch (o.kind) {
-    case op_kind::now: return "now";
-    case op_kind::random: return "random [0, " + o.text + ")";
-    case op_kind::effect: return "effect " + o.name + " " + o.render_request();
-    case op_kind::sleep: return "sleep " + o.text;
-    case op_kind::send: return "send to task " + o.name + " " + o.render_request();
-    case op_kind::receive: return "receive " + o.name;
-    default: return std::string{eventlog::to_string(static_cast<event_kind>(o.kind))} + " " + o.name;
-  }
-}
-
 /// A failure message without the "call to F@V failed: " and "spawned child task ID (F@V) failed: "
 /// prefixes that calls and spawns add on the way up: calls are transparent, so a caller that fails
 /// because its callee failed fails the same way (and a replay's children have ids of their own).
@@ -146,11 +134,6 @@ caf::expected<recording> read_recording(eventlog::journal& j, std::uint64_t task
   return out;
 }
 
-std::string describe_recorded(const recorded_effect& e) {
-  auto kind = std::string{eventlog::to_string(e.kind)};
-  return e.name.empty() ? kind + " " + e.text : kind + " " + e.name + " " + e.text;
-}
-
 replay_session::replay_session(recording rec, session_options opts)
   : rec_(std::move(rec)), opts_(std::move(opts)) {}
 
@@ -187,36 +170,30 @@ bool replay_session::expired() {
   return true;
 }
 
-replay_session::answer_kind replay_session::answer(op& o, std::string_view function, bool spawned) {
+replay_session::answer_kind replay_session::answer(op& o, const asker& who) {
   if (expired())
     return answer_kind::diverged;
   std::lock_guard guard{mx_};
   if (divergence_)
     return answer_kind::diverged;
   auto pos = static_cast<std::int64_t>(cursor_);
-  auto diverge = [&](std::string what, std::string recorded) {
-    diverge_locked(pos, std::move(what), std::move(recorded), describe_op(o));
+  if (cursor_ == rec_.effects.size()) {
+    diverge_locked(pos, "extra effect", "(none: the recording made " + effects_text(cursor_) + ")",
+                   describe_asked(o));
     return answer_kind::diverged;
-  };
-  if (cursor_ == rec_.effects.size())
-    return diverge("extra effect", "(none: the recording made " + effects_text(cursor_) + ")");
-  const auto& e = rec_.effects[cursor_];
-  if (e.kind == event_kind::cancelled) {
-    if (!spawned || e.name != function)
-      return diverge("different kind of effect", describe_recorded(e));
-    ++cursor_; // not an effect: the mark where a spawned child stopped
-    return answer_kind::cancelled;
   }
-  if (static_cast<std::uint8_t>(e.kind) != static_cast<std::uint8_t>(o.kind))
-    return diverge("different kind of effect", describe_recorded(e));
-  if (o.kind == op_kind::effect && e.name != o.name)
-    return diverge("different effect", describe_recorded(e));
-  if (e.request != o.request)
-    return diverge(o.kind == op_kind::random  ? "different bound"
-                   : o.kind == op_kind::sleep ? "different duration"
-                                              : "different request",
-                   describe_recorded(e));
+  const auto& e = rec_.effects[cursor_];
+  auto recorded = e.view();
+  // Not an effect: the mark where a spawned child stopped, cancelled (sessions only, see the matcher).
+  bool mark = e.kind == event_kind::cancelled;
+  auto m = mark ? match_cancelled(who, recorded) : match(o, recorded);
+  if (!m.ok()) {
+    diverge_locked(pos, std::string{m.diff->what}, describe_journaled(recorded), describe_asked(o));
+    return answer_kind::diverged;
+  }
   ++cursor_;
+  if (mark)
+    return answer_kind::cancelled;
   o.failed = e.failed;
   o.result = e.result;
   return answer_kind::answered;
@@ -272,7 +249,7 @@ void replay_session::compare_end(const outcome& out) {
   if (cursor_ < rec_.effects.size()) {
     // The run ended where the recording went on: by throwing (an error), or early.
     diverge_locked(static_cast<std::int64_t>(cursor_), run_failed ? "error" : "missing effect",
-                   describe_recorded(rec_.effects[cursor_]),
+                   describe_journaled(rec_.effects[cursor_].view()),
                    run_failed ? ended() + " (after " + effects_text(cursor_) + ")"
                               : "(none: the run ended after " + effects_text(cursor_) + ", with " +
                                   ended() + ")");

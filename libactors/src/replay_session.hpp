@@ -3,10 +3,13 @@
 // run of a candidate version after its primary completed, and the base of task replay.
 //
 // Nothing a session's tasks do is journaled, and no effect handler is called. The recorded tree is
-// flattened into its *leaf effects* (now, random, user effects) in depth-first order: calls are
-// transparent and logs never count. Each leaf effect the run asks for, in any task of its tree, must be
-// the recording's next one (same kind, name and serialized request) and is answered with the recorded
-// result; anything else is the run's first divergence, and the run stops there without executing it.
+// flattened into its *leaf effects* (now, random, user effects, sleep, send, receive) in depth-first
+// order: calls are transparent and logs never count. Each leaf effect the run asks for, in any task of
+// its tree, must be the recording's next one — compared by the journal matcher that resume uses too
+// (continuation/journal_match.hpp: kind, then each field of the kind: effect and request, recipient and
+// message, message type and timeout, bound, duration) — and is answered with the recorded result;
+// anything else is the run's first divergence, with the field's words ("different recipient"), and the
+// run stops there without executing it.
 // When the run's root ends, what the recording has left and the output (or error) are compared.
 // A spawned child that was cancelled (a sibling failed, or its parent cancelled it) leaves a `cancelled`
 // mark after its last leaf effect: the session's child stops there as cancelled, as it did live.
@@ -28,6 +31,7 @@
 #include "actors/detail/op.hpp"
 #include "actors/eventlog/event.hpp"
 #include "completion.hpp"
+#include "continuation/journal_match.hpp"
 
 namespace actors::eventlog {
 class journal;
@@ -35,7 +39,8 @@ class journal;
 
 namespace actors::detail {
 
-/// One leaf effect of a recorded call tree.
+/// One leaf effect of a recorded call tree. The same fields whether it was recorded in memory while the
+/// primary ran (`task_runtime::record`) or read back from the journal (`read_recording`).
 struct recorded_effect {
   eventlog::event_kind kind = eventlog::event_kind::now;
   std::string name;
@@ -45,6 +50,9 @@ struct recorded_effect {
   std::string text;       ///< the event's rendering ("{url: ...} -> {...}")
   std::uint64_t task = 0; ///< where it was recorded: task and seq
   std::uint32_t seq = 0;
+
+  /// What the journal matcher compares and renders.
+  journaled_op view() const noexcept { return {kind, name, request, result, text, failed, task}; }
 };
 
 /// A finished call tree as the journal recorded it, flattened for comparison.
@@ -83,9 +91,6 @@ struct divergence_point {
   std::string replayed;       ///< the run's side, rendered for people
 };
 
-/// Renders `e` as "effect http.get {url: ...} -> {...}".
-std::string describe_recorded(const recorded_effect& e);
-
 class replay_session;
 
 /// How a session runs.
@@ -118,9 +123,9 @@ public:
     cancelled, ///< the asking task, a spawned child, was cancelled here in the recording: stop it so
     diverged,  ///< recorded as the divergence: the run must stop
   };
-  /// Answers a now / random / user-effect op of a task running `function` (`spawned`: started by
-  /// ctx::spawn) from the recording.
-  answer_kind answer(op& o, std::string_view function, bool spawned);
+  /// Answers a leaf op (now, random, user effect, sleep, send, receive) of task `who` from the
+  /// recording.
+  answer_kind answer(op& o, const asker& who);
 
   /// The id of the next child the run starts: the recorded one in the same place, or `fresh()` once
   /// the recording has no more.

@@ -27,7 +27,7 @@ using eventlog::event;
 using eventlog::event_kind;
 
 std::string_view kind_name(op_kind k) {
-  return eventlog::to_string(static_cast<event_kind>(k));
+  return eventlog::to_string(event_kind_of(k));
 }
 
 std::string exception_message(const std::exception_ptr& ep) {
@@ -55,14 +55,6 @@ std::chrono::nanoseconds thread_cpu() noexcept {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec};
-}
-
-/// Splits "F@V" into (F, V).
-std::pair<std::string_view, std::string_view> split_qualified(std::string_view s) {
-  auto at = s.rfind('@');
-  if (at == std::string_view::npos)
-    return {s, {}};
-  return {s.substr(0, at), s.substr(at + 1)};
 }
 
 } // namespace
@@ -142,7 +134,7 @@ task_runtime::task_runtime(engine_core& core, setup s)
 
 void task_runtime::record(const op& o, std::uint32_t seq, const std::string& text) {
   for (auto& r : recorders_)
-    r->effects.push_back(recorded_effect{static_cast<event_kind>(o.kind), o.name, o.request, o.failed,
+    r->effects.push_back(recorded_effect{event_kind_of(o.kind), o.name, o.request, o.failed,
                                          o.result, text, rec_.id, seq});
 }
 
@@ -252,63 +244,27 @@ bool task_runtime::replay(op& o) {
   if (cursor_ == recorded_.size())
     return false;
   auto& ev = recorded_[cursor_];
-  auto mismatch = [&](std::string_view what) {
+  auto journaled = view(ev);
+  auto mismatch = [&](const match_result& m) {
     abort_ = make_error(errc::nondeterminism,
                         who() + " diverged from its journal at seq " + std::to_string(ev.seq) +
-                          " (" + std::string{what} + "): the journal has " +
-                          std::string{eventlog::to_string(ev.kind)} + " " + ev.name + " " +
-                          ev.text + ", the code asks for " + std::string{kind_name(o.kind)} +
-                          " " + o.name + " " + o.text);
+                          " (" + std::string{m.diff->what} + "): the journal has " +
+                          describe_journaled(journaled) + ", the code asks for " + describe_asked(o));
     return false;
   };
-  if (static_cast<std::uint8_t>(ev.kind) != static_cast<std::uint8_t>(o.kind))
-    return mismatch("different kind of effect");
-  switch (o.kind) {
-    case op_kind::effect:
-      if (ev.name != o.name)
-        return mismatch("different effect");
-      if (ev.request != o.request)
-        return mismatch("different request");
-      core_.stats.effects_replayed.fetch_add(1, std::memory_order_relaxed);
-      break;
-    case op_kind::random:
-      if (ev.request != o.request)
-        return mismatch("different bound");
-      break;
-    case op_kind::sleep:
-      if (ev.request != o.request)
-        return mismatch("different duration");
-      break;
-    case op_kind::send:
-      if (ev.name != o.name)
-        return mismatch("different recipient");
-      if (ev.request != o.request)
-        return mismatch("different message");
-      break;
-    case op_kind::receive:
-      if (ev.name != o.name)
-        return mismatch("different message type");
-      break;
-    case op_kind::join:
-      if (ev.name != o.name)
-        return mismatch("joins a different child");
-      break;
-    case op_kind::call:
-    case op_kind::spawn: {
-      auto [fn, ver] = split_qualified(ev.name);
-      if (fn != o.name)
-        return mismatch("different function");
-      if (!o.version.empty() && o.version != ver)
-        return mismatch("different pinned version");
-      if (!prepare_call(o, std::string{ver}))
-        break; // the call failed the same way: compare as recorded below
-      if (ev.request != o.request)
-        return mismatch("different input");
-      break;
-    }
-    default:
-      break;
+  // Calls and spawns compare in two steps (see journal_match.hpp): their identity, then — prepared for
+  // the journaled version, which encodes the input for its input type — their input.
+  if (auto m = match(o, journaled, fields::identity); !m.ok())
+    return mismatch(m);
+  if (o.kind == op_kind::call || o.kind == op_kind::spawn) {
+    auto ver = journaled_version(journaled);
+    // A call that never started a child (it failed to route) is answered as journaled: not prepared.
+    if (!ver.empty() && prepare_call(o, std::string{ver}))
+      if (auto m = match(o, journaled, fields::input); !m.ok())
+        return mismatch(m);
   }
+  if (o.kind == op_kind::effect)
+    core_.stats.effects_replayed.fetch_add(1, std::memory_order_relaxed);
   o.failed = ev.failed;
   o.result = std::move(ev.result);
   ++cursor_;
@@ -496,21 +452,23 @@ bool task_runtime::try_send(op& o, std::uint32_t seq) {
   m.type = o.type;
   m.payload = o.request;
   m.text = o.text;
+  // The journal's rendering, and the in-memory recording's: the same, so a shadow run of a live primary
+  // reports what a replay from the journal reports.
+  auto text = o.text + " -> task " + o.name + " (" + o.type + ")";
   auto res = core_.mail.post(
     m, core_.cfg.mailbox_capacity,
     [&](const eventlog::message_record& msg) {
       if (!core_.journal || session_)
         return;
       event ev{.task = rec_.id, .seq = seq, .kind = event_kind::send, .name = o.name,
-               .ref = msg.id, .request = o.request,
-               .text = o.text + " -> task " + o.name + " (" + o.type + ")"};
+               .ref = msg.id, .request = o.request, .text = text};
       ev.ts = now_ns();
       last_lsn_ = core_.journal->append_message(msg, std::move(ev));
     },
     handle(), seq);
   if (res == mailboxes::post_result::full)
     return false;
-  record(o, seq, o.text);
+  record(o, seq, text);
   return true;
 }
 
@@ -550,9 +508,10 @@ void task_runtime::on_timer(std::uint32_t seq) {
     core_.mail.stop_waiting(rec_.id);
     auto& o = *std::exchange(pending_, nullptr);
     o.result = std::string(1, '\0');
-    record(o, seq, "timed out");
+    auto text = "timed out (" + o.text + ")";
+    record(o, seq, text);
     append(event{.seq = seq, .kind = event_kind::receive, .name = o.name, .request = o.request,
-                 .result = o.result, .text = "timed out (" + o.text + ")"});
+                 .result = o.result, .text = std::move(text)});
     resume(o.waiter);
     return;
   }
@@ -588,7 +547,7 @@ bool task_runtime::begin_in_session(op& o) {
     case op_kind::join:
       return begin_join(o);
     default:
-      switch (session_->answer(o, rec_.function, spawned_by_parent_)) {
+      switch (session_->answer(o, asker{rec_.id, rec_.function, spawned_by_parent_})) {
         case replay_session::answer_kind::answered:
           return true;
         case replay_session::answer_kind::cancelled:

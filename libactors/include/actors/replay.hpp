@@ -6,10 +6,11 @@
 //   for (auto& line : r->logs) std::cout << line << '\n';             // the debug version's logs
 //   if (r->diverged()) std::cout << r->divergence->recorded << " vs " << r->divergence->replayed;
 //
-// A replay journals nothing and calls no effect handler: every leaf effect (now, random, user effects)
-// the replayed tree asks for must be the recording's next one, depth-first across the recorded tree
-// (calls are transparent, logs never count), and is answered with the recorded result. The first
-// difference stops the replay and is reported; so is a different output or error.
+// A replay journals nothing and calls no effect handler: every leaf effect (now, random, user effects,
+// sleep, send, receive) the replayed tree asks for must be the recording's next one, depth-first across
+// the recorded tree (calls are transparent, logs never count), compared field by field as resume compares
+// (README, "Versions and routing": the divergence words), and is answered with the recorded result. The
+// first difference stops the replay and is reported; so is a different output or error.
 
 #include <chrono>
 #include <cstddef>
@@ -36,7 +37,7 @@ struct replay_options {
 /// The first point where a replay departs from its recording.
 struct replay_divergence {
   std::int64_t position = -1; ///< index of the first differing leaf effect (0-based); -1: the output
-  std::string what;           ///< "different request", "extra effect", "missing effect", "output", ...
+  std::string what;           ///< "different request", "different recipient", "extra effect", "output", ...
   std::string recorded;       ///< the recording's side: kind, name, arguments and result, or output
   std::string replayed;       ///< the replay's side: kind, name and arguments, or output
 };

@@ -19,7 +19,8 @@ namespace actors::detail {
 
 class task_runtime;
 
-/// What an op does. Mirrors eventlog::event_kind for the kinds task code can await.
+/// What an op does. Mirrors eventlog::event_kind for the kinds task code can await (value for value,
+/// checked at compile time in libactors/src/continuation/journal_match.hpp).
 enum class op_kind : std::uint8_t {
   now = 2,
   random = 3,
