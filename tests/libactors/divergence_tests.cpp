@@ -151,8 +151,8 @@ void check_same(const found& f, const std::string& what, std::int64_t position) 
 
 } // namespace
 
-TEST_CASE("the same message to a different task diverges in a shadow run and in a replay: "
-          "different recipient",
+TEST_CASE("the same message to a different task diverges in a shadow run and in a replay "
+          "(different recipient)",
           "[divergence][shadow][replay][engine]") {
   temp_dir dir;
   engine eng{test::config_for(dir.file("j.db")), make_routes(), effects{}};
@@ -170,7 +170,7 @@ TEST_CASE("the same message to a different task diverges in a shadow run and in 
   CHECK(f.replay.replayed == "send 5 -> task " + to_string(*id) + " (long)");
 }
 
-TEST_CASE("a receive of another message type diverges: different message type",
+TEST_CASE("a receive of another message type diverges (different message type)",
           "[divergence][shadow][replay][engine]") {
   temp_dir dir;
   engine eng{test::config_for(dir.file("j.db")), make_routes(), effects{}};
@@ -186,7 +186,7 @@ TEST_CASE("a receive of another message type diverges: different message type",
   CHECK(f.replay.replayed == "receive std::string (no timeout)");
 }
 
-TEST_CASE("a receive with another timeout diverges: different timeout",
+TEST_CASE("a receive with another timeout diverges (different timeout)",
           "[divergence][shadow][replay][engine]") {
   temp_dir dir;
   engine eng{test::config_for(dir.file("j.db")), make_routes(), effects{}};
@@ -228,8 +228,8 @@ TEST_CASE("a timer of another duration and a draw from another bound diverge",
   }
 }
 
-TEST_CASE("a spawned child of another function where the recorded one was cancelled diverges: "
-          "different function",
+TEST_CASE("a spawned child of another function where the recorded one was cancelled diverges "
+          "(different function)",
           "[divergence][shadow][replay][spawn][engine]") {
   temp_dir dir;
   engine eng{test::config_for(dir.file("j.db")), make_routes(), effects{}};
