@@ -255,9 +255,9 @@ namespace {
 constexpr std::uint64_t probe_id = 0x5150aa01;
 
 /// Journals an unfinished root task "probe"@v1 (input 0) with `ev` at seq 1, then resumes it in an
-/// engine whose probe@v1 is `code`; returns the error the task ended with.
+/// engine whose probe@v1 is `code`; returns how the task ended.
 template <class Out>
-std::string resume_error(temp_dir& dir, event ev, task<Out> (*code)(ctx&, std::int64_t)) {
+caf::expected<Out> resume_probe(temp_dir& dir, event ev, task<Out> (*code)(ctx&, std::int64_t)) {
   auto path = dir.file("j.db");
   {
     auto j = eventlog::journal::open({.path = path});
@@ -273,7 +273,13 @@ std::string resume_error(temp_dir& dir, event ev, task<Out> (*code)(ctx&, std::i
   r.add("probe", "v1", code);
   engine eng{test::config_for(path), r, effects{}};
   REQUIRE_FALSE(eng.status());
-  auto out = eng.wait<Out>(task_id{probe_id});
+  return eng.wait<Out>(task_id{probe_id});
+}
+
+/// As resume_probe; the task must end diverged: returns the error.
+template <class Out>
+std::string resume_error(temp_dir& dir, event ev, task<Out> (*code)(ctx&, std::int64_t)) {
+  auto out = resume_probe(dir, std::move(ev), code);
   REQUIRE_FALSE(out);
   CHECK(out.error().code() == static_cast<std::uint8_t>(errc::nondeterminism));
   return describe(out.error());
@@ -292,6 +298,15 @@ task<std::int64_t> receive_string(ctx& cx, std::int64_t) {
 task<std::int64_t> receive_longer(ctx& cx, std::int64_t) {
   auto m = co_await cx.receive<std::int64_t>(30ms);
   co_return m ? *m : -1;
+}
+// Calls waiterA pinned to a version that does not exist: the call fails to route.
+task<std::int64_t> call_missing_version(ctx& cx, std::int64_t) {
+  try {
+    co_await cx.call<std::int64_t>("waiterA", std::int64_t{0}, actors::version{"v9"});
+    co_return 0;
+  } catch (const call_error&) {
+    co_return -2;
+  }
 }
 task<std::int64_t> spawn_other(ctx& cx, std::int64_t) {
   co_await cx.spawn<std::int64_t>("waiterB", std::int64_t{0});
@@ -356,4 +371,17 @@ TEST_CASE("resume compares the same fields with the same words", "[divergence][r
     CHECK_THAT(err, Catch::Contains("(different function): the journal has spawn waiterA@v1 0 -> task 0, "
                                     "the code asks for spawn waiterB 0"));
   }
+}
+
+TEST_CASE("resume answers a pinned call that failed to route as journaled", "[divergence][resume][engine]") {
+  // Live, the call failed before it started a child: the journal has the function without a version
+  // and no input. Resume must not compare the pinned version (or an input) with what was never there.
+  temp_dir dir;
+  auto out = resume_probe(dir,
+                          event{.kind = event_kind::call, .failed = true, .name = "waiterA",
+                                .result = "function 'waiterA' has no version 'v9'",
+                                .text = "0 -> error: function 'waiterA' has no version 'v9'"},
+                          call_missing_version);
+  REQUIRE(out);
+  CHECK(*out == -2);
 }
