@@ -117,9 +117,9 @@ int replay_many(const globals& g, const router& routes, const effects& fx,
     throw usage_problem{"replay runs the application's code: run it from the application's binary "
                         "(actors::engine_main), not from the standalone engine tool"};
   if (routes.versions(function).empty())
-    throw usage_problem{"replay --function: no function '" + function + "' is registered"};
+    throw usage_problem{"replay --function: no function " + quote_input(function) + " is registered"};
   if (routes.find(fn, version) == nullptr)
-    throw usage_problem{"replay --into: " + fn + "@" + version + " is not registered"};
+    throw usage_problem{"replay --into: " + quote_input(fn + "@" + version) + " is not registered"};
   std::vector<task_id> ids;
   {
     auto j = open_journal(g.journal);
@@ -274,13 +274,14 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
   auto* task_cmd = app.add_subcommand("task", "list, show and replay tasks");
   task_cmd->require_subcommand(1);
   std::string function, status, since, id_text;
-  std::size_t limit = 0;
+  std::string limit; // parsed by parse_limit: CLI11 takes "-1" for a size_t as 2^64 - 1
   std::vector<std::string> versions;
   auto* list_cmd = task_cmd->add_subcommand("list", "tasks, newest first");
   list_cmd->add_option("--function", function, "only tasks of this function");
   list_cmd->add_option("--status", status, "running, completed, failed or cancelled");
   list_cmd->add_option("--since", since, "only tasks created within this duration (e.g. 1h)");
-  list_cmd->add_option("--limit", limit, "at most this many");
+  auto* list_limit =
+    list_cmd->add_option("--limit", limit, "at most this many (1 to 1000000000; 0: no limit)");
   auto* show_cmd = task_cmd->add_subcommand("show", "a task's call tree, event by event");
   show_cmd->add_option("id", id_text, "task id (16 hex digits)")->required();
   auto* cancel_cmd = task_cmd->add_subcommand("cancel", "cancel a running task and its calls");
@@ -292,7 +293,7 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
 
   auto* div_cmd = app.add_subcommand("divergences", "what shadow runs found, newest first");
   div_cmd->add_option("function", function, "only this function");
-  div_cmd->add_option("--limit", limit, "at most this many");
+  auto* div_limit = div_cmd->add_option("--limit", limit, "at most this many (1 to 1000000000; 0: no limit)");
 
   auto* route_cmd = app.add_subcommand("route", "routes set at run time, kept in the journal");
   route_cmd->require_subcommand(1);
@@ -314,14 +315,15 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
   route_clear_cmd->add_option("--task", clear_task, "the override of this task's tree");
 
   std::string many_fn, many_into, many_since;
-  std::size_t many_limit = 0;
+  std::string many_limit;
   auto* replay_many_cmd = app.add_subcommand(
     "replay", "regression replay: replay recorded tasks of a function into a version (exit 1: any diverged)");
   replay_many_cmd->add_option("--function", many_fn, "replay the recorded tasks of this function")
     ->required();
   replay_many_cmd->add_option("--into", many_into, "FUNCTION=VERSION to run instead")->required();
   replay_many_cmd->add_option("--since", many_since, "only tasks created within this duration");
-  replay_many_cmd->add_option("--limit", many_limit, "at most this many tasks (newest first)");
+  auto* many_limit_opt = replay_many_cmd->add_option(
+    "--limit", many_limit, "at most this many tasks, newest first (1 to 1000000000; 0: no limit)");
 
   auto* sup_cmd = app.add_subcommand("sup", "supervision trees, as their engines last reported them");
   sup_cmd->require_subcommand(1);
@@ -329,9 +331,23 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
     sup_cmd->add_subcommand("tree", "supervisors, their children, states and restart counts");
 
   bool follow = false;
-  auto* log_cmd = app.add_subcommand("log", "the event log, oldest first");
+  auto* log_cmd = app.add_subcommand(
+    "log", "the event log, oldest first (with --json: one JSON object per event, one per line)");
+  log_cmd->footer("With --json, each line is one JSON object (JSON Lines), an event of any task in "
+                  "journal order:\n"
+                  "  {\"task\": ID, \"event\": {\"seq\": N, \"kind\": K, \"name\": S, \"failed\": B, "
+                  "\"text\": S, \"ts\": NS[, \"ref\": ID]}}\n"
+                  "ID: 16 hex digits; kind: started, now, random, log, effect, call, spawn, join, send, "
+                  "receive, sleep, restarted, completed, failed, cancelled; ts: nanoseconds since the Unix "
+                  "epoch; ref (16 hex digits, when not 0): a call's or spawn's child task, a send's or "
+                  "receive's message.");
   log_cmd->add_flag("--follow,-f", follow, "keep printing new events until interrupted");
-  log_cmd->add_option("--limit", limit, "at most this many events");
+  auto* log_limit =
+    log_cmd->add_option("--limit", limit, "at most this many events (1 to 1000000000; 0: no limit)");
+  // A --limit given is parsed (and refused) by parse_limit; one not given is 0, no limit.
+  auto limit_of = [](const CLI::Option* o, const std::string& text, const char* flag) {
+    return o->count() == 0 ? std::size_t{0} : parse_limit(text, flag);
+  };
 
   // CLI11 reports a missing or misspelt subcommand as "a subcommand is required": name it instead.
   static const std::pair<const char*, const char*> nested[] = {
@@ -346,7 +362,7 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
       continue;
     if (a != "serve" && a != "task" && a != "route" && a != "replay" && a != "divergences" &&
         a != "log" && a != "sup") {
-      std::cerr << program << ": unknown subcommand '" << a << "' (expected serve, task, route, "
+      std::cerr << program << ": unknown subcommand " << quote_input(a) << " (expected serve, task, route, "
                 << "replay, divergences, log or sup; run '" << program << " --help' for usage)\n";
       return 2;
     }
@@ -357,15 +373,15 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
       if (sub == "--help" || sub == "-h")
         break;
       if (sub.empty() || sub.starts_with("-")) {
-        std::cerr << program << ": '" << a << "' needs a subcommand: " << subs << " (run '" << program
-                  << " " << a << " --help' for usage)\n";
+        std::cerr << program << ": '" << top << "' needs a subcommand: " << subs << " (run '" << program
+                  << " " << top << " --help' for usage)\n";
         return 2;
       }
       auto known = app.get_subcommand(a)->get_subcommands(
         [&sub](const CLI::App* c) { return c->get_name() == sub; });
       if (known.empty()) {
-        std::cerr << program << ": unknown " << a << " subcommand '" << sub << "' (expected " << subs
-                  << "; run '" << program << " " << a << " --help' for usage)\n";
+        std::cerr << program << ": unknown " << top << " subcommand " << quote_input(sub) << " (expected "
+                  << subs << "; run '" << program << " " << top << " --help' for usage)\n";
         return 2;
       }
     }
@@ -378,14 +394,16 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << program << ": " << e.what() << " (run '" << program << " --help' for usage)\n";
+    // CLI11's messages repeat the argument they refuse: cut like every quoted input.
+    std::cerr << program << ": " << clip_input(e.what(), 2 * detail::quoted_input_max) << " (run '"
+              << program << " --help' for usage)\n";
     return 2;
   }
   try {
     if (*serve_cmd)
       return serve(g, routes, fx, routing_file);
     if (*list_cmd)
-      return task_list(g, function, status, since, limit);
+      return task_list(g, function, status, since, limit_of(list_limit, limit, "task list --limit"));
     if (*show_cmd)
       return task_show(g, id_text);
     if (*replay_cmd)
@@ -393,9 +411,10 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
     if (*cancel_cmd)
       return task_cancel(g, id_text);
     if (*div_cmd)
-      return divergences(g, function, limit);
+      return divergences(g, function, limit_of(div_limit, limit, "divergences --limit"));
     if (*replay_many_cmd)
-      return replay_many(g, routes, fx, many_fn, many_into, many_since, many_limit);
+      return replay_many(g, routes, fx, many_fn, many_into, many_since,
+                         limit_of(many_limit_opt, many_limit, "replay --limit"));
     if (*route_show_cmd)
       return route_show(g);
     if (*route_set_cmd)
@@ -403,15 +422,17 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
     if (*route_clear_cmd)
       return route_clear(g, clear_fn, clear_task);
     if (*log_cmd)
-      return log(g, follow, limit);
+      return log(g, follow, limit_of(log_limit, limit, "log --limit"));
     if (*sup_tree_cmd)
       return sup_tree(g);
   } catch (const usage_problem& p) {
-    std::cerr << program << ": " << p.message << '\n';
+    // Messages of lower layers may embed an input whole (a name, a path): one line, cut.
+    std::cerr << program << ": " << clip_input(p.message, 5 * detail::quoted_input_max) << '\n';
     return 2;
   } catch (const std::exception& e) {
     // Nothing else should get here; if it does, one line and exit 2 beat std::terminate.
-    std::cerr << program << ": internal error: " << e.what() << '\n';
+    std::cerr << program << ": internal error: " << clip_input(e.what(), 5 * detail::quoted_input_max)
+              << '\n';
     return 2;
   }
   std::cerr << program << ": no subcommand (run '" << program << " --help' for usage)\n";

@@ -273,14 +273,16 @@ int route_show(const globals& g) {
 int route_set(const globals& g, const router& routes, const route_change& c) {
   int forms = (!c.version.empty()) + (!c.shadow.empty()) + (c.percent >= 0);
   if (forms != 1)
-    throw usage_problem{"route set " + c.function + ": give exactly one of --version V, --shadow V, "
+    throw usage_problem{"route set " + quote_input(c.function) +
+                        ": give exactly one of --version V, --shadow V, "
                         "--percent P (with --candidate V)"};
   if (c.percent >= 0 && c.candidate.empty())
-    throw usage_problem{"route set " + c.function + " --percent: give the candidate with --candidate V"};
+    throw usage_problem{"route set " + quote_input(c.function) +
+                        " --percent: give the candidate with --candidate V"};
   if (c.percent < 0 && !c.candidate.empty())
-    throw usage_problem{"route set " + c.function + ": --candidate goes with --percent"};
+    throw usage_problem{"route set " + quote_input(c.function) + ": --candidate goes with --percent"};
   if (!c.task.empty() && c.version.empty())
-    throw usage_problem{"route set " + c.function + " --task: an override takes --version V"};
+    throw usage_problem{"route set " + quote_input(c.function) + " --task: an override takes --version V"};
   auto j = open_journal_for_writing(g.journal);
   el::route_record r;
   r.function = c.function;
@@ -301,7 +303,8 @@ int route_set(const globals& g, const router& routes, const route_change& c) {
       if (r.primary.empty() && !routes.versions(c.function).empty())
         r.primary = routes.versions(c.function).front();
       if (r.primary.empty())
-        throw usage_problem{"route set " + c.function + ": give --primary V (no policy in the journal "
+        throw usage_problem{"route set " + quote_input(c.function) +
+                            ": give --primary V (no policy in the journal "
                             "to take it from)"};
     }
   }
@@ -333,9 +336,9 @@ int route_clear(const globals& g, const std::string& function, const std::string
   for (auto& x : need(j->routes()))
     found = found || (x.function == function && x.root == root);
   if (!found)
-    throw usage_problem{"no route of " + function +
+    throw usage_problem{"no route of " + quote_input(function) +
                         (root == 0 ? std::string{} : " for task " + to_string(task_id{root})) +
-                        " in journal '" + g.journal + "' (see 'route show')"};
+                        " in journal " + quote_input(g.journal) + " (see 'route show')"};
   j->clear_route(function, root);
   if (auto err = j->flush())
     throw usage_problem{"cannot clear the route: " + describe(err)};

@@ -17,23 +17,35 @@ namespace actors::cli {
 /// "90s", "15m", "1h30m", "2d", "500ms" -> nanoseconds.
 std::int64_t parse_duration(const std::string& text) {
   auto bad = [&] {
-    return usage_problem{"malformed duration '" + text + "': expected e.g. 500ms, 90s, 15m, 1h30m, 2d"};
+    return usage_problem{"malformed duration " + quote_input(text) +
+                         ": expected e.g. 500ms, 90s, 15m, 1h30m, 2d"};
   };
+  auto too_large = [&] {
+    return usage_problem{"duration " + quote_input(text) + " is too large: at most 106751d (292 years)"};
+  };
+  constexpr auto max = std::numeric_limits<std::int64_t>::max();
   if (text.empty())
     throw bad();
+  // Checked for syntax first: "99999999999999999999x" is malformed, not too large.
+  bool overflow = false;
   std::int64_t total = 0;
   std::size_t i = 0;
   while (i < text.size()) {
     std::size_t j = i;
-    while (j < text.size() && text[j] >= '0' && text[j] <= '9')
-      ++j;
-    if (j == i || j - i > 12)
+    std::int64_t n = 0;
+    for (; j < text.size() && text[j] >= '0' && text[j] <= '9'; ++j) {
+      auto d = text[j] - '0';
+      if (n > (max - d) / 10)
+        overflow = true;
+      else
+        n = n * 10 + d;
+    }
+    if (j == i)
       throw bad();
-    auto n = std::stoll(text.substr(i, j - i));
     std::size_t k = j;
     while (k < text.size() && (text[k] < '0' || text[k] > '9'))
       ++k;
-    auto unit = text.substr(j, k - j);
+    auto unit = std::string_view{text}.substr(j, k - j);
     std::int64_t scale = 0;
     if (unit == "ms")
       scale = 1'000'000;
@@ -47,13 +59,40 @@ std::int64_t parse_duration(const std::string& text) {
       scale = 86400LL * 1'000'000'000;
     else
       throw bad();
-    // "99999999999d" and a long enough chain of parts would overflow int64 nanoseconds.
-    if (n > (std::numeric_limits<std::int64_t>::max() - total) / scale)
-      throw bad();
-    total += n * scale;
+    // "999999999999d" and a long enough chain of parts would overflow int64 nanoseconds.
+    if (overflow || n > (max - total) / scale)
+      overflow = true;
+    else
+      total += n * scale;
     i = k;
   }
+  if (overflow)
+    throw too_large();
   return total;
+}
+
+/// "20" -> 20; 0 means no limit.
+std::size_t parse_limit(const std::string& text, const char* flag) {
+  auto bad = [&](const char* why) {
+    return usage_problem{std::string{flag} + " " + quote_input(text) + ": " + why +
+                         " (a count from 1 to " + std::to_string(max_limit) + ", or 0 for no limit)"};
+  };
+  if (text.empty())
+    throw bad("empty");
+  if (text[0] == '-')
+    throw bad("negative");
+  std::size_t n = 0;
+  bool large = false;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      throw bad("not a whole number");
+    if (!large)
+      n = n * 10 + static_cast<std::size_t>(c - '0');
+    large = large || n > max_limit;
+  }
+  if (large)
+    throw bad("too large");
+  return n;
 }
 
 /// "lookupUser=debug" -> (lookupUser, debug).
@@ -61,15 +100,15 @@ std::pair<std::string, std::string> parse_assignment(const std::string& text, co
   auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size() ||
       text.find('=', eq + 1) != std::string::npos)
-    throw usage_problem{"malformed " + std::string{flag} + " '" + text +
-                        "': expected FUNCTION=VERSION, e.g. lookupUser=debug"};
+    throw usage_problem{"malformed " + std::string{flag} + " " + quote_input(text) +
+                        ": expected FUNCTION=VERSION, e.g. lookupUser=debug"};
   return {text.substr(0, eq), text.substr(eq + 1)};
 }
 
 task_id parse_task_id(const std::string& text) {
   auto id = task_id::from_string(text);
   if (!id)
-    throw usage_problem{"malformed task id '" + text + "': " + describe(id.error())};
+    throw usage_problem{"malformed task id " + quote_input(text) + ": " + describe(id.error())};
   return *id;
 }
 
@@ -78,7 +117,8 @@ el::task_status parse_status(const std::string& text) {
                  el::task_status::cancelled})
     if (el::to_string(s) == text)
       return s;
-  throw usage_problem{"unknown status '" + text + "': expected running, completed, failed or cancelled"};
+  throw usage_problem{"unknown status " + quote_input(text) +
+                      ": expected running, completed, failed or cancelled"};
 }
 
 // --- rendering ------------------------------------------------------------------------------------
@@ -165,13 +205,13 @@ void side_by_side(std::ostream& os, const std::string& lh, const std::string& le
 
 std::unique_ptr<el::journal> open_journal(const std::string& path) {
   if (path != ":memory:" && !std::filesystem::exists(path))
-    throw usage_problem{"journal '" + path + "' does not exist (give one with --journal PATH)"};
+    throw usage_problem{"journal " + quote_input(path) + " does not exist (give one with --journal PATH)"};
   el::journal_options opts;
   opts.path = path;
   opts.read_only = true;
   auto j = el::journal::open(opts);
   if (!j)
-    throw usage_problem{"cannot open journal '" + path + "': " + describe(j.error())};
+    throw usage_problem{"cannot open journal " + quote_input(path) + ": " + describe(j.error())};
   return std::move(*j);
 }
 
@@ -179,17 +219,17 @@ std::unique_ptr<el::journal> open_journal(const std::string& path) {
 el::task_record need_task(el::journal& j, task_id id) {
   auto t = need(j.find_task(id.value()));
   if (!t)
-    throw usage_problem{"no task " + to_string(id) + " in journal '" + j.path() + "'"};
+    throw usage_problem{"no task " + to_string(id) + " in journal " + quote_input(j.path())};
   return std::move(*t);
 }
 
 /// Opens an existing journal for writing (route changes).
 std::unique_ptr<el::journal> open_journal_for_writing(const std::string& path) {
   if (!std::filesystem::exists(path))
-    throw usage_problem{"journal '" + path + "' does not exist (give one with --journal PATH)"};
+    throw usage_problem{"journal " + quote_input(path) + " does not exist (give one with --journal PATH)"};
   auto j = el::journal::open({.path = path});
   if (!j)
-    throw usage_problem{"cannot open journal '" + path + "': " + describe(j.error())};
+    throw usage_problem{"cannot open journal " + quote_input(path) + ": " + describe(j.error())};
   return std::move(*j);
 }
 

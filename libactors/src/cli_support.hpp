@@ -17,6 +17,7 @@
 #include "actors/router.hpp"
 #include "actors/task_id.hpp"
 #include "clock.hpp"
+#include "input_text.hpp"
 
 namespace actors::cli {
 
@@ -35,8 +36,19 @@ struct globals {
 };
 
 // --- parsing (cli_support.cpp) -------------------------------------------------------------------
-/// "90s", "15m", "1h30m", "2d", "500ms" -> nanoseconds.
+// Every message that shows what the user typed quotes it with quote_input: on one line, at most
+// quoted_input_max (200) bytes of it.
+using detail::clip_input;
+using detail::quote_input;
+
+/// "90s", "15m", "1h30m", "2d", "500ms" -> nanoseconds; "malformed" or "too large" (past int64
+/// nanoseconds, 106751d) otherwise.
 std::int64_t parse_duration(const std::string& text);
+/// The largest `--limit`.
+inline constexpr std::size_t max_limit = 1'000'000'000;
+/// A `--limit` (`flag` names the option in the error): a decimal count from 0 (no limit) to max_limit;
+/// negative, out-of-range and non-decimal text ("0x10", "1e3", "+5") are refused.
+std::size_t parse_limit(const std::string& text, const char* flag);
 /// "lookupUser=debug" -> (lookupUser, debug); `flag` names the option in the error.
 std::pair<std::string, std::string> parse_assignment(const std::string& text, const char* flag);
 task_id parse_task_id(const std::string& text);

@@ -1,13 +1,14 @@
 #include "actors/task_id.hpp"
 
 #include "actors/errc.hpp"
+#include "input_text.hpp"
 
 namespace actors {
 
 caf::expected<task_id> task_id::from_string(std::string_view s) {
   auto bad = [&](const char* why) {
     return make_error(errc::bad_task_id,
-                      "'" + std::string{s.substr(0, 64)} + "' is not a task id: " + why);
+                      detail::quote_input(s) + " is not a task id: " + why);
   };
   if (s.empty())
     return bad("empty");

@@ -189,7 +189,21 @@ TEST_CASE("bad command lines get one line naming the problem and exit 2", "[cli]
     {true, {"task", "replay", id, "--version", "ghost=v1"}, "no function 'ghost'"},
     {true, {"task", "replay", "00000000000000ff"}, "no task 00000000000000ff"},
     {false, {"--journal", "shop.db", "task", "list", "--since", "999999999999d"},
-     "malformed duration '999999999999d'"}, // found by fuzz_journal_cli: int64 overflow
+     "duration '999999999999d' is too large: at most 106751d"}, // found by fuzz_journal_cli: int64 overflow
+    {false, {"--journal", "shop.db", "task", "list", "--since", "99999999999999999999999s"},
+     "duration '99999999999999999999999s' is too large"},
+    {false, {"--journal", "shop.db", "task", "list", "--since", "99999999999999999999999x"},
+     "malformed duration '99999999999999999999999x'"},
+    // --limit: CLI11 read "-1" and "99999999999999999999" into a size_t as 2^64 - 1, "010" as 8.
+    {false, {"--journal", "shop.db", "task", "list", "--limit", "-1"}, "task list --limit '-1': negative"},
+    {false, {"--journal", "shop.db", "task", "list", "--limit", "99999999999999999999"},
+     "task list --limit '99999999999999999999': too large (a count from 1 to 1000000000, or 0 for no limit)"},
+    {false, {"--journal", "shop.db", "task", "list", "--limit", "1000000001"}, "too large"},
+    {false, {"--journal", "shop.db", "task", "list", "--limit", "0x10"}, "'0x10': not a whole number"},
+    {false, {"--journal", "shop.db", "log", "--limit", "-5"}, "log --limit '-5': negative"},
+    {false, {"--journal", "shop.db", "divergences", "--limit", "-1"}, "divergences --limit '-1': negative"},
+    {true, {"replay", "--function", "handleRequest", "--into", "lookupUser=v1", "--limit", "-1"},
+     "replay --limit '-1': negative"},
     {false, {"task"}, "'task' needs a subcommand: list, show, replay or cancel"},
     {false, {"--journal", "shop.db", "sup"}, "'sup' needs a subcommand: tree"},
     {false, {"sup", "bush"}, "unknown sup subcommand 'bush' (expected tree"},
@@ -204,6 +218,68 @@ TEST_CASE("bad command lines get one line naming the problem and exit 2", "[cli]
     CHECK(lines(r.err) == 1);
     CHECK(r.out.empty());
   }
+}
+
+TEST_CASE("--limit N prints at most N, 0 prints all", "[cli][errors]") {
+  temp_dir d;
+  record_demo(d);
+  auto two = engine(d, {"--journal", "shop.db", "--json", "task", "list", "--limit", "2"});
+  REQUIRE(two.code == 0);
+  CHECK(nlohmann::json::parse(two.out).size() == 2);
+  auto all = engine(d, {"--journal", "shop.db", "--json", "task", "list", "--limit", "0"});
+  REQUIRE(all.code == 0);
+  CHECK(nlohmann::json::parse(all.out).size() == 27);
+}
+
+TEST_CASE("errors quote at most 200 bytes of an input, on one line", "[cli][errors]") {
+  temp_dir d;
+  record_demo(d);
+  const std::string huge(100'000, 'x');
+  const std::string cut = std::string(200, 'x') + "… (100000 bytes)";
+  std::string deep; // a long path of short components ("a/a/.../j.db", 304 bytes)
+  for (int i = 0; i < 150; ++i)
+    deep += "a/";
+  deep += "j.db";
+  struct bad_case {
+    std::vector<std::string> args;
+    std::string expect;
+  };
+  const bad_case cases[] = {
+    {{huge}, "unknown subcommand '" + cut + "'"},
+    {{"ser\nve"}, "unknown subcommand 'ser\\nve'"}, // a newline could fake a second line
+    {{"task", huge}, "unknown task subcommand '" + cut + "'"},
+    {{"--journal", "shop.db", "task", "show", huge}, "malformed task id '" + cut + "'"},
+    {{"--journal", "shop.db", "task", "show", "ab\ncd"}, "malformed task id 'ab\\ncd'"},
+    {{"--journal", "shop.db", "task", "list", "--since", huge}, "malformed duration '" + cut + "'"},
+    {{"--journal", "shop.db", "task", "list", "--status", huge}, "unknown status '" + cut + "'"},
+    {{"--journal", "shop.db", "task", "list", "--limit", huge}, "--limit '" + cut + "'"},
+    {{"--journal", deep, "task", "list"}, "journal '" + deep.substr(0, 200) + "… (304 bytes)' does not exist"},
+    {{"--journal", "shop.db", "task", "list", "--" + huge}, "… ("}, // CLI11's own message, cut
+    {{"--journal", "shop.db", "route", "set", huge, "--version", "v1", "--shadow", "v2"},
+     "route set '" + cut + "': give exactly one of"},
+    {{"--journal", "shop.db", "route", "clear", huge}, "no route of '" + cut + "'"},
+  };
+  for (const auto& c : cases) {
+    auto r = engine(d, c.args);
+    INFO("args: " << nlohmann::json(c.args).dump().substr(0, 300) << "\nstderr: " << r.err.substr(0, 2000));
+    CHECK(r.code == 2);
+    CHECK(contains(r.err, c.expect));
+    CHECK(lines(r.err) == 1);
+    CHECK(r.err.size() < 1000);
+    CHECK(r.out.empty());
+  }
+  auto app = shop_cli(d, {"replay", "--function", huge, "--into", "lookupUser=v1"});
+  CHECK(app.code == 2);
+  CHECK(contains(app.err, "replay --function: no function '" + cut + "' is registered"));
+  CHECK(app.err.size() < 1000);
+}
+
+TEST_CASE("log --help says what log --json prints", "[cli]") {
+  temp_dir d;
+  auto r = engine(d, {"log", "--help"});
+  CHECK(r.code == 0);
+  CHECK(contains(r.out, "one JSON object per event, one per line"));
+  CHECK(contains(r.out, "{\"task\": ID, \"event\": {\"seq\": N, \"kind\": K"));
 }
 
 TEST_CASE("route set in one process reaches the engine serving the journal in another; serve drains "
@@ -243,7 +319,7 @@ TEST_CASE("route set --task swaps one function for one task's tree, and its repl
   CHECK(shop_cli(d, {"task", "replay", id}).code == 0);
   auto again = engine(d, {"--journal", "shop.db", "route", "clear", "lookupUser", "--task", id});
   CHECK(again.code == 2);
-  CHECK(contains(again.err, "no route of lookupUser for task " + id));
+  CHECK(contains(again.err, "no route of 'lookupUser' for task " + id));
   auto bad = shop_cli(d, {"route", "set", "lookupUser", "--version", "v9"});
   CHECK(bad.code == 2);
   CHECK(contains(bad.err, "'v9'"));

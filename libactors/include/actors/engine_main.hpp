@@ -16,10 +16,14 @@
 //   app log [--follow] [--limit N]
 //
 // `--journal` defaults to `cli_options::default_journal` ("actors.db" in the working directory). `--json`
-// prints data as JSON (one document; `log --follow` prints one JSON object per line). Durations are
-// like 90s, 15m, 1h30m, 2d, 500ms. Bad input (unknown subcommand or option, a malformed duration or
-// F=V, an unknown task id, a journal that does not exist) prints one line naming the problem on stderr
-// (plus where to get usage) and exits 2. Routes set here are kept in the journal: an engine serving it
+// prints data as JSON: one document, except `log`, which prints one JSON object per event, one per line
+// (JSON Lines: {"task": ID, "event": {"seq", "kind", "name", "failed", "text", "ts"[, "ref"]}}; `log
+// --help` lists the fields). Durations are like 90s, 15m, 1h30m, 2d, 500ms, at most 106751d (int64
+// nanoseconds). `--limit N` takes a decimal count from 1 to 1,000,000,000, or 0 for no limit (the
+// default). Bad input (unknown subcommand or option, a malformed or too large duration or limit, a
+// malformed F=V, an unknown task id, a journal that does not exist) prints one line naming the problem
+// on stderr (plus where to get usage) and exits 2; the line quotes at most 200 bytes of any input, with
+// control characters escaped. Routes set here are kept in the journal: an engine serving it
 // (in any process) applies them within `engine_config::routing_file_poll` (250 ms). The standalone
 // `engine` tool (tools/engine) is this same
 // command line without application code: it runs every subcommand that needs none.
