@@ -474,6 +474,41 @@ TEST_CASE("task ids print as 16 hex digits and parse back", "[task_id]") {
   }
 }
 
+TEST_CASE("a bad task id's error quotes it on one line, at most 200 bytes", "[task_id]") {
+  auto nl = task_id::from_string("12\n34");
+  REQUIRE_FALSE(nl);
+  CHECK(describe(nl.error()).find('\n') == std::string::npos);
+  CHECK_THAT(describe(nl.error()), Catch::Contains("'12\\n34' is not a task id"));
+  auto huge = task_id::from_string(std::string(100'000, 'z'));
+  REQUIRE_FALSE(huge);
+  CHECK_THAT(describe(huge.error()), Catch::Contains("'" + std::string(200, 'z') + "… (100000 bytes)'"));
+  CHECK(describe(huge.error()).size() < 400);
+}
+
+TEST_CASE("task ids are time-ordered: (id >> 20) is the start's time in ms since the epoch",
+          "[engine][task_id]") {
+  // What <actors/task_id.hpp> promises (it called ids random until 2026-12-03; DESIGN-NOTES §7).
+  temp_dir dir;
+  std::atomic<int> db{0}, kv{0};
+  engine eng{test::config_for(dir.file("j.db")), make_routes(), counting_effects(db, kv)};
+  REQUIRE_FALSE(eng.status());
+  auto ms = [] {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+  };
+  auto before = ms();
+  auto a = eng.start("addOne", std::int64_t{1});
+  auto b = eng.start("addOne", std::int64_t{2});
+  auto after = ms();
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(*b > *a);
+  CHECK(a->value() >> 20 >= before);
+  CHECK(b->value() >> 20 <= after);
+  eng.drain();
+}
+
 TEST_CASE("task ids increase and stay above every id already in the journal", "[engine][task_id]") {
   temp_dir dir;
   auto path = dir.file("j.db");

@@ -1,6 +1,10 @@
 #pragma once
 // actors::task_id — identifies one task (one invocation of a registered function) in an engine and its
-// journal. A 64-bit random value, written as 16 lower-case hex digits ("3f9a0c1d2b4e5f60").
+// journal. A 64-bit value, written as 16 lower-case hex digits ("1a209e019e700003"). Ids are time-ordered,
+// not random: an engine hands out (milliseconds since the Unix epoch << 20) + a counter, strictly
+// increasing and always above the largest id already in its journal (DESIGN-NOTES §7). So ids sort by
+// start time, and an id says roughly when its task started; they are unique within a journal, not
+// unguessable, and not uniformly spread (hash them for that, as the percent router does).
 
 #include <compare>
 #include <cstdint>
