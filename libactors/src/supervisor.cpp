@@ -299,15 +299,21 @@ private:
     }
   }
 
-  void handle_end(std::size_t i, bool normal, std::string why) {
+  /// Child `i` ended: logs it and decides. `logged`: the end was logged already, when it came during
+  /// a stop sequence or a back-off and was deferred (run_deferred): one line per end, not two.
+  void handle_end(std::size_t i, bool normal, std::string why, bool logged = false) {
     auto& c = children_[i];
     c.last_end = why;
     // The row is published before the log line: whoever waits for the line sees the row too.
     auto line = c.spec->id + (normal ? " ended normally" : " failed: " + why);
+    auto log_end = [&] {
+      if (!logged)
+        note(std::move(line));
+    };
     if (busy()) { // a stop sequence or a pending restart: decide after it
       c.state = child_state::ended;
       publish(c, i);
-      note(std::move(line));
+      log_end();
       deferred_.emplace_back(i, normal, std::move(why));
       return;
     }
@@ -317,10 +323,10 @@ private:
       c.state = child_state::ended;
       release(c);
       publish(c, i);
-      note(std::move(line));
+      log_end();
       return;
     }
-    note(std::move(line));
+    log_end();
     if (!intensity_.record(steady::now())) {
       escalate(fmt::format("reached its restart intensity ({} restarts within {} ms) when {} {}",
                            spec_->flags.intensity, spec_->flags.period.count(), c.spec->id,
@@ -388,7 +394,7 @@ private:
       deferred_.erase(deferred_.begin());
       if (children_[i].actor) // restarted by the batch meanwhile
         continue;
-      handle_end(i, normal, why);
+      handle_end(i, normal, why, true);
     }
   }
 

@@ -225,6 +225,44 @@ TEST_CASE("rest_for_one restarts the failed child and those started after it", "
           "restarted c (task " + to_string(task_of(eng, "s", "c")) + ", resumed from its journal)"});
 }
 
+TEST_CASE("a child that fails while its supervisor is busy restarting a sibling is logged once",
+          "[supervisor][engine]") {
+  // rest_for_one [a, b, c]: b fails, so c is stopped before b and c restart; c's stop waits for its
+  // running effect (held at a gate). a fails meanwhile: its end is logged and deferred until the
+  // restart is done, then acted on — without a second "a failed" line (there were two).
+  temp_dir dir;
+  notes n;
+  std::promise<void> open, held;
+  std::shared_future<void> opened = open.get_future().share();
+  std::atomic<bool> first{true};
+  auto fx = n.fx();
+  fx.handle<test::gate>([&](const test::gate& g) {
+    if (first.exchange(false))
+      held.set_value(); // c's effect; resumed, c takes its journaled result
+    opened.wait();
+    return g.n;
+  });
+  engine eng{test::config_for(dir.file("j.db")), make_routes(), fx};
+  REQUIRE_FALSE(eng.status());
+  auto spec = sessions("s", strategy::rest_for_one, {"a", "b"});
+  auto c = worker("c", "stubborn", std::int64_t{1});
+  c.restart = restart_type::transient;
+  c.shutdown = supervision::shutdown_policy::after(600s); // no timeout under load: the gate decides
+  spec.children.push_back(c);
+  REQUIRE(eng.supervise(spec));
+  held.get_future().wait(); // c is inside its effect
+  REQUIRE(eng.send(task_of(eng, "s", "b"), std::string{"poison"}));
+  REQUIRE(saw(eng, "s", "restarting b, c (rest_for_one)")); // and c is being stopped: busy
+  REQUIRE(eng.send(task_of(eng, "s", "a"), std::string{"poison"}));
+  REQUIRE(saw(eng, "s", "a failed: "));
+  open.set_value(); // c's effect ends, c stops, b and c restart; then a's end is acted on
+  REQUIRE(saw(eng, "s", "restarted a"));
+  auto failed_a = lines(eng, "s", {"a failed: "});
+  CHECK(failed_a.size() == 1);
+  CHECK(lines(eng, "s", {"b failed: "}).size() == 1);
+  CHECK(lines(eng, "s", {"restarting a, b, c (rest_for_one)"}).size() == 1);
+}
+
 TEST_CASE("restart types: permanent always, transient only after a failure, temporary never",
           "[supervisor][engine]") {
   temp_dir dir;
