@@ -105,6 +105,12 @@ lsn journal::clear_supervision(std::string name) {
   return impl_->enqueue(std::move(op));
 }
 
+lsn journal::mark_effect(effect_mark m) {
+  impl::pending op;
+  op.mark = std::make_unique<effect_mark>(std::move(m));
+  return impl_->enqueue(std::move(op));
+}
+
 std::vector<event> journal::history(std::vector<event> events) {
   std::vector<event> out;
   out.reserve(events.size());

@@ -56,6 +56,7 @@ struct journal::impl {
     std::unique_ptr<message_record> msg;    ///< Set: a message (and `ev` when ev.task != 0: its send).
     std::unique_ptr<supervision_record> sup;///< Set: a supervision row (or, with `erase`, a supervisor's
                                             ///< rows cleared).
+    std::unique_ptr<effect_mark> mark;      ///< Set: a task's effect mark.
   };
 
   /// A registered durability callback.
@@ -89,6 +90,7 @@ struct journal::impl {
     internal::statement select_supervision;
     internal::statement select_start_key;
     internal::statement select_key_of_task;
+    internal::statement select_effect_mark;
   };
 
   /// A read-only connection of its own, for reads off the writer's connection.
@@ -125,6 +127,9 @@ struct journal::impl {
   internal::statement delete_supervision_;
   internal::statement restart_task_;
   internal::statement insert_start_key_;
+  /// Effect marks, upserted like events are inserted: in multi-row statements at the end of a commit.
+  std::array<internal::statement, multi_rows.size()> upsert_marks_;
+  std::vector<const effect_mark*> commit_marks_; ///< The marks of the commit being written, in lsn order.
   read_statements reads_;
 
   // --- reader connections (file journals opened writable), guarded by readers_mu_ -------------------
@@ -203,6 +208,8 @@ struct journal::impl {
   int write_tasks();
   /// Inserts `commit_events_` in order (multi-row statements), then clears it.
   int write_events();
+  /// Upserts `commit_marks_` in order (multi-row statements; a later mark of a task wins), then clears it.
+  int write_marks();
   void publish(lsn committed, std::vector<waiter>& scratch);
   void fail(caf::error err);
 

@@ -134,6 +134,11 @@ CREATE TABLE IF NOT EXISTS supervision(
   detail TEXT NOT NULL,
   updated INTEGER NOT NULL,
   PRIMARY KEY(supervisor, child));
+CREATE TABLE IF NOT EXISTS effect_marks(
+  task INTEGER PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  name TEXT NOT NULL);
 )sql";
 
 // Schema 6 -> 7: unfinished tasks are found through a partial index, in the order they resume; the
@@ -507,6 +512,11 @@ caf::error journal::impl::prepare_statements() {
     run(delete_supervision_, "DELETE FROM supervision WHERE supervisor = ?1");
     run(restart_task_, "UPDATE tasks SET status = 0, finished = 0 WHERE id = ?1");
     run(insert_start_key_, "INSERT OR IGNORE INTO start_keys(key, task) VALUES (?1, ?2)");
+    for (std::size_t i = 0; i < multi_rows.size(); ++i) // a task's later mark replaces its earlier one
+      run(upsert_marks_[i], multi_insert("INSERT INTO effect_marks(task, seq, attempt, name)", 4,
+                                         multi_rows[i]) +
+                              " ON CONFLICT(task) DO UPDATE SET seq = excluded.seq, attempt = "
+                              "excluded.attempt, name = excluded.name");
   }
   if (!err)
     err = prepare_reads(db, reads_);
@@ -560,6 +570,8 @@ caf::error journal::impl::prepare_reads(sqlite3* db, read_statements& st) {
     // No index on task: a scan, for tools (task show), never on the engine's paths.
     run(st.select_key_of_task, "SELECT key FROM start_keys WHERE task = ?1 LIMIT 1");
   }
+  if (file_version_ >= 8)
+    run(st.select_effect_mark, "SELECT task, seq, attempt, name FROM effect_marks WHERE task = ?1");
   return err;
 }
 

@@ -383,6 +383,37 @@ caf::expected<std::optional<std::string>> journal::start_key_of(std::uint64_t ta
   });
 }
 
+caf::expected<std::optional<effect_mark>> journal::effect_mark_of(std::uint64_t task) {
+  auto& p = *impl_;
+  if (!p.has_schema_ || p.file_version_ < 8)
+    return std::optional<effect_mark>{};
+  return p.with_reads([&](sqlite3* db, impl::read_statements& st)
+                        -> caf::expected<std::optional<effect_mark>> {
+    auto& s = st.select_effect_mark;
+    reset_guard guard{s};
+    s.bind_u64(1, task);
+    switch (auto rc = s.step()) {
+      case SQLITE_ROW: {
+        effect_mark m;
+        m.task = s.column_u64(0);
+        if (m.task != task)
+          return p.wrong_key("effect_marks", s.column_i64(0), impl::key_check{0, task, "task"}, m.task);
+        auto seq = s.column_i64(1), attempt = s.column_i64(2);
+        if (seq < 0 || seq > UINT32_MAX || attempt < 1 || attempt > UINT32_MAX)
+          return make_error(errc::corrupt, p.path_ + ": the effect mark of task " + std::to_string(task) +
+                                             " holds seq " + std::to_string(seq) + ", attempt " +
+                                             std::to_string(attempt));
+        m.seq = static_cast<std::uint32_t>(seq);
+        m.attempt = static_cast<std::uint32_t>(attempt);
+        m.name = s.column_text(3);
+        return std::optional<effect_mark>{std::move(m)};
+      }
+      case SQLITE_DONE: return std::optional<effect_mark>{};
+      default: return internal::sqlite_error(db, rc, p.path_, "cannot read a task's effect mark");
+    }
+  });
+}
+
 caf::expected<std::uint64_t> journal::max_message_id() {
   auto& p = *impl_;
   if (!p.has_schema_ || p.file_version_ < 5)

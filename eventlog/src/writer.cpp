@@ -212,6 +212,7 @@ caf::error journal::impl::commit(std::span<pending> ops) {
     return internal::sqlite_error(db, rc, path_, "cannot begin a transaction");
   commit_tasks_.clear();
   commit_events_.clear();
+  commit_marks_.clear();
   for (auto& op : ops) {
     if (rc = write_one(op); rc != SQLITE_OK)
       break;
@@ -220,6 +221,8 @@ caf::error journal::impl::commit(std::span<pending> ops) {
     rc = write_tasks();
   if (rc == SQLITE_OK)
     rc = write_events();
+  if (rc == SQLITE_OK)
+    rc = write_marks();
   if (rc == SQLITE_OK) {
     rc = commit_.step();
     commit_.reset();
@@ -265,6 +268,10 @@ int journal::impl::write_one(pending& op) {
     s.bind_text(10, r.detail);
     s.bind(11, r.updated);
     return finish(s);
+  }
+  if (op.mark) { // upserted with the commit's other marks (write_marks): no statement reads them
+    commit_marks_.push_back(op.mark.get());
+    return SQLITE_OK;
   }
   if (op.msg) {
     auto& m = *op.msg;
@@ -413,6 +420,19 @@ int journal::impl::write_events() {
                           s.bind(b + 10, ev.ts);
                         });
   commit_events_.clear();
+  return rc;
+}
+
+int journal::impl::write_marks() {
+  auto rc = insert_rows(commit_marks_, upsert_marks_, multi_rows,
+                        [](internal::statement& s, int r, const effect_mark& m) {
+                          auto b = r * 4;
+                          s.bind_u64(b + 1, m.task);
+                          s.bind(b + 2, static_cast<std::int64_t>(m.seq));
+                          s.bind(b + 3, static_cast<std::int64_t>(m.attempt));
+                          s.bind_text(b + 4, m.name);
+                        });
+  commit_marks_.clear();
   return rc;
 }
 

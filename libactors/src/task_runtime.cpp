@@ -103,6 +103,15 @@ task_runtime::task_runtime(engine_core& core, setup s)
     shadow_(s.shadow) {
   for (auto& c : s.children)
     children_.emplace(c.parent_seq, std::move(c));
+  // Resumed from the journal (its history begins with `started`): the effect at the end of that
+  // history may have been in flight when the engine stopped; its mark says whether, and how often.
+  if (!recorded_.empty() && recorded_.front().kind == event_kind::started && journaling()) {
+    if (auto m = core_.journal->effect_mark_of(rec_.id))
+      resumed_mark_ = std::move(*m);
+    else
+      core_.log->warn("{}: cannot read its effect mark ({}); an effect run again is told attempt 1",
+                      who(), describe(m.error()));
+  }
   // A restarted task's new run numbers its events after the restart (its history keeps only what the
   // restart did not rewind, see journal::history): no seq is used twice.
   for (const auto& ev : recorded_)
@@ -665,13 +674,22 @@ void task_runtime::suspend(op& o, std::coroutine_handle<> h) {
 
 void task_runtime::dispatch_effect(op& o) {
   auto* h = core_.fx.find(o.name);
+  effect_context cx{id(), pending_seq_};
+  // An effect whose mark is this one's was handed to its handler by an earlier engine, which stopped
+  // before journaling the result: this is attempt mark + 1.
+  if (auto m = std::exchange(resumed_mark_, std::nullopt); m && m->seq == cx.seq && m->name == o.name)
+    cx.attempt = m->attempt + 1;
   // Durability rule: everything this task journaled so far is durable before the effect runs. The
-  // pool holds the job until the journal reports that lsn committed.
-  auto after = core_.journal ? last_lsn_ : eventlog::lsn{0};
+  // pool holds the job until the journal reports that lsn committed. The effect's mark is appended
+  // last, so its lsn covers the rest: durable before the handler runs, it tells a resumed engine
+  // that this handler was started (DESIGN-NOTES §27).
+  eventlog::lsn after = 0;
+  if (core_.journal)
+    after = core_.journal->mark_effect(
+      eventlog::effect_mark{.task = rec_.id, .seq = cx.seq, .attempt = cx.attempt, .name = o.name});
   if (!effects_wanted_)
     effects_wanted_ = std::make_shared<std::atomic<bool>>(true);
-  core_.pool->submit_after(after, [&core = core_, h, request = o.request,
-                                   cx = effect_context{id(), pending_seq_}, self = handle(),
+  core_.pool->submit_after(after, [&core = core_, h, request = o.request, cx, self = handle(),
                                    wanted = effects_wanted_](const caf::error& err) mutable {
     if (!wanted->load(std::memory_order_acquire))
       return; // the task ended (cancelled) before its handler started: nothing to run it for

@@ -236,6 +236,9 @@ private:
   /// Shared with this task's effect jobs in the worker pool: cleared when the task ends cancelled or
   /// aborted, so a job whose handler has not started yet is dropped instead of run for nobody.
   std::shared_ptr<std::atomic<bool>> effects_wanted_;
+  /// Resumed from the journal: its effect mark, which tells the first effect dispatched whether it
+  /// was in flight at the crash, and how often (dispatch_effect); cleared by that dispatch.
+  std::optional<eventlog::effect_mark> resumed_mark_;
   void give_place_up();
   /// A cancelled or aborted task's effect jobs that have not started are dropped (effects_wanted_).
   void drop_pending_effects();

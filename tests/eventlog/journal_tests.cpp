@@ -801,6 +801,41 @@ TEST_CASE("routes set at run time are kept per function and root, replaced, clea
   CHECK(*other->routes_version() == 5);
 }
 
+TEST_CASE("a task's effect mark is replaced by its next one and reads back; tasks without one have none",
+          "[journal][effect_marks]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  auto j = open_ok(options(path));
+  CHECK_FALSE(*j->effect_mark_of(7));
+  j->mark_effect({.task = 7, .seq = 2, .attempt = 1, .name = "stock.reserve"});
+  j->mark_effect({.task = 8, .seq = 5, .attempt = 3, .name = "card.charge"});
+  j->mark_effect({.task = 7, .seq = 3, .attempt = 1, .name = "card.charge"}); // replaces task 7's
+  REQUIRE(!j->flush());
+  auto m = j->effect_mark_of(7);
+  REQUIRE(m);
+  REQUIRE(*m);
+  CHECK((*m)->task == 7);
+  CHECK((*m)->seq == 3);
+  CHECK((*m)->attempt == 1);
+  CHECK((*m)->name == "card.charge");
+  CHECK((*j->effect_mark_of(8))->attempt == 3);
+  CHECK_FALSE(*j->effect_mark_of(9));
+  // Another connection (the next engine) reads them; a journal of schema 7 has none.
+  auto other = open_ok(options(path));
+  CHECK((*other->effect_mark_of(8))->seq == 5);
+  j.reset();
+  other.reset();
+  REQUIRE(run_sql(path, "DROP TABLE effect_marks; PRAGMA user_version = 7;") == SQLITE_OK);
+  auto ro = open_ok({.path = path, .read_only = true});
+  CHECK_FALSE(*ro->effect_mark_of(8));
+  ro.reset();
+  auto migrated = open_ok(options(path)); // schema 7 -> 8: the table is created
+  CHECK_FALSE(*migrated->effect_mark_of(8));
+  migrated->mark_effect({.task = 8, .seq = 6, .attempt = 1, .name = "x"});
+  REQUIRE(!migrated->flush());
+  CHECK((*migrated->effect_mark_of(8))->seq == 6);
+}
+
 namespace {
 
 /// Appends `n` effect events of `bytes` bytes each to task `task` (seq from `first`), then flushes.

@@ -9,6 +9,9 @@
 // As the first form with max_running_tasks = 1, then starts "durable" with input 7, which waits for a
 // place behind the blocked task; prints "WAITING <id> <engine's waiting count>" once its row is durable.
 //
+//   actors_crash_child JOURNAL resume
+// Only resumes JOURNAL's unfinished tasks (starts none), blocking inside "card.charge" as above.
+//
 //   actors_crash_child JOURNAL sleep MS
 // Starts task "crashNap" with input MS and prints "SLEEPING <id>" once the deadline of its sleep is
 // committed to JOURNAL, so a kill after that line finds the timer durable.
@@ -70,8 +73,9 @@ int main(int argc, char** argv) {
   if (argc == 4 && std::string{argv[2]} == "sleep")
     return run_sleep(argv[1], std::stoll(argv[3]));
   bool queued = argc == 3 && std::string{argv[2]} == "queued";
-  if (argc != 2 && !queued) {
-    std::fprintf(stderr, "usage: actors_crash_child JOURNAL [queued | sleep MS]\n");
+  bool resume_only = argc == 3 && std::string{argv[2]} == "resume";
+  if (argc != 2 && !queued && !resume_only) {
+    std::fprintf(stderr, "usage: actors_crash_child JOURNAL [queued | resume | sleep MS]\n");
     return 2;
   }
   std::string journal = argv[1];
@@ -91,6 +95,12 @@ int main(int argc, char** argv) {
   actors::engine eng{cfg, actors::test::crash_routes(), fx};
   if (auto err = eng.status())
     return fail(err);
+  if (resume_only) {
+    std::printf("RESUMED %llu\n", static_cast<unsigned long long>(eng.stats().resumed));
+    std::fflush(stdout);
+    std::unique_lock guard{mx};
+    never.wait(guard, [] { return false; }); // until SIGKILL
+  }
   auto id = eng.start("durable", std::int64_t{5});
   if (!id)
     return fail(id.error());

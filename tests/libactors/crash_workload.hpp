@@ -71,7 +71,8 @@ inline router crash_routes() {
   return r;
 }
 
-/// Effects that append "<kind> <arg>" to `ledger` (one line per execution), then call `hook(line)`.
+/// Effects that append "<kind> <arg> attempt <effect_context::attempt>" to `ledger` (one line per
+/// execution), then call `hook(line)`.
 inline effects crash_effects(std::string ledger, std::function<void(const std::string&)> hook) {
   auto record = [ledger, hook](const std::string& line) {
     if (auto* f = std::fopen(ledger.c_str(), "a")) {
@@ -81,17 +82,18 @@ inline effects crash_effects(std::string ledger, std::function<void(const std::s
     if (hook)
       hook(line);
   };
+  auto attempt = [](const effect_context& cx) { return " attempt " + std::to_string(cx.attempt); };
   effects fx;
-  fx.handle<reserve>([record](const reserve& r) {
-    record("reserve " + std::to_string(r.qty));
+  fx.handle<reserve>([record, attempt](const reserve& r, const effect_context& cx) {
+    record("reserve " + std::to_string(r.qty) + attempt(cx));
     return 100 - r.qty;
   });
-  fx.handle<charge>([record](const charge& c) {
-    record("charge " + std::to_string(c.cents));
+  fx.handle<charge>([record, attempt](const charge& c, const effect_context& cx) {
+    record("charge " + std::to_string(c.cents) + attempt(cx));
     return "paid-" + std::to_string(c.cents);
   });
-  fx.handle<ship>([record](const ship& s) {
-    record("ship " + std::to_string(s.qty));
+  fx.handle<ship>([record, attempt](const ship& s, const effect_context& cx) {
+    record("ship " + std::to_string(s.qty) + attempt(cx));
     return "parcel-" + std::to_string(s.qty);
   });
   return fx;

@@ -1,10 +1,13 @@
 // Crash resume: unfinished tasks resume from their journal; journaled effects are answered from it.
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -30,6 +33,15 @@ std::map<std::string, int> ledger_counts(const std::string& path) {
   std::string line;
   while (std::getline(in, line))
     ++out[line.substr(0, line.find(' '))];
+  return out;
+}
+
+/// The ledger's lines ("charge 500 attempt 2", ...), in order.
+std::vector<std::string> ledger_lines(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream in{path};
+  for (std::string line; std::getline(in, line);)
+    out.push_back(line);
   return out;
 }
 
@@ -70,6 +82,8 @@ TEST_CASE("resume answers journaled effects from the journal and calls no handle
   CHECK(counts["reserve"] == 0);
   CHECK(counts["charge"] == 1);
   CHECK(counts["ship"] == 1);
+  // No engine marked card.charge as started (the journal holds no mark): its first attempt.
+  CHECK(ledger_lines(ledger) == std::vector<std::string>{"charge 500 attempt 1", "ship 5 attempt 1"});
   auto st = eng.stats();
   CHECK(st.resumed == 1);
   CHECK(st.effects_replayed == 1);
@@ -158,6 +172,44 @@ TEST_CASE("a task killed with SIGKILL while an effect is in flight completes aft
   CHECK(after["charge"] == 2);  // in flight at the kill: run again (its key is (task, seq))
   CHECK(after["ship"] == 1);
   CHECK(eng.stats().resumed == 1);
+  // The handler learns which attempt it is: the first run's effects were attempt 1, the re-run of
+  // the one in flight at the kill is attempt 2, the effects after it attempt 1 again.
+  CHECK(ledger_lines(ledger) == std::vector<std::string>{"reserve 5 attempt 1", "charge 500 attempt 1",
+                                                          "charge 500 attempt 2", "ship 5 attempt 1"});
+}
+
+TEST_CASE("an effect in flight at two kills in a row is attempt 3 in the third engine",
+          "[resume][crash]") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  auto ledger = path + ".effects";
+  std::string started;
+  {
+    test::child_process first{dir.path().string(), ACTORS_CRASH_CHILD, {path},
+                              test::child_process::stream::out};
+    REQUIRE(first.wait_for("INFLIGHT"));
+    if (first.line_after("STARTED ").empty())
+      REQUIRE(first.wait_for("STARTED "));
+    started = first.line_after("STARTED ");
+    CHECK(first.stop(SIGKILL) == 128 + SIGKILL);
+  }
+  {
+    // The second engine only resumes: the task runs card.charge again and is killed inside it again.
+    test::child_process second{dir.path().string(), ACTORS_CRASH_CHILD, {path, "resume"},
+                               test::child_process::stream::out};
+    REQUIRE(second.wait_for("INFLIGHT"));
+    CHECK(second.stop(SIGKILL) == 128 + SIGKILL);
+  }
+  auto id = task_id::from_string(started);
+  REQUIRE(id);
+  engine eng{test::config_for(path), test::crash_routes(), test::crash_effects(ledger, {})};
+  REQUIRE_FALSE(eng.status());
+  auto out = eng.wait<std::string>(*id);
+  REQUIRE(out);
+  CHECK(*out == "95/paid-500/parcel-5");
+  CHECK(ledger_lines(ledger) == std::vector<std::string>{"reserve 5 attempt 1", "charge 500 attempt 1",
+                                                          "charge 500 attempt 2", "charge 500 attempt 3",
+                                                          "ship 5 attempt 1"});
 }
 
 TEST_CASE("a task waiting for a place when the process is killed runs after restart, its effects once",
@@ -193,6 +245,16 @@ TEST_CASE("a task waiting for a place when the process is killed runs after rest
   CHECK(after["charge"] == 3);  // the first task's again (in flight at the kill), the second's once
   CHECK(after["ship"] == 2);
   CHECK(eng.stats().resumed == 2);
+  // The task that waited for a place never started an effect: each of its effects is attempt 1 (a
+  // resumed task is not taken for a re-run); only the first task's charge is attempt 2.
+  auto lines = ledger_lines(ledger);
+  auto count = [&](const std::string& l) { return std::count(lines.begin(), lines.end(), l); };
+  CHECK(count("reserve 7 attempt 1") == 1);
+  CHECK(count("charge 700 attempt 1") == 1);
+  CHECK(count("ship 7 attempt 1") == 1);
+  CHECK(count("charge 500 attempt 1") == 1);
+  CHECK(count("charge 500 attempt 2") == 1);
+  CHECK(lines.size() == 7);
 }
 
 namespace {

@@ -11,8 +11,10 @@
 //
 // The application installs a live handler per effect type; tests install a mock the same way. Handlers
 // may block: the engine runs them on its worker pool, never on the threads that run tasks. A handler may
-// also take `(const E&, const actors::effect_context&)` to learn the task and the effect's position: the
-// pair (task, seq) is stable across crash resume, so it serves as an idempotency key.
+// also take `(const E&, const actors::effect_context&)` to learn the task, the effect's position and
+// which attempt this is: the pair (task, seq) is stable across crash resume, so it serves as an
+// idempotency key, and `attempt` > 1 says an earlier engine started this handler for it and stopped
+// (a crash, a kill) before its result was journaled — so it may have acted.
 // During replay and shadow runs no handler is called.
 //
 // Thread safety: build on one thread, then hand to an engine (which copies it). Handlers are called
@@ -35,6 +37,13 @@ namespace actors {
 struct effect_context {
   task_id task;          ///< The task performing the effect.
   std::uint32_t seq = 0; ///< The effect's position in the task's journal (stable across resume).
+  /// Which time this handler is started for (task, seq): 1 the first time; n + 1 when the effect was
+  /// in flight at a crash n times — each earlier engine had started its handler (the engine journals a
+  /// mark, durable before the handler runs) and stopped before the result was journaled. A handler
+  /// that sees more than 1 may have acted already: look its (task, seq) up before acting again. Without
+  /// a journal (engine_config::journal empty) it is always 1. A supervisor's restart that runs a failed
+  /// effect again gives it a new seq: attempt 1.
+  std::uint32_t attempt = 1;
 };
 
 /// What a type-erased handler returns: the serialized result and its readable rendering.

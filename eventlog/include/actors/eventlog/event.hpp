@@ -124,6 +124,16 @@ struct supervision_record {
   std::int64_t updated = 0;   ///< ns since the Unix epoch.
 };
 
+/// That effect `seq` of `task` was handed to its handler for the `attempt`th time (journal::mark_effect).
+/// A task keeps one mark, its latest effect's: a task runs one effect at a time, and only the one at the
+/// end of its journal — whose result is not journaled — can have been in flight at a crash.
+struct effect_mark {
+  std::uint64_t task = 0;
+  std::uint32_t seq = 0;
+  std::uint32_t attempt = 0; ///< 1 the first time
+  std::string name;          ///< the effect's name (a resumed run of other code at `seq` starts over)
+};
+
 /// A routing decision set at run time (engine::set_policy / override_route, `route set`), kept in the
 /// journal so that every engine on the file — in this process or another — routes by it.
 struct route_record {

@@ -81,8 +81,8 @@ public:
   /// History: 1 — tasks, events, meta; 2 — tasks.route, divergences; 3 — routes; 4 — cancel_requests;
   /// 5 — messages, supervision; 6 — start_keys; 7 — unfinished tasks in a partial index instead of an
   /// index on every task's status (older journals are migrated on a writable open, read as they are
-  /// on a read-only one).
-  static constexpr int schema_version = 7;
+  /// on a read-only one); 8 — effect_marks.
+  static constexpr int schema_version = 8;
   /// PRAGMA application_id that marks a file as a libactors journal ("ACTR").
   static constexpr std::int32_t application_id = 0x41435452;
 
@@ -130,6 +130,11 @@ public:
 
   /// Queues removing every supervision row of supervisor `name` (it stopped for good).
   lsn clear_supervision(std::string name);
+
+  /// Queues `m` as task `m.task`'s effect mark, replacing its earlier one. The engine marks each effect
+  /// before its handler runs (and waits until the mark is durable), so an engine that resumes the task
+  /// after a crash knows the handler of the effect at the end of its journal was started, and how often.
+  lsn mark_effect(effect_mark m);
 
   /// Calls `cb` once every append with lsn <= `n` is durable (inline if it already is), or with the
   /// write error if the journal has failed.
@@ -199,6 +204,9 @@ public:
   /// The start key task `task` was started with, if any. Scans the start keys (they are indexed by
   /// key, not by task): for tools such as `task show`, not for hot paths.
   [[nodiscard]] caf::expected<std::optional<std::string>> start_key_of(std::uint64_t task);
+
+  /// Task `task`'s effect mark (see mark_effect), if any (none before schema 8).
+  [[nodiscard]] caf::expected<std::optional<effect_mark>> effect_mark_of(std::uint64_t task);
 
   /// The largest message id, or 0.
   [[nodiscard]] caf::expected<std::uint64_t> max_message_id();
