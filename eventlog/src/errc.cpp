@@ -24,6 +24,8 @@ std::string_view to_string(errc x) noexcept {
       return "closed";
     case errc::not_found:
       return "not_found";
+    case errc::invalid_name:
+      return "invalid_name";
   }
   return "unknown";
 }

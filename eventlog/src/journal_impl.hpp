@@ -41,6 +41,14 @@ std::int64_t now_ns() noexcept;
 /// everything else (I/O, full, busy, cantopen, ...) → io_error. The message names `path` and `what`.
 caf::error sqlite_error(sqlite3* db, int rc, const std::string& path, std::string_view what);
 
+/// What a read-only journal watches of its file while it reads it as immutable.
+struct file_state {
+  bool wal = false; ///< a -wal exists (a writer has the journal open)
+  std::uint64_t ino = 0, size = 0;
+  std::int64_t mtime_ns = 0, ctime_ns = 0;
+  friend bool operator==(const file_state&, const file_state&) = default;
+};
+
 } // namespace internal
 
 struct journal::impl {
@@ -66,8 +74,14 @@ struct journal::impl {
   };
 
   // --- configuration (immutable after open) ------------------------------------------------------
-  std::string path_;
+  std::string path_;       ///< The journal's file (a `file:` URI resolved), or ":memory:".
+  std::string vfs_;        ///< journal_options::vfs
   bool read_only_ = false;
+  /// A read-only open of a file that had no -wal (no writer): its connection reads the file as
+  /// immutable, as long as `with_reads` finds the file as it was (`follow_file`).
+  bool immutable_ = false;
+  std::string wal_path_;          ///< Where a writer's -wal appears (set while immutable_).
+  internal::file_state seen_;     ///< The file when the immutable connection was opened.
   bool has_schema_ = true;   ///< False only for a read-only open of a fresh (empty) file.
   int file_version_ = journal::schema_version; ///< Older only when opened read-only (not migrated).
   std::size_t max_batch_ = 8192;
@@ -238,6 +252,9 @@ struct journal::impl {
   std::unique_ptr<reader> checkout_reader();
   void checkin_reader(std::unique_ptr<reader> r);
   /// Runs `f(db, statements)` on a reader connection, or on the writer's under db_mu_.
+  /// On an immutable connection (`immutable_`) a read counts only if the file is as it was when the
+  /// connection opened, before the read and after it: a writer that came (a -wal) or came and went (the
+  /// file changed by its checkpoint) may have changed it under the read, and the read runs again.
   template <class F>
   auto with_reads(F f) {
     if (auto r = checkout_reader()) {
@@ -246,8 +263,23 @@ struct journal::impl {
       return out;
     }
     std::lock_guard lk{db_mu_};
+    for (int attempt = 0; immutable_; ++attempt) {
+      if (auto err = follow_file(attempt >= 3))
+        return decltype(f(db_.get(), reads_)){std::move(err)};
+      if (!immutable_)
+        break;
+      auto out = f(db_.get(), reads_);
+      if (observe() == seen_)
+        return out;
+    }
     return f(db_.get(), reads_);
   }
+  /// The journal file and its -wal now. Reads no connection.
+  internal::file_state observe() const;
+  /// Under db_mu_, on an immutable connection: if the file changed since it opened (or `give_up`),
+  /// replaces db_ and reads_ by a new immutable connection, or by a plain read-only one (for good)
+  /// when a writer has the journal open or the file keeps changing.
+  caf::error follow_file(bool give_up);
 };
 
 } // namespace actors::eventlog

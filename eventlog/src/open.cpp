@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include "journal_impl.hpp"
 
 namespace actors::eventlog {
@@ -304,10 +306,17 @@ caf::error foreign(const std::string& path, const schema_facts& facts) {
   return make_error(errc::foreign_database, std::move(msg));
 }
 
+/// The -wal file of the database at `path`, where SQLite puts it: beside the file a symlink leads to.
+std::string wal_of(const std::string& path) {
+  std::error_code ec;
+  auto real = std::filesystem::canonical(path, ec);
+  return (ec ? path : real.string()) + "-wal";
+}
+
 /// Inspects the existing file at `path` without writing to it or creating anything beside it.
 caf::expected<probe_result> probe(const std::string& path) {
   std::error_code ec;
-  auto wal_exists = std::filesystem::exists(path + "-wal", ec);
+  auto wal_exists = std::filesystem::exists(wal_of(path), ec);
   auto size = std::filesystem::file_size(path, ec);
   if (ec)
     return make_error(errc::io_error, path + ": cannot read: " + ec.message());
@@ -419,15 +428,48 @@ struct connected {
   bool created = false;     ///< This open created the file (removed again if setup fails).
   bool needs_schema = true;
   int version = 0;          ///< Schema version of an existing journal (0 when it needs the schema).
+  bool immutable = false;   ///< A read-only open of a file without a -wal (no writer): see `read_only_db`.
+  internal::file_state seen; ///< The file when a read-only connection opened.
 };
 
+/// The file at `path` and its -wal at `wal` now (an error reads as a -wal: no immutable read then).
+internal::file_state observe_file(const std::string& path, const std::string& wal) {
+  internal::file_state now;
+  std::error_code ec;
+  now.wal = std::filesystem::exists(wal, ec) || ec;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    now.ino = st.st_ino;
+    now.size = static_cast<std::uint64_t>(st.st_size);
+    now.mtime_ns = st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec;
+    now.ctime_ns = st.st_ctim.tv_sec * 1'000'000'000LL + st.st_ctim.tv_nsec;
+  }
+  return now;
+}
+
+/// A read-only connection that needs no write access and creates nothing beside the file. Without a
+/// -wal file no connection has the journal open and the main file holds the whole database: read it as
+/// immutable (SQLite's plain read-only open of a WAL database would create the -wal and -shm files, or
+/// fail in a read-only directory). With one, a writer may be live: a plain read-only open sees its
+/// commits (and finds the -wal and -shm it needs already there).
+caf::expected<connection> read_only_db(const std::string& path, const std::string& vfs,
+                                       internal::file_state& seen) {
+  seen = observe_file(path, wal_of(path)); // before the open: a change after it is seen
+  if (!seen.wal)
+    return open_connection(immutable_uri(path), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, path, vfs);
+  return open_connection(path, SQLITE_OPEN_READONLY, path, vfs);
+}
+
 /// Checks an existing file, or creates a missing one, and connects to it (read-only if asked).
-caf::expected<connected> connect(const journal_options& opts, bool memory) {
+caf::expected<connected> connect(const journal_options& opts, bool memory, bool must_exist) {
   connected out;
   const auto& path = opts.path;
   std::error_code ec;
-  if (memory || std::filesystem::status(path, ec).type() == std::filesystem::file_type::not_found) {
-    if (opts.read_only && !memory)
+  auto type = memory ? std::filesystem::file_type::not_found : std::filesystem::status(path, ec).type();
+  if (ec && type != std::filesystem::file_type::not_found) // e.g. a directory on the way is unreadable
+    return make_error(errc::io_error, path + ": cannot open the journal: " + ec.message());
+  if (memory || type == std::filesystem::file_type::not_found) {
+    if ((opts.read_only || must_exist) && !memory)
       return make_error(errc::not_found, path + ": no such journal");
     auto db = open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, path, opts.vfs);
     if (!db)
@@ -436,14 +478,21 @@ caf::expected<connected> connect(const journal_options& opts, bool memory) {
     out.created = !memory;
     return out;
   }
+  if (auto links = std::filesystem::hard_link_count(path, ec); !ec && links > 1)
+    return make_error(errc::invalid_name,
+                      path + ": the journal file has " + std::to_string(links) + " hard links. SQLite "
+                      "keeps the -wal and -shm files beside the name a database is opened by, so under "
+                      "another name it would miss the journal's last commits or split its log: remove "
+                      "the other links (a symlink is fine)");
   auto found = probe(path);
   if (!found)
     return std::move(found.error());
   out.needs_schema = found->needs_schema;
   out.version = found->version;
   // Plain flags, never CREATE: the file was checked above and must not be replaced by a new one.
-  auto db = open_connection(path, opts.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, path,
-                            opts.vfs);
+  auto db = opts.read_only ? read_only_db(path, opts.vfs, out.seen)
+                           : open_connection(path, SQLITE_OPEN_READWRITE, path, opts.vfs);
+  out.immutable = opts.read_only && !out.seen.wal;
   if (!db)
     return std::move(db.error());
   if (!opts.read_only && sqlite3_db_readonly(db->get(), "main") == 1)
@@ -596,6 +645,30 @@ std::unique_ptr<journal::impl::reader> journal::impl::checkout_reader() {
   return r;
 }
 
+internal::file_state journal::impl::observe() const {
+  return observe_file(path_, wal_path_);
+}
+
+caf::error journal::impl::follow_file(bool give_up) {
+  auto now = observe();
+  if (now == seen_ && !give_up)
+    return {};
+  bool immutable = !now.wal && !give_up;
+  auto db = immutable ? open_connection(immutable_uri(path_), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                                        path_, vfs_)
+                      : open_connection(path_, SQLITE_OPEN_READONLY, path_, vfs_);
+  if (!db)
+    return std::move(db.error());
+  read_statements st;
+  if (auto err = prepare_reads(db->get(), st))
+    return err;
+  reads_ = std::move(st); // the old statements are finalized before their connection closes
+  db_ = std::move(*db);
+  immutable_ = immutable;
+  seen_ = now;
+  return {};
+}
+
 void journal::impl::checkin_reader(std::unique_ptr<reader> r) {
   constexpr std::size_t max_idle = 8;
   std::lock_guard lk{readers_mu_};
@@ -603,16 +676,26 @@ void journal::impl::checkin_reader(std::unique_ptr<reader> r) {
     idle_readers_.push_back(std::move(r));
 }
 
-caf::expected<std::unique_ptr<journal::impl>> journal::impl::open(const journal_options& opts) {
-  if (opts.path.empty())
-    return make_error(errc::not_found, "journal path is empty");
-  bool memory = opts.path == memory_path;
-  auto conn = connect(opts, memory);
+caf::expected<std::unique_ptr<journal::impl>> journal::impl::open(const journal_options& given) {
+  // A `file:` URI is resolved to its file first: every check below then applies to that file.
+  auto where = resolve_journal_name(given.path, given.vfs, !given.read_only);
+  if (!where)
+    return std::move(where.error());
+  auto opts = given;
+  opts.path = where->memory ? memory_path : where->file;
+  bool memory = where->memory;
+  auto conn = connect(opts, memory, where->must_exist);
   if (!conn)
     return std::move(conn.error());
   auto self = std::make_unique<impl>();
   self->path_ = opts.path;
+  self->vfs_ = opts.vfs;
   self->read_only_ = opts.read_only;
+  self->immutable_ = conn->immutable;
+  if (self->immutable_) {
+    self->wal_path_ = wal_of(opts.path);
+    self->seen_ = conn->seen;
+  }
   self->max_batch_ = opts.max_batch == 0 ? 1 : opts.max_batch;
   self->max_queue_ = opts.max_queue;
   self->db_ = std::move(conn->db);

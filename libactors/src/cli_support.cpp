@@ -203,9 +203,30 @@ void side_by_side(std::ostream& os, const std::string& lh, const std::string& le
 
 // --- the journal ----------------------------------------------------------------------------------
 
-std::unique_ptr<el::journal> open_journal(const std::string& path) {
-  if (path != ":memory:" && !std::filesystem::exists(path))
+namespace {
+
+/// Refuses a journal name that does not lead to an existing file (or memory, if `memory_ok`) with a
+/// one-line usage problem naming it: a refused `file:` URI, a missing file, an unreadable directory.
+void need_journal_file(const std::string& path, bool writing, bool memory_ok) {
+  auto where = el::resolve_journal_name(path, {}, writing);
+  if (!where)
+    throw usage_problem{"cannot open journal " + quote_input(path) + ": " + describe(where.error())};
+  if (where->memory && memory_ok)
+    return;
+  std::error_code ec;
+  auto type = where->memory ? std::filesystem::file_type::not_found
+                            : std::filesystem::status(where->file, ec).type();
+  if (type == std::filesystem::file_type::not_found)
     throw usage_problem{"journal " + quote_input(path) + " does not exist (give one with --journal PATH)"};
+  if (ec)
+    throw usage_problem{"cannot open journal " + quote_input(path) + ": " + quote_input(where->file) + ": " +
+                        ec.message()};
+}
+
+} // namespace
+
+std::unique_ptr<el::journal> open_journal(const std::string& path) {
+  need_journal_file(path, false, true);
   el::journal_options opts;
   opts.path = path;
   opts.read_only = true;
@@ -225,8 +246,7 @@ el::task_record need_task(el::journal& j, task_id id) {
 
 /// Opens an existing journal for writing (route changes).
 std::unique_ptr<el::journal> open_journal_for_writing(const std::string& path) {
-  if (!std::filesystem::exists(path))
-    throw usage_problem{"journal " + quote_input(path) + " does not exist (give one with --journal PATH)"};
+  need_journal_file(path, true, false);
   auto j = el::journal::open({.path = path});
   if (!j)
     throw usage_problem{"cannot open journal " + quote_input(path) + ": " + describe(j.error())};

@@ -188,7 +188,7 @@ caf::error engine_core::claim_journal(engine_lock::purpose why) {
   if (journal_claimed.load(std::memory_order_relaxed))
     return {};
   if (cfg.journal_enabled) {
-    auto lock = engine_lock::acquire(cfg.journal, why);
+    auto lock = engine_lock::acquire(cfg.journal, cfg.journal_vfs, why);
     if (!lock)
       return std::move(lock.error()); // retried at the next start: the other engine may stop
     owner_lock = std::move(*lock);
@@ -515,6 +515,7 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
     opts.vfs = core.cfg.journal_vfs;
     auto j = eventlog::journal::open(opts);
     if (!j) {
+      core.owner_lock.remove_created_journal(); // a failed open leaves no file the lock created
       impl_->status = std::move(j.error());
       return;
     }

@@ -3,11 +3,13 @@
 //
 // An engine that resumes unfinished tasks (engine_config::resume) owns its journal: a second such
 // engine on the same file, in this process or another, would resume the first one's running tasks and
-// run their effects twice, and draw the same task ids. The owner holds an exclusive flock(2) on
-// "<journal>-engine.lock" (holding the owner's pid, for the error message) for as long as it lives;
-// the kernel drops it when the process dies, kill -9 included, so a restarted engine never finds a
-// stale lock. An engine with resume off (the CLI's replays) takes it only when it first starts a task:
-// task and message ids of two engines starting tasks on one journal would collide. Internal.
+// run their effects twice, and draw the same task ids. The owner holds an exclusive flock(2) on the
+// journal's file itself for as long as it lives, so every name of the file (a symlink, a hard link, a
+// relative path, a `file:` URI) leads to the same lock; the kernel drops it when the process dies,
+// kill -9 included, so a restarted engine never finds a stale lock. The owner's pid, for the error
+// message, comes from /proc/locks. An engine with resume off (the CLI's replays) takes it only when it
+// first starts a task: task and message ids of two engines starting tasks on one journal would
+// collide. DESIGN-NOTES §23. Internal.
 
 #include <string>
 
@@ -15,32 +17,43 @@
 
 namespace actors::detail {
 
+struct locked_file;
+
 class engine_lock {
 public:
-  /// The lock file of `journal_path`, or "" for journals that have none (":memory:", "file:" URIs).
-  static std::string lock_path(const std::string& journal_path);
-
   /// What the lock is taken for: its error message says why a second engine is refused.
   enum class purpose {
     resume, ///< an engine that resumes the journal's tasks, at start-up
     start,  ///< an engine with resume off, at its first start of a task
   };
 
-  /// Takes the lock of `journal_path` without waiting: an `errc::journal_in_use` error naming the
-  /// journal, the lock file and the owner's pid when another engine holds it; `journal_failure` when
-  /// the lock file cannot be opened.
-  static caf::expected<engine_lock> acquire(const std::string& journal_path, purpose why);
+  /// Takes the lock of the journal named `journal` (a path or a `file:` URI, read with
+  /// `eventlog::resolve_journal_name` and `vfs`) without waiting. A journal that does not exist yet is
+  /// created empty (0 bytes, which the journal's open takes for a new database) so that there is a file
+  /// to lock; `remove_created_journal` takes it away again if the open fails. In-memory journals need
+  /// no lock (an empty one is returned).
+  /// @returns the lock, or `errc::journal_in_use` naming the journal and the owner's pid when another
+  ///          engine holds it; `journal_failure` when the file cannot be created, opened or locked;
+  ///          the journal's `invalid_name` for a refused `file:` URI.
+  static caf::expected<engine_lock> acquire(const std::string& journal, const std::string& vfs,
+                                            purpose why);
 
-  engine_lock() = default; ///< Holds nothing (journals without a lock file).
+  /// If `acquire` created the journal's file, removes it again (with any -wal, -shm or -journal file
+  /// beside it): for an engine whose journal failed to open, so that the failure leaves nothing behind.
+  void remove_created_journal();
+
+  engine_lock() = default; ///< Holds nothing (in-memory journals).
   engine_lock(engine_lock&& other) noexcept;
   engine_lock& operator=(engine_lock&& other) noexcept;
   engine_lock(const engine_lock&) = delete;
   engine_lock& operator=(const engine_lock&) = delete;
-  ~engine_lock(); ///< Releases the lock (the file stays, empty of meaning without its flock).
+  ~engine_lock(); ///< Releases the lock.
 
 private:
-  explicit engine_lock(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  engine_lock(locked_file* file, std::string created) : file_(file), created_(std::move(created)) {}
+  void release() noexcept;
+  locked_file* file_ = nullptr; ///< this process's descriptor of the journal file (engine_lock.cpp)
+  std::string created_;         ///< the path of the file `acquire` created, "" if it existed
 };
 
 } // namespace actors::detail

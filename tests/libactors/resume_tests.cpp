@@ -338,7 +338,7 @@ TEST_CASE("one engine resumes a journal's tasks: a second is refused and changes
   std::optional<engine> first;
   first.emplace(test::config_for(path), router{}, effects{}); // serves, but cannot run "durable"
   REQUIRE_FALSE(first->status());
-  CHECK(std::filesystem::exists(path + "-engine.lock"));
+  CHECK_FALSE(std::filesystem::exists(path + "-engine.lock")); // the lock is on the journal's file
   {
     engine second{test::config_for(path), test::crash_routes(), test::crash_effects(ledger, {})};
     auto err = second.status();
@@ -402,14 +402,15 @@ TEST_CASE("an engine with resume off that starts tasks serves the journal until 
   CHECK_FALSE(server.status());
 }
 
-TEST_CASE("an engine lock file that cannot be created is a journal failure naming it", "[resume][errors]") {
+TEST_CASE("a journal file that cannot be created for its lock is a journal failure naming it",
+          "[resume][errors]") {
   temp_dir dir;
   auto path = (dir.path() / "no-such-dir" / "j.db").string();
   engine eng{test::config_for(path), test::crash_routes(), test::crash_effects(dir.file("ledger"), {})};
   auto err = eng.status();
   REQUIRE(err);
   CHECK(err.code() == static_cast<std::uint8_t>(errc::journal_failure));
-  CHECK_THAT(describe(err), Catch::Contains("cannot open the engine lock file " + path + "-engine.lock") &&
+  CHECK_THAT(describe(err), Catch::Contains("cannot lock journal " + path + ": cannot create " + path) &&
                               Catch::Contains("No such file or directory"));
   CHECK_FALSE(std::filesystem::exists(dir.path() / "no-such-dir")); // nothing was created
 }

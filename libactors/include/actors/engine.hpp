@@ -43,7 +43,7 @@ class journal;
 }
 
 struct engine_config {
-  /// The journal: an SQLite file path (created if missing), or ":memory:".
+  /// The journal: a file path (created if missing), ":memory:", or a `file:` URI naming a file.
   std::string journal = "actors.db";
   /// false turns journaling off entirely (no durability, no resume): for benchmarks of the bare task
   /// layer and for purely in-memory use.
@@ -54,7 +54,7 @@ struct engine_config {
   /// e.g. an encrypting VFS, or the fault-injecting one of the storage-fault tests.
   std::string journal_vfs;
   /// Resume unfinished tasks found in the journal when the engine starts. Such an engine serves its
-  /// journal alone: it holds an exclusive lock on "<journal>-engine.lock" while it lives (released by
+  /// journal alone: it holds an exclusive flock on the journal file itself, whatever names it (released by
   /// the kernel if the process dies), and a second one on the same file gets `errc::journal_in_use`
   /// from `status()` instead of running the first one's tasks twice. Tools that only read or replay a
   /// journal another engine serves set this to false; such an engine takes the lock when it first

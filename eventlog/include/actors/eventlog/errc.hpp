@@ -17,6 +17,9 @@ enum class errc : std::uint8_t {
   corrupt,              ///< The journal's content is inconsistent (bad row, malformed database).
   closed,               ///< The journal has failed or is shutting down and takes no more appends.
   not_found,            ///< The journal path does not exist (read-only opens never create).
+  invalid_name,         ///< The journal's name cannot be used: a `file:` URI with a query parameter that
+                        ///< would defeat the journal's checks, another host, or a bad escape; or a
+                        ///< file with more than one hard link (SQLite's -wal goes by the name).
 };
 
 /// Returns the code's name, e.g. "newer_schema".

@@ -39,7 +39,7 @@ using commit_listener = std::function<void(lsn durable, const caf::error&)>;
 
 /// How `journal::open` treats the file.
 struct journal_options {
-  std::string path;             ///< A file path, or ":memory:".
+  std::string path;             ///< A file path, ":memory:", or a `file:` URI (`resolve_journal_name`).
   bool synchronous_full = false;///< PRAGMA synchronous=FULL instead of NORMAL (WAL makes NORMAL crash-safe
                                 ///< for the database; FULL also survives power loss).
   std::size_t max_batch = 8192; ///< Most appends committed in one transaction.
@@ -56,6 +56,28 @@ struct journal_options {
   /// default). An encrypting or fault-injecting VFS (the storage-fault tests) wraps the default one.
   std::string vfs;
 };
+
+/// What a journal's name designates (`resolve_journal_name`).
+struct journal_location {
+  bool memory = false;     ///< ":memory:" or "file::memory:": a journal in memory, gone when closed.
+  std::string file;        ///< The file's path (empty for memory): the name itself, or the path a `file:`
+                           ///< URI names, percent-decoded. Never itself a URI.
+  bool must_exist = false; ///< The URI said `mode=rw`: the file is opened, never created.
+};
+
+/// Resolves a journal name the way `journal::open` and the engine's lock read it: a file path,
+/// ":memory:", or an SQLite `file:` URI (`file:x.db`, `file:/abs`, `file:///abs`,
+/// `file://localhost/abs`; `%HH` escapes decoded, a `#fragment` ignored), whose file is then opened
+/// and checked like any path. A URI may carry `mode=rwc`, `mode=rw` (the file must exist), `mode=ro`
+/// (read-only opens only), `cache=private` and `vfs=NAME` (only the VFS the journal is configured
+/// with: `vfs`, or SQLite's default when that is empty). Every other parameter is refused, since each
+/// would defeat the journal's checks, locking or durability: `immutable`, `nolock`, `cache=shared`,
+/// `mode=memory` (use ":memory:"), `modeof`, `psow` and any unknown one. Thread-safe.
+/// @param writing false for a read-only open (`journal_options::read_only`).
+/// @returns the location, or `invalid_name` naming the parameter or the part of the URI refused
+///          (another host, a bad escape, no file), or `not_found` for an empty name.
+caf::expected<journal_location> resolve_journal_name(const std::string& name, const std::string& vfs,
+                                                     bool writing);
 
 /// Filter for `journal::list_tasks`.
 struct task_filter {
@@ -86,10 +108,15 @@ public:
   /// PRAGMA application_id that marks a file as a libactors journal ("ACTR").
   static constexpr std::int32_t application_id = 0x41435452;
 
-  /// Opens or creates the journal at `opts.path`.
+  /// Opens or creates the journal at `opts.path` (a `file:` URI is resolved to its file first, and the
+  /// file checked like any path). A read-only open needs no write access and creates nothing beside the
+  /// file: without a -wal (no writer) it reads the file as immutable, and changes to a plain read-only
+  /// connection, which sees the writer's commits, as soon as a -wal appears.
   /// @returns the journal, or an error: `not_a_database` (file is not SQLite), `foreign_database` (an
   ///          SQLite file with tables that is not a libactors journal), `newer_schema` (written by a newer
-  ///          libactors), `io_error`. On any error the file is left exactly as it was.
+  ///          libactors), `invalid_name` (a refused `file:` URI, a file with more
+  ///          than one hard link), `not_found` (a read-only open, or
+  ///          `mode=rw`, of a missing file), `io_error`. On any error the file is left exactly as it was.
   [[nodiscard]] static caf::expected<std::unique_ptr<journal>> open(const journal_options& opts);
 
   ~journal();
@@ -231,7 +258,7 @@ public:
   /// beside its writer once ~1,000 WAL pages have piled up).
   bool await_checkpoints(std::uint64_t n, std::chrono::milliseconds limit) const;
 
-  /// The path this journal was opened with.
+  /// The journal's file: the path it was opened with, or the file its `file:` URI names.
   const std::string& path() const noexcept;
 
 private:
