@@ -77,7 +77,7 @@ void write_tasks(const std::string& path, std::initializer_list<std::uint64_t> i
 
 } // namespace
 
-TEST_CASE("file: URIs resolve to their file; :memory: and file::memory: to an in-memory journal") {
+TEST_CASE("file URIs resolve to their file, and both in-memory names to an in-memory journal") {
   CHECK(resolved("j.db").file == "j.db");
   CHECK(resolved("file:j.db").file == "j.db");
   CHECK(resolved("file:/srv/a/j.db").file == "/srv/a/j.db");
@@ -95,7 +95,7 @@ TEST_CASE("file: URIs resolve to their file; :memory: and file::memory: to an in
   CHECK(resolved("file::memory:").memory);
 }
 
-TEST_CASE("file: URIs with parameters that would defeat the journal's checks are refused, naming them") {
+TEST_CASE("file URIs with parameters that would defeat the journal's checks are refused, naming them") {
   refused("file:/srv/j.db?immutable=1", "immutable=1");
   refused("file:/srv/j.db?immutable=1", "immutable=1", false);
   refused("file:/srv/j.db?nolock=1", "nolock=1");
@@ -121,7 +121,7 @@ TEST_CASE("a refused URI creates nothing") {
   CHECK(listing(dir).empty());
 }
 
-TEST_CASE("a file: URI naming a foreign, newer or non-SQLite file is refused and leaves it byte-identical") {
+TEST_CASE("a file URI naming a foreign, newer or non-SQLite file is refused and leaves it byte-identical") {
   temp_dir dir;
   auto foreign = dir.file("app.db");
   REQUIRE(run_sql(foreign, "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT);"
@@ -143,7 +143,7 @@ TEST_CASE("a file: URI naming a foreign, newer or non-SQLite file is refused and
   }
 }
 
-TEST_CASE("a journal opened through a file: URI is the file: written there, read back by its path") {
+TEST_CASE("a journal opened through a file URI is the file, written there and read back by its path") {
   temp_dir dir;
   auto path = dir.file("j.db");
   {

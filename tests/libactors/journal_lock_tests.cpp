@@ -102,8 +102,8 @@ bool holds_posix_lock(pid_t pid, const std::string& path) {
 
 } // namespace
 
-TEST_CASE("a second engine process is refused on every name of a served journal: symlink, hard link, "
-          "relative, '..', '//', file: URI",
+TEST_CASE("a second engine process is refused on every name of a served journal (symlink, hard link, "
+          "relative, '..', '//', file URI)",
           "[resume][crash][lock]") {
   temp_dir dir;
   auto d = dir.path().string();
@@ -187,8 +187,8 @@ TEST_CASE("in one process, an engine on another name of a served journal is refu
   CHECK_FALSE(next.status());
 }
 
-TEST_CASE("a failed engine start leaves nothing beside the journal: no lock file, no journal it "
-          "created",
+TEST_CASE("a failed engine start leaves nothing beside the journal (no lock file, no journal it "
+          "created)",
           "[resume][lock][errors]") {
   temp_dir dir;
   auto path = dir.file("j.db");
