@@ -220,7 +220,7 @@ TEST_CASE("bad command lines get one line naming the problem and exit 2", "[cli]
   }
 }
 
-TEST_CASE("--limit N prints at most N, 0 prints all", "[cli][errors]") {
+TEST_CASE("a limit of N prints at most N tasks, and 0 prints all (--limit)", "[cli][errors]") {
   temp_dir d;
   record_demo(d);
   auto two = engine(d, {"--journal", "shop.db", "--json", "task", "list", "--limit", "2"});
