@@ -270,7 +270,22 @@ int route_show(const globals& g) {
 }
 
 
+namespace {
+
+/// usage_problem unless every given name passes check_name (without application code, nothing else
+/// checks them: a name with a newline would fake log lines of every engine that reads the route).
+void need_names(std::initializer_list<std::pair<const char*, const std::string*>> names) {
+  for (auto [what, name] : names)
+    if (name->size() != 0 || std::string_view{what} == "function")
+      if (auto err = check_name(what, *name))
+        throw usage_problem{describe(err)};
+}
+
+} // namespace
+
 int route_set(const globals& g, const router& routes, const route_change& c) {
+  need_names({{"function", &c.function}, {"--version", &c.version}, {"--shadow", &c.shadow},
+              {"--candidate", &c.candidate}, {"--primary", &c.primary}});
   int forms = (!c.version.empty()) + (!c.shadow.empty()) + (c.percent >= 0);
   if (forms != 1)
     throw usage_problem{"route set " + quote_input(c.function) +
@@ -286,8 +301,10 @@ int route_set(const globals& g, const router& routes, const route_change& c) {
   auto j = open_journal_for_writing(g.journal);
   el::route_record r;
   r.function = c.function;
-  if (!c.task.empty())
+  if (!c.task.empty()) {
     r.root = parse_task_id(c.task).value();
+    need_task(*j, task_id{r.root}); // an override of a tree no task roots would route nothing
+  }
   if (!c.version.empty()) {
     r.mode = "primary";
     r.primary = c.version;
@@ -330,6 +347,7 @@ int route_set(const globals& g, const router& routes, const route_change& c) {
 }
 
 int route_clear(const globals& g, const std::string& function, const std::string& task) {
+  need_names({{"function", &function}});
   auto j = open_journal_for_writing(g.journal);
   std::uint64_t root = task.empty() ? 0 : parse_task_id(task).value();
   bool found = false;

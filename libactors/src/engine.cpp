@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <fstream>
 #include <random>
 #include <future>
 #include <set>
@@ -47,6 +46,7 @@ caf::error from_router(const caf::error& err) {
   switch (static_cast<router_errc>(err.code())) {
     case router_errc::unknown_function: return make_error(errc::unknown_function, msg);
     case router_errc::unknown_version: return make_error(errc::unknown_version, msg);
+    case router_errc::invalid_name: return make_error(errc::bad_input, msg);
     default: return make_error(errc::invalid_configuration, msg);
   }
 }
@@ -308,7 +308,25 @@ caf::expected<task_id> engine_core::start_keyed(std::string_view key, std::strin
 
 engine_core::engine_core() : supervisors(std::make_unique<supervision_state>()) {}
 
-engine_core::~engine_core() = default;
+engine_core::~engine_core() {
+  shutdown();
+}
+
+void engine_core::shutdown() noexcept {
+  // The journal's writer calls into the pool (the commit listener): cut that before the pool goes.
+  if (journal)
+    journal->set_commit_listener({});
+  // Effect handlers still running finish here; they may append to the journal, which is still open.
+  pool.reset();
+  system.reset();
+  shadow_system.reset();
+  // Last: its final commit calls only what is still alive (start keys' when_durable callbacks).
+  if (journal) {
+    if (auto err = journal->flush(); err && log)
+      log->error("journal flush at shutdown failed: {}", describe(err));
+    journal.reset();
+  }
+}
 
 bool engine_core::task_alive(std::uint64_t id) {
   if (auto c = completions.find(task_id{id})) {
@@ -322,6 +340,22 @@ bool engine_core::task_alive(std::uint64_t id) {
     return false;
   auto rec = journal->find_task(id);
   return rec && *rec && (**rec).status == eventlog::task_status::running;
+}
+
+caf::error engine_core::check_known_task(task_id id) {
+  if (completions.find(id)) // this engine's (its row may not be committed yet)
+    return {};
+  if (journal) {
+    auto rec = journal->find_task(id.value());
+    if (!rec)
+      return make_error(errc::journal_failure,
+                        "cannot read task " + to_string(id) + ": " + describe(rec.error()));
+    if (!*rec)
+      return make_error(errc::unknown_task,
+                        "no task " + to_string(id) + " in journal '" + journal->path() + "'");
+    return {};
+  }
+  return make_error(errc::unknown_task, "no task " + to_string(id) + " in this engine");
 }
 
 void engine_core::leave() noexcept {
@@ -430,15 +464,32 @@ struct engine::impl {
   // --- the routing file --------------------------------------------------------------------------
   std::mutex file_mx;                 ///< guards the fields below; one reload at a time (not re-entrant:
                                       ///< bump_routing_generation takes it too)
-  std::condition_variable routing_cv; ///< notified when routing_generation moves
+  std::condition_variable routing_cv; ///< notified when routing_generation or refusals move
   std::uint64_t routing_generation = 0;
   std::string file_text;              ///< content last seen (applied or refused)
-  bool unreadable_reported = false;   ///< the file is missing or unreadable and that was logged
+  caf::error text_error;              ///< why file_text was refused (empty: it applied)
+  caf::error file_error;              ///< the file's problem now (engine::routing_file_error)
+  std::string last_refusal;           ///< the refusal last logged: each problem is logged once
+  std::uint64_t refusals = 0;         ///< engine_stats::routing_file_refusals
   std::jthread watcher;
 
+  // --- start-up (each step returns why the engine cannot start) ----------------------------------
+  caf::error start();
+  caf::error check_config();
+  caf::error open_journal();
+  void start_threads();
+  caf::error load_routes();
+  void start_watcher();
   void resume_unfinished();
+  /// Stops everything start() started, wherever it stopped (and ~engine): the watcher, supervisors,
+  /// in-flight tasks, then the core's threads (engine_core::shutdown). Idempotent.
+  void shut_down();
+
   /// Reads the routing file; if its content changed since last seen, applies it (or refuses it).
-  caf::expected<void> reload_routing_file(bool force);
+  /// `at_start`: the constructor's read, whose error becomes status() (not logged, not counted).
+  caf::expected<void> reload_routing_file(bool force, bool at_start = false);
+  /// Counts and logs `err` (once per distinct problem); needs file_mx.
+  void refused_locked(const caf::error& err);
   void bump_routing_generation();
 };
 
@@ -450,30 +501,45 @@ void engine::impl::bump_routing_generation() {
   routing_cv.notify_all();
 }
 
-caf::expected<void> engine::impl::reload_routing_file(bool force) {
+void engine::impl::refused_locked(const caf::error& err) {
+  file_error = err;
+  auto text = describe(err);
+  if (text == last_refusal)
+    return; // logged already (the watcher sees the same problem at every poll)
+  last_refusal = std::move(text);
+  ++refusals;
+  core->log->error("routing file not applied, the policies in force stay: {}", last_refusal);
+  routing_cv.notify_all();
+}
+
+caf::expected<void> engine::impl::reload_routing_file(bool force, bool at_start) {
   auto& c = *core;
   const auto& path = c.cfg.routing_file;
   std::unique_lock guard{file_mx};
-  std::ifstream in{path, std::ios::binary};
-  if (!in) {
-    auto err = from_router(make_error(router_errc::invalid_routing_file,
-                                      path + ": cannot read the routing file"));
-    if (!unreadable_reported) // once per outage, not every poll
-      c.log->error("{}; the policies in force stay", describe(err));
-    unreadable_reported = true;
+  auto refuse = [&](caf::error err) -> caf::expected<void> {
+    if (!at_start)
+      refused_locked(err);
     return err;
-  }
-  unreadable_reported = false;
-  std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-  if (!force && text == file_text)
+  };
+  auto text = read_routing_file(path);
+  if (!text)
+    return refuse(from_router(text.error()));
+  if (!force && *text == file_text) {
+    if (text_error)
+      return refuse(text_error);
+    file_error = {};
+    last_refusal.clear();
     return caf::unit;
-  file_text = text;
-  auto policies = parse_routing_file(text, path, c.routes);
-  if (!policies) {
-    c.log->error("routing file not applied, the policies in force stay: {}",
-                 describe(policies.error()));
-    return from_router(policies.error());
   }
+  file_text = std::move(*text);
+  auto policies = parse_routing_file(file_text, path, c.routes);
+  if (!policies) {
+    text_error = from_router(policies.error());
+    return refuse(text_error);
+  }
+  text_error = {};
+  file_error = {};
+  last_refusal.clear();
   c.log->info("routing file {}: {} polic{}", path, policies->size(),
               policies->size() == 1 ? "y" : "ies");
   c.set_file_policies(std::move(*policies));
@@ -494,98 +560,139 @@ engine::engine(engine_config cfg, const router& routes, const effects& fx)
   core.seed_state = std::random_device{}() ^
                     (static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
                     static_cast<std::uint64_t>(detail::now_ns());
-  if (auto err = routes.validate()) {
-    impl_->status = from_router(err);
-    return;
+  // Whatever step fails — or throws (a thread that cannot be created, memory) — the engine does not
+  // throw: status() says why, and what was started is stopped here, in order (DESIGN-NOTES §28).
+  try {
+    impl_->status = impl_->start();
+  } catch (const std::exception& e) {
+    impl_->status = make_error(errc::engine_stopped, std::string{"the engine could not start: "} + e.what());
+  } catch (...) {
+    impl_->status = make_error(errc::engine_stopped, "the engine could not start: unknown exception");
   }
-  if (auto err = fx.validate()) {
-    impl_->status = err;
-    return;
+  if (impl_->status)
+    impl_->shut_down();
+}
+
+caf::error engine::impl::start() {
+  if (auto err = check_config())
+    return err;
+  if (core->cfg.journal_enabled)
+    if (auto err = open_journal())
+      return err;
+  start_threads();
+  if (auto err = load_routes())
+    return err;
+  start_watcher();
+  if (core->journal && core->cfg.resume)
+    resume_unfinished();
+  return {};
+}
+
+caf::error engine::impl::check_config() {
+  auto& c = *core;
+  if (auto err = c.routes.validate())
+    return from_router(err);
+  if (auto err = c.fx.validate())
+    return err;
+  if (c.cfg.scheduler_policy != "sharing" && c.cfg.scheduler_policy != "stealing")
+    return make_error(errc::invalid_configuration, "engine_config::scheduler_policy is '" +
+                                                     c.cfg.scheduler_policy +
+                                                     "'; expected 'sharing' or 'stealing'");
+  const std::pair<const char*, std::size_t> counts[] = {{"worker_threads", c.cfg.worker_threads},
+                                                        {"scheduler_threads", c.cfg.scheduler_threads},
+                                                        {"shadow_threads", c.cfg.shadow_threads}};
+  for (auto [name, n] : counts)
+    if (n > engine_config::max_threads)
+      return make_error(errc::invalid_configuration,
+                        std::string{"engine_config::"} + name + " is " + std::to_string(n) + "; at most " +
+                          std::to_string(engine_config::max_threads));
+  return {};
+}
+
+caf::error engine::impl::open_journal() {
+  auto& c = *core;
+  // Before the journal is touched: a second server leaves it as it is.
+  if (c.cfg.resume)
+    if (auto err = c.claim_journal(detail::engine_lock::purpose::resume))
+      return err;
+  eventlog::journal_options opts;
+  opts.path = c.cfg.journal;
+  opts.synchronous_full = c.cfg.synchronous_full;
+  opts.vfs = c.cfg.journal_vfs;
+  auto j = eventlog::journal::open(opts);
+  if (!j) {
+    c.owner_lock.remove_created_journal(); // a failed open leaves no file the lock created
+    return std::move(j.error());
   }
-  if (core.cfg.journal_enabled) {
-    // Before the journal is touched: a second server leaves it as it is.
-    if (core.cfg.resume)
-      if (auto err = core.claim_journal(detail::engine_lock::purpose::resume)) {
-        impl_->status = std::move(err);
-        return;
-      }
-    eventlog::journal_options opts;
-    opts.path = core.cfg.journal;
-    opts.synchronous_full = core.cfg.synchronous_full;
-    opts.vfs = core.cfg.journal_vfs;
-    auto j = eventlog::journal::open(opts);
-    if (!j) {
-      core.owner_lock.remove_created_journal(); // a failed open leaves no file the lock created
-      impl_->status = std::move(j.error());
-      return;
-    }
-    core.journal = std::move(*j);
-    // Finished outcomes can be read back from the journal: keep only a window of them in memory.
-    core.completions.set_retain_bound(65536);
-    // New ids must stay above every journaled one, whatever the clock did since.
-    auto max_id = core.journal->max_task_id();
-    if (!max_id) {
-      impl_->status = std::move(max_id.error());
-      return;
-    }
-    core.last_id = *max_id;
-    // Message ids come from the same counter: above every journaled one too.
-    if (auto max_msg = core.journal->max_message_id(); max_msg && *max_msg > core.last_id)
-      core.last_id = *max_msg;
-  }
+  c.journal = std::move(*j);
+  // Finished outcomes can be read back from the journal: keep only a window of them in memory.
+  c.completions.set_retain_bound(65536);
+  // New ids must stay above every journaled one, whatever the clock did since.
+  auto max_id = c.journal->max_task_id();
+  if (!max_id)
+    return std::move(max_id.error());
+  c.last_id = *max_id;
+  // Message ids come from the same counter: above every journaled one too.
+  if (auto max_msg = c.journal->max_message_id(); max_msg && *max_msg > c.last_id)
+    c.last_id = *max_msg;
+  return {};
+}
+
+void engine::impl::start_threads() {
+  auto& c = *core;
   auto cpus = usable_cpus();
-  core.pool = std::make_unique<detail::worker_pool>(
-    core.cfg.worker_threads > 0 ? core.cfg.worker_threads : std::max<std::size_t>(4, 2 * cpus));
-  if (core.journal)
-    core.journal->set_commit_listener(
-      [pool = core.pool.get()](eventlog::lsn n, const caf::error& err) { pool->durable(n, err); });
-  core.system_cfg = std::make_unique<caf::actor_system_config>();
-  core.system_cfg->set("scheduler.max-threads",
-                       core.cfg.scheduler_threads > 0 ? core.cfg.scheduler_threads : cpus);
-  if (core.cfg.scheduler_policy != "sharing" && core.cfg.scheduler_policy != "stealing") {
-    impl_->status = make_error(errc::invalid_configuration,
-                               "engine_config::scheduler_policy is '" + core.cfg.scheduler_policy +
-                                 "'; expected 'sharing' or 'stealing'");
+  c.pool = std::make_unique<detail::worker_pool>(
+    c.cfg.worker_threads > 0 ? c.cfg.worker_threads : std::max<std::size_t>(4, 2 * cpus));
+  if (c.journal)
+    c.journal->set_commit_listener(
+      [pool = c.pool.get()](eventlog::lsn n, const caf::error& err) { pool->durable(n, err); });
+  c.system_cfg = std::make_unique<caf::actor_system_config>();
+  c.system_cfg->set("scheduler.max-threads", c.cfg.scheduler_threads > 0 ? c.cfg.scheduler_threads : cpus);
+  c.system_cfg->set("scheduler.policy", caf::atom_from_string(c.cfg.scheduler_policy));
+  detail::use_lean_scheduler(*c.system_cfg, c.cfg.scheduler_policy == "stealing");
+  c.keeping_thread_logger([&c] { c.system = std::make_unique<caf::actor_system>(*c.system_cfg); });
+}
+
+caf::error engine::impl::load_routes() {
+  auto& c = *core;
+  c.poll_runtime_routes(); // routes set at run time, by this or an earlier engine or the CLI
+  if (c.journal)           // requests seen from now on are new
+    if (auto v = c.journal->cancels_version())
+      c.cancels_version = *v;
+  if (!c.cfg.routing_file.empty())
+    if (auto r = reload_routing_file(true, true); !r)
+      return std::move(r.error());
+  return {};
+}
+
+void engine::impl::start_watcher() {
+  auto& c = *core;
+  if (!c.journal && c.cfg.routing_file.empty())
     return;
-  }
-  core.system_cfg->set("scheduler.policy", caf::atom_from_string(core.cfg.scheduler_policy));
-  detail::use_lean_scheduler(*core.system_cfg, core.cfg.scheduler_policy == "stealing");
-  core.keeping_thread_logger(
-    [&core] { core.system = std::make_unique<caf::actor_system>(*core.system_cfg); });
-  core.poll_runtime_routes(); // routes set at run time, by this or an earlier engine or the CLI
-  if (core.journal)            // requests seen from now on are new
-    if (auto v = core.journal->cancels_version())
-      core.cancels_version = *v;
-  if (!core.cfg.routing_file.empty()) {
-    if (auto r = impl_->reload_routing_file(true); !r) {
-      impl_->status = std::move(r.error());
-      return;
-    }
-  }
-  if (core.journal || !core.cfg.routing_file.empty()) {
-    // Notices a changed routing file, and routes another process set in the journal (`route set`).
-    impl_->watcher = std::jthread{[this](std::stop_token stop) {
-      std::mutex mx;
-      std::condition_variable_any cv;
-      auto& c = *impl_->core;
-      for (;;) {
-        {
-          std::unique_lock lk{mx};
-          if (cv.wait_for(lk, stop, c.cfg.routing_file_poll, [] { return false; }); stop.stop_requested())
-            return;
-        }
+  // Notices a changed routing file, and routes another process set in the journal (`route set`).
+  watcher = std::jthread{[this](std::stop_token stop) {
+    std::mutex mx;
+    std::condition_variable_any cv;
+    auto& c = *core;
+    for (;;) {
+      {
+        std::unique_lock lk{mx};
+        if (cv.wait_for(lk, stop, c.cfg.routing_file_poll, [] { return false; }); stop.stop_requested())
+          return;
+      }
+      try {
         if (!c.cfg.routing_file.empty())
-          (void)impl_->reload_routing_file(false); // errors are logged; the policies in force stay
+          (void)reload_routing_file(false); // errors are logged; the policies in force stay
         if (c.poll_runtime_routes()) {
           c.log->info("routing: the journal's routes changed");
-          impl_->bump_routing_generation();
+          bump_routing_generation();
         }
         c.poll_cancel_requests();
+      } catch (const std::exception& e) { // never std::terminate the application from here
+        c.log->error("routing watcher: {}; the policies in force stay", e.what());
       }
-    }};
-  }
-  if (core.journal && core.cfg.resume)
-    impl_->resume_unfinished();
+    }
+  }};
 }
 
 void engine::impl::resume_unfinished() {
@@ -667,12 +774,17 @@ void engine::impl::resume_unfinished() {
 }
 
 engine::~engine() {
-  if (!impl_ || !impl_->core)
+  if (impl_)
+    impl_->shut_down();
+}
+
+void engine::impl::shut_down() {
+  if (!core)
     return;
-  auto& c = *impl_->core;
-  if (impl_->watcher.joinable()) {
-    impl_->watcher.request_stop();
-    impl_->watcher.join();
+  auto& c = *core;
+  if (watcher.joinable()) {
+    watcher.request_stop();
+    watcher.join();
   }
   if (c.system) {
     // Running supervisors let go of their children without ending them: the next engine on the
@@ -693,18 +805,10 @@ engine::~engine() {
                            [](const auto& kv) { return kv.second.ended || !kv.second.actor; });
       });
     }
-    drain();
+    std::unique_lock guard{c.drain_mx}; // drain()
+    c.drain_cv.wait(guard, [&] { return c.in_flight.load(std::memory_order_acquire) == 0; });
   }
-  if (c.journal)
-    c.journal->set_commit_listener({}); // the pool goes before the journal
-  c.pool.reset();
-  c.system.reset();
-  c.shadow_system.reset();
-  if (c.journal) {
-    if (auto err = c.journal->flush())
-      c.log->error("journal flush at shutdown failed: {}", describe(err));
-    c.journal.reset();
-  }
+  c.shutdown();
 }
 
 caf::error engine::status() const {
@@ -1065,6 +1169,10 @@ void engine::clear_policy(std::string_view fn) {
   if (impl_->status)
     return;
   auto& c = *impl_->core;
+  if (auto err = check_name("function name", fn)) { // no policy can have been set for it
+    c.log->warn("routing: clear_policy: {}", describe(err));
+    return;
+  }
   if (auto err = c.change_runtime_route({std::string{fn}, 0, {}, {}, {}, 0, 0}, true))
     c.log->error("routing: cannot clear the policy of {}: {}", fn, describe(err));
   impl_->bump_routing_generation();
@@ -1077,6 +1185,8 @@ caf::expected<void> engine::override_route(task_id root, std::string_view fn,
   auto& c = *impl_->core;
   if (auto err = routing_table::check(c.routes, fn, policy::primary(std::string{version})))
     return from_router(err);
+  if (auto err = c.check_known_task(root))
+    return err;
   c.log->info("routing: {} in the tree of task {} -> {}", fn, to_string(root), version);
   eventlog::route_record r{std::string{fn}, root.value(), "primary", std::string{version}, {}, 0, 0};
   if (auto err = c.change_runtime_route(std::move(r), false))
@@ -1089,6 +1199,11 @@ void engine::clear_override(task_id root, std::string_view fn) {
   if (impl_->status)
     return;
   auto& c = *impl_->core;
+  if (!fn.empty())
+    if (auto err = check_name("function name", fn)) {
+      c.log->warn("routing: clear_override: {}", describe(err));
+      return;
+    }
   std::vector<std::string> functions;
   if (fn.empty()) {
     for (const auto& [key, version] : c.routing.load()->overrides())
@@ -1122,6 +1237,16 @@ bool engine::await_routing_change(std::uint64_t after, std::chrono::milliseconds
   return impl_->routing_cv.wait_for(guard, timeout, [&] { return impl_->routing_generation > after; });
 }
 
+caf::error engine::routing_file_error() const {
+  std::lock_guard guard{impl_->file_mx};
+  return impl_->file_error;
+}
+
+bool engine::await_routing_file_refusal(std::uint64_t after, std::chrono::milliseconds timeout) {
+  std::unique_lock guard{impl_->file_mx};
+  return impl_->routing_cv.wait_for(guard, timeout, [&] { return impl_->refusals > after; });
+}
+
 routing_table engine::routing() const {
   if (impl_->status)
     return {};
@@ -1140,6 +1265,10 @@ engine_stats engine::stats() const {
   {
     std::lock_guard guard{impl_->core->admission.mx};
     out.waiting = impl_->core->admission.waiting.size();
+  }
+  {
+    std::lock_guard guard{impl_->file_mx};
+    out.routing_file_refusals = impl_->refusals;
   }
   if (auto& j = impl_->core->journal) {
     auto js = j->stats();

@@ -65,7 +65,15 @@ struct erased_input {
 
 struct engine_core {
   engine_core();
+  /// Calls shutdown(): safe wherever the engine's construction stopped (DESIGN-NOTES §28).
   ~engine_core();
+
+  /// Stops the core's threads in the one safe order, whatever of them exists: detaches the journal's
+  /// commit listener (which calls into the pool), joins the worker pool, stops the actor systems, then
+  /// flushes and closes the journal. Members are not left to the declaration order: the pool is
+  /// declared after the journal, so it would be destroyed first while the journal's writer still calls
+  /// it. Needs every task drained (or none started). Idempotent.
+  void shutdown() noexcept;
 
   engine_config cfg;
   router routes;
@@ -154,6 +162,9 @@ struct engine_core {
   /// Whether a message to `id` can be accepted: the task runs here (or is supervised), or the journal
   /// has it unfinished (it resumes, here or in another engine on the file, and reads its mailbox then).
   bool task_alive(std::uint64_t id);
+  /// Empty if task `id` is known: in this engine's registry or in the journal.
+  /// Errors: unknown_task naming it, journal_failure.
+  caf::error check_known_task(task_id id);
 
   /// Starts a root task of `fn` (routed; `pinned` if not empty): journals it, registers its completion
   /// and spawns it. Errors: unknown function or version, wrong input type, a failed journal.

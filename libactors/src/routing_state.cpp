@@ -30,7 +30,7 @@ void engine_core::rebuild_routing_locked() {
     caf::error err = mode ? routing_table::check(routes, r.function, p)
                           : make_error(errc::invalid_configuration, "unknown mode '" + r.mode + "'");
     if (err) {
-      log->warn("a route in the journal is not applied here: {}{}: {}", r.function,
+      log->warn("a route in the journal is not applied here: {}{}: {}", quoted_name(r.function),
                 r.root == 0 ? std::string{} : " for task " + to_string(task_id{r.root}),
                 describe(err));
       continue;

@@ -40,6 +40,7 @@ std::string_view to_string(router_errc x) noexcept {
     case router_errc::invalid_registration: return "invalid_registration";
     case router_errc::invalid_policy: return "invalid_policy";
     case router_errc::invalid_routing_file: return "invalid_routing_file";
+    case router_errc::invalid_name: return "invalid_name";
   }
   return "unknown";
 }
@@ -52,21 +53,112 @@ caf::error make_error(router_errc x, std::string msg) {
 namespace {
 
 using detail::join;
+using detail::message_of;
+
+/// The length of the UTF-8 sequence at the start of `s` and its code point, or 0 if it is not one
+/// (overlong, a surrogate, beyond U+10FFFF, cut short).
+std::size_t utf8_sequence(std::string_view s, char32_t& cp) {
+  auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  auto c0 = b(0);
+  std::size_t n = c0 < 0x80 ? 1 : c0 >= 0xC2 && c0 <= 0xDF ? 2 : c0 >= 0xE0 && c0 <= 0xEF ? 3
+                : c0 >= 0xF0 && c0 <= 0xF4 ? 4 : 0;
+  if (n == 0 || s.size() < n)
+    return 0;
+  cp = n == 1 ? c0 : n == 2 ? c0 & 0x1F : n == 3 ? c0 & 0x0F : c0 & 0x07;
+  for (std::size_t i = 1; i < n; ++i) {
+    if ((b(i) & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (b(i) & 0x3F);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+      (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return n;
+}
+
+bool is_control(char32_t cp) {
+  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
+}
+
+std::string hex_byte(unsigned char c) {
+  static constexpr char digits[] = "0123456789abcdef";
+  return std::string{"\\x"} + digits[c >> 4] + digits[c & 0xF];
+}
+
+/// One character (or, if not UTF-8, one byte) at the start of `s`, escaped; `used` its length.
+std::string escaped(std::string_view s, std::size_t& used) {
+  char32_t cp = 0;
+  used = utf8_sequence(s, cp);
+  if (used == 0) {
+    used = 1;
+    return hex_byte(static_cast<unsigned char>(s[0]));
+  }
+  switch (cp) {
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    case '\\': return "\\\\";
+    case '\'': return "\\'";
+    default: break;
+  }
+  if (!is_control(cp))
+    return std::string{s.substr(0, used)};
+  std::string out; // C0 and DEL are one byte, C1 two
+  for (std::size_t i = 0; i < used; ++i)
+    out += hex_byte(static_cast<unsigned char>(s[i]));
+  return out;
+}
 
 } // namespace
 
+std::string quoted_name(std::string_view name) {
+  constexpr std::size_t shown = 64;
+  std::string out = "'";
+  std::size_t i = 0;
+  while (i < name.size() && i < shown) {
+    std::size_t used = 0;
+    out += escaped(name.substr(i), used);
+    i += used;
+  }
+  out += "'";
+  if (i < name.size())
+    out.insert(out.size() - 1, "...").append(" (" + std::to_string(name.size()) + " bytes)");
+  return out;
+}
+
+caf::error check_name(std::string_view field, std::string_view name) {
+  auto refuse = [&](const std::string& what) {
+    return make_error(router_errc::invalid_name, std::string{field} + " " + quoted_name(name) + " " + what);
+  };
+  if (name.empty())
+    return make_error(router_errc::invalid_name, std::string{field} + " is empty");
+  if (name.size() > max_name_bytes)
+    return refuse("is " + std::to_string(name.size()) + " bytes long; at most " +
+                  std::to_string(max_name_bytes) + " are allowed");
+  for (std::size_t i = 0; i < name.size();) {
+    char32_t cp = 0;
+    auto n = utf8_sequence(name.substr(i), cp);
+    if (n == 0)
+      return refuse("is not valid UTF-8 (at byte " + std::to_string(i) + ")");
+    if (is_control(cp)) {
+      std::size_t used = 0;
+      return refuse("contains a control character (" + escaped(name.substr(i), used) + ")");
+    }
+    if (cp == '@')
+      return refuse("contains '@' (the journal writes a call as function@version)");
+    i += n;
+  }
+  return {};
+}
+
 router& router::add_entry(std::string name, std::string version,
                           std::shared_ptr<const function_impl> impl) {
-  if (name.empty() || version.empty()) {
-    problems_.push_back("function registered with an empty " +
-                        std::string{name.empty() ? "name" : "version"} +
-                        (name.empty() ? std::string{} : " (function '" + name + "')"));
+  if (auto err = check_name("function name", name)) {
+    problems_.push_back(message_of(err));
     return *this;
   }
-  if (name.find('@') != std::string::npos || version.find('@') != std::string::npos) {
-    // The journal writes a call as "function@version".
-    problems_.push_back("function '" + name + "' version '" + version +
-                        "': names and versions may not contain '@'");
+  if (auto err = check_name("version name of function '" + name + "'", version)) {
+    problems_.push_back(message_of(err));
     return *this;
   }
   if (find(name, version) != nullptr) {
@@ -90,7 +182,7 @@ caf::expected<route_decision> router::resolve(std::string_view name,
   auto i = table_.find(name);
   if (i == table_.end())
     return make_error(router_errc::unknown_function,
-                      "unknown function '" + std::string{name} + "' (registered: " +
+                      "unknown function " + quoted_name(name) + " (registered: " +
                         join(functions()) + ")");
   const auto& vs = i->second.versions;
   if (pinned.empty())
@@ -99,7 +191,7 @@ caf::expected<route_decision> router::resolve(std::string_view name,
     if (e->version == pinned)
       return route_decision{e.get(), route_reason::pinned};
   return make_error(router_errc::unknown_version,
-                    "unknown version '" + std::string{pinned} + "' of function '" +
+                    "unknown version " + quoted_name(pinned) + " of function '" +
                       std::string{name} + "' (registered: " + join(versions(name)) + ")");
 }
 

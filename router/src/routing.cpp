@@ -61,10 +61,12 @@ caf::error need_version(const router& routes, std::string_view function, const s
   if (v.empty())
     return make_error(router_errc::invalid_policy, "policy for function '" + std::string{function} +
                                                       "' has no " + role + " version");
+  if (auto err = check_name(std::string{role} + " version of a policy for '" + std::string{function} + "'", v))
+    return err;
   if (routes.find(function, v) == nullptr) {
     return make_error(router_errc::unknown_version,
                       "policy for function '" + std::string{function} + "' names " + role +
-                        " version '" + v + "', which is not registered (registered: " +
+                        " version " + quoted_name(v) + ", which is not registered (registered: " +
                         detail::join(routes.versions(function)) + ")");
   }
   return {};
@@ -99,10 +101,12 @@ caf::error need_same_types(const router& routes, std::string_view function, cons
 
 caf::error routing_table::check(const router& routes, std::string_view function,
                                 const routing_policy& p) {
+  if (auto err = check_name("function name", function))
+    return err;
   if (routes.versions(function).empty()) {
     return make_error(router_errc::unknown_function,
-                      "policy for unknown function '" + std::string{function} +
-                        "' (registered: " + detail::join(routes.functions()) + ")");
+                      "policy for unknown function " + quoted_name(function) +
+                        " (registered: " + detail::join(routes.functions()) + ")");
   }
   if (auto err = need_version(routes, function, p.primary, "primary"))
     return err;

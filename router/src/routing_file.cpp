@@ -1,8 +1,13 @@
 #include "actors/routing_file.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+#include <cerrno>
+#include <cstdint>
+#include <system_error>
 
 #include <caf/message.hpp>
 #include <yaml-cpp/yaml.h>
@@ -24,22 +29,22 @@ struct file_error {
   }
 };
 
-/// The message a router error carries (its context is one string).
-std::string message_of(const caf::error& err) {
-  const auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
-    return ctx.get_as<std::string>(0);
-  return "invalid policy";
-}
+using detail::message_of;
 
 std::string quoted(const YAML::Node& n) {
   if (n.IsScalar())
-    return "'" + n.Scalar() + "'";
+    return quoted_name(n.Scalar());
   if (n.IsMap())
     return "a map";
   if (n.IsSequence())
     return "a list";
   return "nothing";
+}
+
+/// A key as it shows in an error's path: as it is if it is a fit name, else quoted and escaped (a key
+/// may hold anything, a newline too).
+std::string key_text(const std::string& key) {
+  return check_name("key", key) ? quoted_name(key) : key;
 }
 
 caf::expected<policy_set> parse(const YAML::Node& root, const file_error& fe, const router& routes) {
@@ -51,7 +56,7 @@ caf::expected<policy_set> parse(const YAML::Node& root, const file_error& fe, co
   for (const auto& kv : root) {
     auto key = kv.first.as<std::string>();
     if (key != "functions")
-      return fe.at(kv.first, key, "unknown key (expected 'functions')");
+      return fe.at(kv.first, key_text(key), "unknown key (expected 'functions')");
   }
   auto functions = root["functions"];
   if (!functions || functions.IsNull())
@@ -60,6 +65,8 @@ caf::expected<policy_set> parse(const YAML::Node& root, const file_error& fe, co
     return fe.at(functions, "functions", "expected a map of function names, found " + quoted(functions));
   for (const auto& fkv : functions) {
     auto fn = fkv.first.as<std::string>();
+    if (auto err = check_name("function name", fn))
+      return fe.at(fkv.first, "functions", message_of(err));
     auto fpath = "functions." + fn;
     const auto& body = fkv.second;
     if (!body.IsMap())
@@ -67,7 +74,7 @@ caf::expected<policy_set> parse(const YAML::Node& root, const file_error& fe, co
     for (const auto& kv : body) {
       auto key = kv.first.as<std::string>();
       if (key != "routing")
-        return fe.at(kv.first, fpath + "." + key, "unknown key (expected 'routing')");
+        return fe.at(kv.first, fpath + "." + key_text(key), "unknown key (expected 'routing')");
     }
     auto r = body["routing"];
     auto rpath = fpath + ".routing";
@@ -91,11 +98,11 @@ caf::expected<policy_set> parse(const YAML::Node& root, const file_error& fe, co
       keys = {"mode", "primary", "candidate", "percent"};
     else
       return fe.at(mode_node, rpath + ".mode",
-                   "unknown mode '" + mode + "' (expected primary, shadow or percent)");
+                   "unknown mode " + quoted_name(mode) + " (expected primary, shadow or percent)");
     for (const auto& kv : r) {
       auto key = kv.first.as<std::string>();
       if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-        return fe.at(kv.first, rpath + "." + key,
+        return fe.at(kv.first, rpath + "." + key_text(key),
                      "unknown key for mode " + mode + " (expected " + detail::join(keys) + ")");
       }
     }
@@ -105,6 +112,8 @@ caf::expected<policy_set> parse(const YAML::Node& root, const file_error& fe, co
         return fe.at(r, rpath + "." + key, "missing (mode " + mode + " needs it)");
       if (!n.IsScalar() || n.Scalar().empty())
         return fe.at(n, rpath + "." + key, "expected a version name, found " + quoted(n));
+      if (auto err = check_name("version name", n.Scalar()))
+        return fe.at(n, rpath + "." + key, message_of(err));
       return n.Scalar();
     };
     auto version = [&](const std::string& key) -> caf::expected<std::string> {
@@ -118,7 +127,7 @@ caf::expected<policy_set> parse(const YAML::Node& root, const file_error& fe, co
       }
       if (routes.find(fn, *v) == nullptr) {
         return fe.at(r[key], rpath + "." + key,
-                     "unknown version '" + *v + "' of function '" + fn + "' (registered: " +
+                     "unknown version " + quoted_name(*v) + " of function '" + fn + "' (registered: " +
                        detail::join(routes.versions(fn)) + ")",
                      router_errc::unknown_version);
       }
@@ -179,13 +188,101 @@ caf::expected<policy_set> parse_routing_file(std::string_view text, std::string_
   }
 }
 
+namespace {
+
+/// Why a file of mode `mode` is not read, or nullptr for a regular file.
+const char* not_regular(mode_t mode) {
+  if (S_ISREG(mode))
+    return nullptr;
+  if (S_ISDIR(mode))
+    return "is a directory";
+  if (S_ISFIFO(mode))
+    return "is a FIFO";
+  if (S_ISCHR(mode))
+    return "is a character device";
+  if (S_ISBLK(mode))
+    return "is a block device";
+  if (S_ISSOCK(mode))
+    return "is a socket";
+  return "is not a regular file";
+}
+
+std::string errno_text(int e) {
+  switch (e) {
+    case ENOENT: return "does not exist";
+    case EACCES:
+    case EPERM: return "permission denied";
+    default: return std::generic_category().message(e);
+  }
+}
+
+/// Closes a descriptor on every path.
+struct fd_guard {
+  int fd;
+  ~fd_guard() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+} // namespace
+
+caf::expected<std::string> read_routing_file(const std::string& path) {
+  auto fail = [&](const std::string& why) {
+    return make_error(router_errc::invalid_routing_file, path + ": cannot read the routing file: " + why);
+  };
+  auto refuse_type = [&](mode_t mode) {
+    return fail(std::string{not_regular(mode)} + " (a routing file must be a regular file)");
+  };
+  auto limit = std::to_string(max_routing_file_bytes) + " bytes (1 MiB)";
+  auto too_large = [&](std::uint64_t n) {
+    return fail("is " + std::to_string(n) + " bytes, more than the limit of " + limit);
+  };
+  // Look before opening: opening a device can have effects of its own.
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0)
+    return fail(errno_text(errno));
+  if (not_regular(st.st_mode) != nullptr)
+    return refuse_type(st.st_mode);
+  // O_NONBLOCK: should the path have become a FIFO since, the open does not wait for a writer.
+  fd_guard f{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)};
+  if (f.fd < 0)
+    return fail(errno_text(errno));
+  if (::fstat(f.fd, &st) != 0)
+    return fail(errno_text(errno));
+  if (not_regular(st.st_mode) != nullptr) // replaced between stat and open
+    return refuse_type(st.st_mode);
+  if (static_cast<std::uint64_t>(st.st_size) > max_routing_file_bytes)
+    return too_large(static_cast<std::uint64_t>(st.st_size));
+  // Read at most one byte past the limit: the file may grow while it is read (and /proc files report
+  // size 0).
+  std::string text;
+  text.resize(std::min<std::size_t>(static_cast<std::size_t>(st.st_size), max_routing_file_bytes) + 1);
+  std::size_t used = 0;
+  for (;;) {
+    if (used == text.size()) {
+      if (used > max_routing_file_bytes)
+        return fail("holds more than the limit of " + limit);
+      text.resize(std::min(2 * used, max_routing_file_bytes + 1));
+    }
+    auto n = ::read(f.fd, text.data() + used, text.size() - used);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return fail(errno_text(errno));
+    if (n == 0)
+      break;
+    used += static_cast<std::size_t>(n);
+  }
+  text.resize(used);
+  return text;
+}
+
 caf::expected<policy_set> load_routing_file(const std::string& path, const router& routes) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    return make_error(router_errc::invalid_routing_file, path + ": cannot read the routing file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_routing_file(text.str(), path, routes);
+  auto text = read_routing_file(path);
+  if (!text)
+    return std::move(text.error());
+  return parse_routing_file(*text, path, routes);
 }
 
 } // namespace actors

@@ -2,12 +2,15 @@
 // and `engine` (tools/engine, no application code), as child processes on journals in temp dirs.
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -41,14 +44,26 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-/// Runs `binary args...` in `dir`, waits for it, returns its exit code and output.
-result run(const std::string& dir, const std::string& binary, const std::vector<std::string>& args) {
+/// Runs `binary args...` in `dir`, waits for it, returns its exit code and output. With `limit_s`, a
+/// child that might hang is killed by SIGALRM after that many seconds (failing the test instead of
+/// hanging it); with `uid` non-zero it runs as that user (and group), without root's right to read
+/// every file.
+result run(const std::string& dir, const std::string& binary, const std::vector<std::string>& args,
+           unsigned limit_s = 0, uid_t uid = 0) {
   auto out_path = dir + "/.stdout", err_path = dir + "/.stderr";
+  int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   auto pid = fork();
   REQUIRE(pid >= 0);
-  if (pid == 0)
-    exec_in(dir, binary, args, open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644),
-            open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644));
+  if (pid == 0) {
+    if (uid != 0 && (setgroups(0, nullptr) != 0 || setresgid(uid, uid, uid) != 0 ||
+                     setresuid(uid, uid, uid) != 0))
+      _exit(126);
+    alarm(limit_s);
+    exec_in(dir, binary, args, out, err);
+  }
+  close(out);
+  close(err);
   int status = 0;
   REQUIRE(waitpid(pid, &status, 0) == pid);
   result r;
@@ -209,10 +224,22 @@ TEST_CASE("bad command lines get one line naming the problem and exit 2", "[cli]
     {false, {"sup", "bush"}, "unknown sup subcommand 'bush' (expected tree"},
     {false, {"route", "--json"}, "'route' needs a subcommand: show, set or clear"},
     {true, {"task", "lsit"}, "unknown task subcommand 'lsit' (expected list, show, replay or cancel"},
+    // An override needs a task to apply to; a name may not fake log lines (escaped in the error too).
+    {false, {"--journal", "shop.db", "route", "set", "lookupUser", "--task", "00000000000000ff", "--version", "v2"},
+     "no task 00000000000000ff in journal 'shop.db'"},
+    {true, {"route", "set", "lookupUser", "--task", "00000000000000ff", "--version", "v2"},
+     "no task 00000000000000ff in journal"},
+    {false, {"--journal", "shop.db", "route", "set", "look\n[00:00:00.000] [actors] [info] fake", "--version", "v1"},
+     "function 'look\\n[00:00:00.000] [actors] [info] fake' contains a control character (\\n)"},
+    {false, {"--journal", "shop.db", "route", "set", "lookupUser", "--shadow", "v2\x1b[2J"},
+     "--shadow 'v2\\x1b[2J' contains a control character"},
+    {true, {"route", "set", "lookupUser", "--version", "v\xff"}, "--version 'v\\xff' is not valid UTF-8"},
+    {false, {"--journal", "shop.db", "route", "clear", std::string(200, 'f')}, "is 200 bytes long; at most 128"},
   };
   for (const auto& c : cases) {
     auto r = c.app ? shop_cli(d, c.args) : engine(d, c.args);
-    INFO("args: " << nlohmann::json(c.args).dump() << "\nstderr: " << r.err);
+    INFO("args: " << nlohmann::json(c.args).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << "\nstderr: " << r.err);
     CHECK(r.code == 2);
     CHECK(contains(r.err, c.expect));
     CHECK(lines(r.err) == 1);
@@ -500,4 +527,53 @@ TEST_CASE("task show names the start key a task was started with", "[cli]") {
   auto other_json = engine(d, {"--journal", "keys.db", "--json", "task", "show", plain_hex});
   REQUIRE(other_json.code == 0);
   CHECK_FALSE(nlohmann::json::parse(other_json.out).contains("start_key"));
+}
+
+TEST_CASE("serve refuses a routing file it cannot read — a directory, a device, a FIFO, a missing, "
+          "oversized or forbidden file — with one line naming it, exit 2, at once",
+          "[cli][routing][errors]") {
+  temp_dir d;
+  auto dir = d.path().string();
+  std::filesystem::create_directory(d.file("dir.yaml"));
+  REQUIRE(mkfifo(d.file("fifo.yaml").c_str(), 0600) == 0);
+  {
+    std::ofstream big{d.file("big.yaml")};
+    big << std::string(2 << 20, '#');
+  }
+  struct serve_case {
+    std::string file;
+    std::string expect;
+  };
+  const serve_case cases[] = {
+    {"dir.yaml", "dir.yaml: cannot read the routing file: is a directory"}, // hung, ignoring SIGTERM
+    {"/dev/zero", "/dev/zero: cannot read the routing file: is a character device"}, // bad_alloc, hung
+    {"fifo.yaml", "fifo.yaml: cannot read the routing file: is a FIFO"},      // blocked in open()
+    {"missing.yaml", "missing.yaml: cannot read the routing file: does not exist"},
+    {"big.yaml", "big.yaml: cannot read the routing file: is 2097152 bytes, more than the limit of "
+                 "1048576 bytes (1 MiB)"},
+  };
+  for (const auto& c : cases) {
+    auto r = run(dir, ACTORS_SHOP_BINARY, {"serve", "--routing-file", c.file}, 60);
+    INFO(c.file << "\nstderr: " << r.err);
+    CHECK(r.code == 2);
+    CHECK(contains(r.err, c.expect));
+    CHECK(lines(r.err) == 1);
+  }
+
+  // Root reads any file: the server runs as nobody here, in a directory of its own that nobody may
+  // write (for its journal), with a routing file only root may read.
+  auto own = d.file("nobody");
+  std::filesystem::create_directory(own);
+  REQUIRE(chmod(own.c_str(), 0777) == 0);
+  {
+    std::ofstream secret{own + "/secret.yaml"};
+    secret << "functions: {}\n";
+  }
+  auto as = geteuid() == 0 ? uid_t{65534} : uid_t{0}; // not root: the owner is refused by mode 0
+  REQUIRE(chmod((own + "/secret.yaml").c_str(), as != 0 ? 0600 : 0) == 0);
+  auto r = run(own, ACTORS_SHOP_BINARY, {"serve", "--routing-file", "secret.yaml"}, 60, as);
+  INFO("stderr: " << r.err);
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "secret.yaml: cannot read the routing file: permission denied"));
+  CHECK(lines(r.err) == 1);
 }

@@ -89,3 +89,61 @@ TEST_CASE("duplicate and malformed registrations are reported, never thrown", "[
   CHECK(is(at.validate(), router_errc::invalid_registration));
   CHECK_THAT(describe(at.validate()), Catch::Contains("'@'"));
 }
+
+TEST_CASE("names: non-empty, at most 128 bytes of UTF-8, no control character or '@'; errors quote "
+          "them escaped and cut short",
+          "[router][names]") {
+  const std::string fine[] = {"lookupUser", "v1", "café", "日本語", "a b-c_d.e/f", std::string(128, 'x')};
+  for (const auto& n : fine) {
+    INFO(n);
+    CHECK_FALSE(check_name("function name", n));
+  }
+  struct bad_case {
+    std::string name;
+    const char* expect;
+  };
+  const bad_case bad[] = {
+    {"", "function name is empty"},
+    {std::string(129, 'x'), "is 129 bytes long; at most 128 are allowed"},
+    {"user\n[12:00:00.000] [actors] [info] fake", "'user\\n[12:00:00.000] [actors] [info] fake' contains "
+                                                  "a control character (\\n)"},
+    {"tab\there", "contains a control character (\\t)"},
+    {"nul" + std::string(1, '\0'), "contains a control character (\\x00)"},
+    {"del\x7f", "(\\x7f)"},
+    {"nel\xc2\x85", "contains a control character (\\xc2\\x85)"}, // C1: U+0085, a line break to some
+    {"bad\xff", "'bad\\xff' is not valid UTF-8 (at byte 3)"},
+    {"over\xc0\xaf", "is not valid UTF-8 (at byte 4)"},      // an overlong '/'
+    {"surr\xed\xa0\x80", "is not valid UTF-8 (at byte 4)"},  // a UTF-16 surrogate
+    {"cut\xe6\x97", "is not valid UTF-8 (at byte 3)"},
+    {"f@v1", "contains '@'"},
+  };
+  for (const auto& c : bad) {
+    auto err = check_name("function name", c.name);
+    REQUIRE(is(err, router_errc::invalid_name));
+    auto text = describe(err);
+    INFO(text);
+    CHECK(text.find(c.expect) != std::string::npos);
+    CHECK(text.find('\n') == std::string::npos);
+    CHECK(text.find('\0') == std::string::npos);
+  }
+  auto long_bad = std::string(300, 'y') + "\n";
+  CHECK(quoted_name(long_bad) == "'" + std::string(64, 'y') + "...' (301 bytes)");
+  CHECK(quoted_name("it's\\") == "'it\\'s\\\\'");
+}
+
+TEST_CASE("router::add refuses a name check_name refuses, quoting it safely", "[router][names]") {
+  router r;
+  r.add("look\nup", "v1", v1);
+  CHECK(is(r.validate(), router_errc::invalid_registration));
+  CHECK_THAT(describe(r.validate()), Catch::Contains("function name 'look\\nup' contains a control character"));
+  router rv;
+  rv.add("lookup", std::string(200, 'v'), v1);
+  CHECK(is(rv.validate(), router_errc::invalid_registration));
+  CHECK_THAT(describe(rv.validate()), Catch::Contains("version name of function 'lookup'"));
+  CHECK_THAT(describe(rv.validate()), Catch::Contains("is 200 bytes long"));
+  router ok;
+  ok.add("lookup", "v1", v1);
+  auto unknown = ok.resolve("ghost\r\nX");
+  REQUIRE_FALSE(unknown);
+  CHECK_THAT(describe(unknown.error()), Catch::Contains("unknown function 'ghost\\r\\nX'"));
+}

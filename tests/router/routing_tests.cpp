@@ -211,3 +211,40 @@ TEST_CASE("a bad routing file is an error naming the file, the line and the key"
   REQUIRE_FALSE(missing);
   CHECK(message(missing.error()).find("/nonexistent/dir/routing.yaml") != std::string::npos);
 }
+
+TEST_CASE("policies and the routing file refuse names check_name refuses, quoting them safely",
+          "[routing][names]") {
+  auto routes = make_routes();
+  auto bad_fn = routing_table::check(routes, "lookup\nUser", policy::primary("v1"));
+  CHECK(is(bad_fn, router_errc::invalid_name));
+  CHECK(describe(bad_fn).find("function name 'lookup\\nUser' contains a control character") !=
+        std::string::npos);
+  auto bad_v = routing_table::check(routes, "lookupUser", policy::shadow("v1", "v2\x1b[31m"));
+  CHECK(is(bad_v, router_errc::invalid_name));
+  CHECK(describe(bad_v).find("shadow version of a policy for 'lookupUser' 'v2\\x1b[31m'") !=
+        std::string::npos);
+
+  struct bad {
+    const char* text;
+    const char* expect;
+  };
+  const bad cases[] = {
+    {"functions:\n  \"look\\nUser\":\n    routing: { mode: primary, primary: v1 }\n",
+     "r.yaml:2: functions: function name 'look\\nUser' contains a control character (\\n)"},
+    {"functions:\n  lookupUser:\n    routing: { mode: primary, primary: \"v1\\u0085\" }\n",
+     "r.yaml:3: functions.lookupUser.routing.primary: version name 'v1\\xc2\\x85' contains a control"},
+    {"functions:\n  lookupUser:\n    routing: { mode: primary, primary: \"v1\\n\" }\n",
+     "version name 'v1\\n'"},
+    {"\"functions\\nX\": {}\n", "r.yaml:1: 'functions\\nX': unknown key"},
+    {"functions:\n  lookupUser:\n    routing: { mode: \"pri\\nmary\", primary: v1 }\n",
+     "unknown mode 'pri\\nmary'"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    auto p = parse_routing_file(c.text, "r.yaml", routes);
+    REQUIRE_FALSE(p);
+    INFO(describe(p.error()));
+    CHECK(describe(p.error()).find(c.expect) != std::string::npos);
+    CHECK(describe(p.error()).find('\n') == std::string::npos);
+  }
+}

@@ -61,6 +61,9 @@ struct engine_config {
   /// starts a task (or a supervisor), and that start fails with `journal_in_use` while another engine
   /// serves the journal (both would draw the same task ids).
   bool resume = true;
+  /// The most threads worker_threads, scheduler_threads and shadow_threads may each ask for: more is
+  /// an invalid_configuration error from status().
+  static constexpr std::size_t max_threads = 10'000;
   /// Threads of the worker pool that runs effect handlers (which may block). 0: 2 x CPUs, at least 4.
   std::size_t worker_threads = 0;
   /// CAF scheduler threads running task actors. 0: the number of CPUs this process may use.
@@ -79,7 +82,10 @@ struct engine_config {
   std::string scheduler_policy = "sharing";
   /// A YAML routing file (<actors/routing_file.hpp>) holding every function's policy; empty: none. Read
   /// at start-up (a bad file makes `status()` an error naming the line and key) and watched: a changed
-  /// file takes effect within a second; a bad change is logged and the policies in force stay.
+  /// file takes effect within a second; a bad change is logged and the policies in force stay. It must
+  /// be a regular file of at most 1 MiB (actors::max_routing_file_bytes): a directory, FIFO, device, a
+  /// file that is missing, unreadable or larger is an error naming it — from `status()` at start-up,
+  /// and while serving a logged refusal (engine::routing_file_error, engine_stats::routing_file_refusals).
   std::string routing_file;
   /// How often the routing file is checked for changes.
   std::chrono::milliseconds routing_file_poll{250};
@@ -115,6 +121,10 @@ struct engine_stats {
   std::uint64_t journal_commits = 0;  ///< Journal transactions: appends / commits is the group-commit batch.
   std::uint64_t journal_commit_ns = 0;///< Wall time the journal writer spent inside transactions.
   std::uint64_t waiting = 0; ///< Started tasks waiting for a place (engine_config::max_running_tasks), now.
+  /// Times the routing file was refused while the engine served (unreadable, not a regular file, over
+  /// the size limit, or bad content), each problem counted and logged once however often the watcher
+  /// sees it again; the policies in force stayed each time.
+  std::uint64_t routing_file_refusals = 0;
 };
 
 /// A divergence between a shadow run and its primary (see eventlog::divergence_record).
@@ -217,7 +227,8 @@ public:
   }
 
   /// Sets `fn`'s routing policy (actors::policy::primary / shadow / percent). A policy naming an
-  /// unknown function or version, or an invalid percent, is refused with an error naming it, and the
+  /// unknown function or version, a name check_name refuses (bad_input), or an invalid percent, is
+  /// refused with an error naming it, and the
   /// previous policy stays. Applies to calls routed from now on (running tasks keep their versions).
   caf::expected<void> set_policy(std::string_view fn, routing_policy p);
 
@@ -225,8 +236,9 @@ public:
   void clear_policy(std::string_view fn);
 
   /// Routes every call of `fn` in the call tree rooted at `root` (the root itself included) to
-  /// `version`, ahead of any policy. Used by replay and debugging. Errors name an unknown function
-  /// or version.
+  /// `version`, ahead of any policy. Used by replay and debugging. Errors: unknown_function,
+  /// unknown_version, bad_input (a name check_name refuses), unknown_task (no task `root` in the
+  /// journal, or with the journal off in this engine), each naming it.
   caf::expected<void> override_route(task_id root, std::string_view fn, std::string_view version);
 
   /// Removes the override of `fn` for `root` (every override of `root` when `fn` is empty).
@@ -239,6 +251,13 @@ public:
   /// its content changed. A bad file is refused with an error naming the line and key, and the
   /// policies in force stay.
   caf::expected<void> reload_routing();
+
+  /// The routing file's problem now (why its last read or parse was refused; the policies in force are
+  /// the ones it had before), or an empty error once it reads and applies (or is unchanged and good).
+  caf::error routing_file_error() const;
+
+  /// Blocks until stats().routing_file_refusals > `after` or `timeout` passes; true if it moved.
+  bool await_routing_file_refusal(std::uint64_t after, std::chrono::milliseconds timeout);
 
   /// Counts routing changes (policies set or cleared, overrides, routing-file reloads).
   std::uint64_t routing_generation() const;

@@ -9,6 +9,7 @@
 // Thread safety: a router is a value; build it on one thread, then hand it to an engine, which copies it.
 // Const member functions may be called concurrently.
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -23,6 +24,23 @@
 #include "actors/router_errc.hpp"
 
 namespace actors {
+
+/// The longest function or version name, in bytes.
+inline constexpr std::size_t max_name_bytes = 128;
+
+/// Checks a function or version name, wherever one is accepted: router::add, policies and overrides
+/// (routing_table::check, so engine::set_policy / override_route), the routing file, the command line's
+/// `route set` / `route clear`, and routes read back from the journal. A name is non-empty, at most
+/// max_name_bytes bytes of valid UTF-8, holds no control character (C0, DEL, C1: no newline can fake a
+/// log line) and no '@' (the journal writes a call as "function@version"). Thread-safe.
+/// @returns an empty error, or router_errc::invalid_name: "<field> <quoted_name(name)> <what is wrong>",
+///          e.g. "function name 'a\nb' contains a control character (\n)".
+caf::error check_name(std::string_view field, std::string_view name);
+
+/// `name` fit to quote in an error or a log line, in single quotes: control characters and bytes that
+/// are not UTF-8 written as \n, \t, \xNN, a quote or backslash escaped, and cut after 64 bytes
+/// ("...' (300 bytes)"). Thread-safe.
+std::string quoted_name(std::string_view name);
 
 /// Pins a call to one version: `cx.call<User>("lookupUser", uid, actors::version{"v1"})`.
 /// Not an aggregate on purpose: GCC 12 destroys aggregate temporaries with a std::string member twice
@@ -84,8 +102,8 @@ struct invoker_factory;
 class router {
 public:
   /// Registers `fn` as version `version` of function `name`. `fn` is a coroutine function of shape
-  /// `actors::task<Out>(actors::ctx&, In)`. Chainable. A duplicate (name, version), an empty name or
-  /// version, or one containing '@' is recorded and reported by `validate()` (and so by the engine
+  /// `actors::task<Out>(actors::ctx&, In)`. Chainable. A duplicate (name, version), or a name or
+  /// version that check_name refuses, is recorded and reported by `validate()` (and so by the engine
   /// that receives this router).
   template <class F>
   router& add(std::string name, std::string version, F fn) {

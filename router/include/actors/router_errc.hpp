@@ -15,6 +15,7 @@ enum class router_errc : std::uint8_t {
   invalid_registration, ///< A duplicate (name, version), or an empty name or version.
   invalid_policy,       ///< A routing policy that cannot apply (no version, percent out of range, ...).
   invalid_routing_file, ///< A routing file that cannot be read or parsed; names the line and key.
+  invalid_name,         ///< A function or version name that check_name refuses (<actors/router.hpp>).
 };
 
 /// Returns the code's name, e.g. "unknown_version".

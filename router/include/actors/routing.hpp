@@ -74,7 +74,8 @@ int percent_bucket(std::uint64_t root) noexcept;
 /// Policies and per-task overrides in force. Immutable; `with_*` return modified copies.
 class routing_table {
 public:
-  /// Checks `p` against `routes`: the function and every version it names must be registered,
+  /// Checks `p` against `routes`: every name must pass check_name (else router_errc::invalid_name, the
+  /// name quoted safely), the function and every version it names must be registered,
   /// a percent must lie in 0..100, a shadow or percent candidate must differ from its primary.
   /// @returns an error naming the function and the offending version or value.
   static caf::error check(const router& routes, std::string_view function, const routing_policy& p);
