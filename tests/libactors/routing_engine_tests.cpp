@@ -283,7 +283,7 @@ bool wait_refused(engine& eng, const std::string& what) {
 
 } // namespace
 
-TEST_CASE("a watched routing file replaced by a directory, or deleted, while serving: refused with an "
+TEST_CASE("a watched routing file replaced by a directory, or deleted, while serving is refused with an "
           "error naming it, once, and the policies in force stay",
           "[routing][engine][yaml][asan]") {
   temp_dir dir;

@@ -90,7 +90,7 @@ TEST_CASE("duplicate and malformed registrations are reported, never thrown", "[
   CHECK_THAT(describe(at.validate()), Catch::Contains("'@'"));
 }
 
-TEST_CASE("names: non-empty, at most 128 bytes of UTF-8, no control character or '@'; errors quote "
+TEST_CASE("names are non-empty, at most 128 bytes of UTF-8, no control character or '@'; errors quote "
           "them escaped and cut short",
           "[router][names]") {
   const std::string fine[] = {"lookupUser", "v1", "café", "日本語", "a b-c_d.e/f", std::string(128, 'x')};
