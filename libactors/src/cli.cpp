@@ -305,8 +305,9 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
   route_set_cmd->add_option("--version", change.version, "every call (or, with --task, that tree's) to V");
   route_set_cmd->add_option("--task", change.task, "only the call tree rooted at this task");
   route_set_cmd->add_option("--shadow", change.shadow, "shadow-run V after each call of the primary");
-  route_set_cmd->add_option("--percent", change.percent, "send P% of call trees to the candidate")
-    ->check(CLI::Range(0, 100));
+  std::string percent; // parsed by parse_percent: CLI11 reads "010" as octal 8 and "0x10" as 16
+  auto* percent_opt =
+    route_set_cmd->add_option("--percent", percent, "send P% of call trees to the candidate (0 to 100)");
   route_set_cmd->add_option("--candidate", change.candidate, "the candidate of --percent");
   route_set_cmd->add_option("--primary", change.primary, "the primary of --shadow / --percent");
   std::string clear_fn, clear_task;
@@ -417,8 +418,11 @@ int engine_main(int argc, char** argv, const router& routes, const effects& fx,
                          limit_of(many_limit_opt, many_limit, "replay --limit"));
     if (*route_show_cmd)
       return route_show(g);
-    if (*route_set_cmd)
+    if (*route_set_cmd) {
+      if (percent_opt->count() > 0)
+        change.percent = parse_percent(percent, "route set --percent");
       return route_set(g, routes, change);
+    }
     if (*route_clear_cmd)
       return route_clear(g, clear_fn, clear_task);
     if (*log_cmd)

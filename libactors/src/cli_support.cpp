@@ -71,11 +71,14 @@ std::int64_t parse_duration(const std::string& text) {
   return total;
 }
 
-/// "20" -> 20; 0 means no limit.
-std::size_t parse_limit(const std::string& text, const char* flag) {
+namespace {
+
+/// A decimal whole number from 0 to `max`, or a usage_problem naming `flag`, the text, why, and `range`
+/// (what is accepted). Only decimal digits: "-1", "+5", "0x10", "1e3" and " 5" are refused; leading
+/// zeros are read as decimal ("010" is 10), never as octal.
+std::size_t parse_whole(const std::string& text, const char* flag, std::size_t max, const std::string& range) {
   auto bad = [&](const char* why) {
-    return usage_problem{std::string{flag} + " " + quote_input(text) + ": " + why +
-                         " (a count from 1 to " + std::to_string(max_limit) + ", or 0 for no limit)"};
+    return usage_problem{std::string{flag} + " " + quote_input(text) + ": " + why + " (" + range + ")"};
   };
   if (text.empty())
     throw bad("empty");
@@ -88,11 +91,23 @@ std::size_t parse_limit(const std::string& text, const char* flag) {
       throw bad("not a whole number");
     if (!large)
       n = n * 10 + static_cast<std::size_t>(c - '0');
-    large = large || n > max_limit;
+    large = large || n > max;
   }
   if (large)
     throw bad("too large");
   return n;
+}
+
+} // namespace
+
+/// "20" -> 20; 0 means no limit.
+std::size_t parse_limit(const std::string& text, const char* flag) {
+  return parse_whole(text, flag, max_limit,
+                     "a count from 1 to " + std::to_string(max_limit) + ", or 0 for no limit");
+}
+
+int parse_percent(const std::string& text, const char* flag) {
+  return static_cast<int>(parse_whole(text, flag, 100, "a whole percent from 0 to 100"));
 }
 
 /// "lookupUser=debug" -> (lookupUser, debug).

@@ -49,6 +49,9 @@ inline constexpr std::size_t max_limit = 1'000'000'000;
 /// A `--limit` (`flag` names the option in the error): a decimal count from 0 (no limit) to max_limit;
 /// negative, out-of-range and non-decimal text ("0x10", "1e3", "+5") are refused.
 std::size_t parse_limit(const std::string& text, const char* flag);
+/// A `--percent`: a decimal whole number from 0 to 100, refused like parse_limit's text otherwise
+/// ("0x10", "010" read as octal by CLI11's integer parser, "1e1", "50.5").
+int parse_percent(const std::string& text, const char* flag);
 /// "lookupUser=debug" -> (lookupUser, debug); `flag` names the option in the error.
 std::pair<std::string, std::string> parse_assignment(const std::string& text, const char* flag);
 task_id parse_task_id(const std::string& text);
@@ -103,7 +106,7 @@ int sup_tree(const globals& g);
 /// The options of `route set`.
 struct route_change {
   std::string function, version, shadow, candidate, primary, task;
-  int percent = -1;
+  int percent = -1; ///< -1: no --percent given (parse_percent)
 };
 /// Checks against `routes` when the binary has application code (else the serving engine does).
 int route_set(const globals& g, const router& routes, const route_change& c);

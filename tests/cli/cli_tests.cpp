@@ -216,6 +216,15 @@ TEST_CASE("bad command lines get one line naming the problem and exit 2", "[cli]
     {false, {"--journal", "shop.db", "task", "list", "--limit", "1000000001"}, "too large"},
     {false, {"--journal", "shop.db", "task", "list", "--limit", "0x10"}, "'0x10': not a whole number"},
     {false, {"--journal", "shop.db", "log", "--limit", "-5"}, "log --limit '-5': negative"},
+    // --percent: CLI11 read "0x10" as 16 and "010" as octal 8; now only decimal digits, 0 to 100.
+    {false, {"--journal", "shop.db", "route", "set", "lookupUser", "--percent", "0x10", "--candidate", "v2"},
+     "route set --percent '0x10': not a whole number (a whole percent from 0 to 100)"},
+    {false, {"--journal", "shop.db", "route", "set", "lookupUser", "--percent", "101", "--candidate", "v2"},
+     "route set --percent '101': too large"},
+    {false, {"--journal", "shop.db", "route", "set", "lookupUser", "--percent", "-5", "--candidate", "v2"},
+     "route set --percent '-5': negative"},
+    {false, {"--journal", "shop.db", "route", "set", "lookupUser", "--percent", "12.5", "--candidate", "v2"},
+     "route set --percent '12.5': not a whole number"},
     {false, {"--journal", "shop.db", "divergences", "--limit", "-1"}, "divergences --limit '-1': negative"},
     {true, {"replay", "--function", "handleRequest", "--into", "lookupUser=v1", "--limit", "-1"},
      "replay --limit '-1': negative"},
@@ -330,6 +339,21 @@ TEST_CASE("route set in one process reaches the engine serving the journal in an
   REQUIRE(routes.size() == 1);
   CHECK(routes[0]["mode"] == "shadow");
   CHECK(serve.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("route set --percent reads decimal digits only, and 010 is ten percent", "[cli][routing]") {
+  temp_dir d;
+  record_demo(d);
+  auto set = engine(d, {"--journal", "shop.db", "route", "set", "lookupUser", "--percent", "010", "--candidate",
+                        "v2", "--primary", "v1"});
+  INFO(set.err);
+  REQUIRE(set.code == 0);
+  auto show = engine(d, {"--journal", "shop.db", "--json", "route", "show"});
+  REQUIRE(show.code == 0);
+  auto routes = nlohmann::json::parse(show.out);
+  REQUIRE(routes.size() == 1);
+  CHECK(routes[0]["mode"] == "percent");
+  CHECK(routes[0]["percent"] == 10);
 }
 
 TEST_CASE("route set --task swaps one function for one task's tree, and its replay runs that version",
