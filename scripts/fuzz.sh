@@ -28,7 +28,8 @@ rss_mb="${FUZZ_RSS_MB:-2048}"
 input_timeout="${FUZZ_TIMEOUT:-25}"
 jobs="${JOBS:-2}"
 cxx="${CXX_FUZZ:-clang++}"
-all_targets=(fuzz_task_id fuzz_payload fuzz_journal_rows fuzz_journal_cli fuzz_routing_yaml)
+all_targets=(fuzz_task_id fuzz_payload fuzz_journal_rows fuzz_journal_cli fuzz_routing_yaml fuzz_cli_args
+             fuzz_routing_file)
 read -r -a targets <<<"${FUZZ_TARGETS:-${all_targets[*]}}"
 
 # --- packages -------------------------------------------------------------------------------------
