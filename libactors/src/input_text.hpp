@@ -3,6 +3,7 @@
 // to parse, a message from a lower layer that embeds one) — on one line and at most a few hundred bytes,
 // however long or strange the input. Every error that quotes user input goes through these.
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -13,36 +14,44 @@ namespace actors::detail {
 inline constexpr std::size_t quoted_input_max = 200;
 
 /// `s` with control characters (and DEL) escaped — \n, \r, \t, else \xHH — so it stays on one line,
-/// cut after `max` bytes of `s` (never inside a UTF-8 sequence) with "… (N bytes)" appended.
+/// cut where the escaped text would pass `max` bytes (so at most `max` bytes of `s`, never inside a
+/// UTF-8 sequence), with "… (N bytes)" appended when cut.
 inline std::string clip_input(std::string_view s, std::size_t max = quoted_input_max) {
-  std::size_t cut = s.size();
-  if (cut > max) {
-    cut = max;
-    // Back off over continuation bytes (10xxxxxx) so the cut falls between characters.
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
-      --cut;
-  }
-  std::string out;
-  out.reserve(cut + 16);
   static constexpr char hex[] = "0123456789abcdef";
-  for (std::size_t i = 0; i < cut; ++i) {
+  std::string out;
+  out.reserve(std::min(s.size(), max) + 16);
+  std::size_t i = 0;
+  for (; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
+    char esc[4] = {'\\', 0, 0, 0};
+    std::size_t n = 2;
     if (c == '\n')
-      out += "\\n";
+      esc[1] = 'n';
     else if (c == '\r')
-      out += "\\r";
+      esc[1] = 'r';
     else if (c == '\t')
-      out += "\\t";
+      esc[1] = 't';
     else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    } else
-      out += static_cast<char>(c);
+      esc[1] = 'x';
+      esc[2] = hex[c >> 4];
+      esc[3] = hex[c & 0xf];
+      n = 4;
+    } else {
+      esc[0] = static_cast<char>(c);
+      n = 1;
+    }
+    if (out.size() + n > max)
+      break;
+    out.append(esc, n);
   }
-  if (cut < s.size())
-    out += "… (" + std::to_string(s.size()) + " bytes)";
-  return out;
+  if (i == s.size())
+    return out;
+  // Back off over continuation bytes (10xxxxxx, copied as they are) so the cut falls between characters.
+  while (i > 0 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) {
+    --i;
+    out.pop_back();
+  }
+  return out + "… (" + std::to_string(s.size()) + " bytes)";
 }
 
 /// `clip_input(s, max)` in single quotes: "'5 minutes'".
