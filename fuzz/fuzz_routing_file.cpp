@@ -93,7 +93,7 @@ workspace& ws() {
 
 actors::engine_config config() {
   actors::engine_config cfg;
-  cfg.journal = "";      // no journal: the routing file alone decides
+  cfg.journal_enabled = false; // no journal: the routing file alone decides
   cfg.log_level = "off"; // every refused file is logged as an error
   cfg.routing_file = ws().path;
   cfg.routing_file_poll = std::chrono::hours{1}; // only reload_routing reads the file here
