@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "journal_impl.hpp"
+#include "page_checksums.hpp"
 
 namespace actors::eventlog {
 
@@ -14,6 +15,10 @@ caf::expected<std::unique_ptr<journal>> journal::open(const journal_options& opt
     return std::move(p.error());
   // The constructor is private, so make_unique cannot reach it; ownership is taken immediately.
   return std::unique_ptr<journal>{new journal(std::move(*p))};
+}
+
+std::string journal::sqlite_vfs(const std::string& base) {
+  return internal::checksum_vfs(base).value_or(std::string{});
 }
 
 journal::journal(std::unique_ptr<impl> p) : impl_(std::move(p)) {

@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -255,8 +256,19 @@ struct journal::impl {
   /// On an immutable connection (`immutable_`) a read counts only if the file is as it was when the
   /// connection opened, before the read and after it: a writer that came (a -wal) or came and went (the
   /// file changed by its checkpoint) may have changed it under the read, and the read runs again.
+  /// A read that found the journal damaged (`corrupt`) stops a writable journal from writing more:
+  /// it fails as a failed commit does (`fail`), so nothing is written into a file known to be damaged.
   template <class F>
   auto with_reads(F f) {
+    auto out = read_once(f);
+    if constexpr (std::is_same_v<decltype(out), caf::error>)
+      note_damage(out);
+    else if (!out)
+      note_damage(out.error());
+    return out;
+  }
+  template <class F>
+  auto read_once(F& f) {
     if (auto r = checkout_reader()) {
       auto out = f(r->db.get(), r->st);
       checkin_reader(std::move(r));
@@ -280,6 +292,12 @@ struct journal::impl {
   /// replaces db_ and reads_ by a new immutable connection, or by a plain read-only one (for good)
   /// when a writer has the journal open or the file keeps changing.
   caf::error follow_file(bool give_up);
+  /// Fails a writable journal for good if `err` says it is damaged (see with_reads).
+  void note_damage(const caf::error& err);
+  /// Set once the journal is known to be damaged: the writer commits nothing more.
+  std::atomic<bool> damaged_{false};
+  caf::error damage_; ///< what the read that set damaged_ found; guarded by mu_
+  caf::error failed_or_damaged();
 };
 
 } // namespace actors::eventlog

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "journal_impl.hpp"
+#include "page_checksums.hpp"
 
 namespace actors::eventlog {
 
@@ -31,6 +32,11 @@ std::int64_t now_ns() noexcept {
 
 caf::error sqlite_error(sqlite3* db, int rc, const std::string& path, std::string_view what) {
   auto code = errc::io_error;
+  if (rc == SQLITE_IOERR_DATA) { // a page whose checksum does not match (page_checksums.hpp)
+    auto fault = take_fault();
+    return make_error(errc::corrupt, path + ": " + std::string{what} + ": the journal is damaged: " +
+                                       (fault ? *fault : std::string{"a page checksum does not match"}));
+  }
   switch (rc & 0xff) {
     case SQLITE_NOTADB:
       code = errc::not_a_database;
@@ -182,11 +188,12 @@ std::string hex32(std::int32_t x) {
 /// errors name `path`.
 caf::expected<connection> open_connection(const std::string& name, int flags, const std::string& path,
                                           const std::string& vfs = {}) {
-  if (!vfs.empty() && sqlite3_vfs_find(vfs.c_str()) == nullptr)
+  // Every connection goes through the checksum shim over the configured VFS (page_checksums.hpp).
+  auto shim = internal::checksum_vfs(vfs);
+  if (!shim)
     return make_error(errc::not_found, path + ": no SQLite VFS named '" + vfs + "' is registered");
   sqlite3* raw = nullptr;
-  auto rc = sqlite3_open_v2(name.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX,
-                            vfs.empty() ? nullptr : vfs.c_str());
+  auto rc = sqlite3_open_v2(name.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, shim->c_str());
   connection db{raw}; // sqlite3_open_v2 may hand out a handle even on failure: always close it
   if (rc != SQLITE_OK)
     return internal::sqlite_error(db.get(), rc, path, "cannot open");
@@ -217,6 +224,8 @@ int query_int(sqlite3* db, const char* sql, std::int64_t& out) {
 struct probe_result {
   bool needs_schema = false; ///< Fresh (empty) database, or ours with initialisation unfinished.
   int version = 0;           ///< The file's schema version when it is a complete journal of ours.
+  bool empty_file = false;   ///< 0 bytes: page checksums can still be switched on
+  bool checksummed = false;  ///< the file has page checksums (page_checksums.hpp)
 };
 
 /// A `file:` URI naming `path` as immutable: SQLite then takes no locks and creates no -wal or -shm file.
@@ -238,13 +247,21 @@ std::string immutable_uri(const std::string& path) {
   return uri + "?immutable=1";
 }
 
-/// True if `path` starts with SQLite's 16-byte magic string.
-bool has_sqlite_magic(const std::string& path) {
+/// What the first 100 bytes of a file say (the SQLite header).
+struct file_header {
+  bool sqlite = false;      ///< starts with SQLite's 16-byte magic string
+  bool checksummed = false; ///< reserves page_checksums' bytes on every page (byte 20)
+};
+
+file_header read_header(const std::string& path) {
   static constexpr char magic[] = "SQLite format 3"; // 15 chars + the terminating NUL, as in the file
-  char buf[sizeof(magic)] = {};
+  unsigned char buf[100] = {};
   std::ifstream in{path, std::ios::binary};
-  in.read(buf, sizeof(buf));
-  return in.gcount() == static_cast<std::streamsize>(sizeof(buf)) && std::memcmp(buf, magic, sizeof(buf)) == 0;
+  in.read(reinterpret_cast<char*>(buf), sizeof(buf));
+  file_header h;
+  h.sqlite = in.gcount() == static_cast<std::streamsize>(sizeof(buf)) && std::memcmp(buf, magic, sizeof(magic)) == 0;
+  h.checksummed = h.sqlite && buf[20] == internal::checksum_reserve;
+  return h;
 }
 
 /// What SQLite reports about an existing database.
@@ -320,10 +337,11 @@ caf::expected<probe_result> probe(const std::string& path) {
   auto size = std::filesystem::file_size(path, ec);
   if (ec)
     return make_error(errc::io_error, path + ": cannot read: " + ec.message());
+  auto header = read_header(path);
   if (!wal_exists) {
     if (size == 0)
-      return probe_result{true}; // a 0-byte file is an empty database
-    if (!has_sqlite_magic(path))
+      return probe_result{true, 0, true}; // a 0-byte file is an empty database
+    if (!header.sqlite)
       return not_a_database(path);
   }
   auto facts = read_facts(path, wal_exists);
@@ -343,13 +361,56 @@ caf::expected<probe_result> probe(const std::string& path) {
   for (std::string name : {"meta", "tasks", "events"})
     if (std::find(facts->tables.begin(), facts->tables.end(), name) == facts->tables.end())
       return make_error(errc::corrupt, path + ": journal lacks its '" + name + "' table");
-  return probe_result{false, static_cast<int>(facts->user_version)};
+  return probe_result{false, static_cast<int>(facts->user_version), false, header.checksummed};
+}
+
+/// Checks an existing journal opened for writing before anything is written to it (journal_options::
+/// verify_on_open): with page checksums, reads every page in use through the checksum shim (dbstat
+/// visits every b-tree and overflow page, from the WAL where it has a newer copy); without, runs
+/// PRAGMA quick_check. Returns `corrupt` naming the file and the damage.
+caf::error verify(sqlite3* db, const std::string& path, bool checksummed) {
+  auto damaged = [&](const std::string& what) {
+    return make_error(errc::corrupt, path + ": the journal is damaged (" + what + "); it was not "
+                                              "opened for writing and is left as it is");
+  };
+  statement s{db, checksummed ? "SELECT count(*) FROM dbstat" : "PRAGMA quick_check(8)"};
+  auto rc = s ? SQLITE_OK : s.rc();
+  std::vector<std::string> problems;
+  if (rc == SQLITE_OK) {
+    while ((rc = s.step()) == SQLITE_ROW)
+      if (!checksummed && s.column_text(0) != "ok")
+        problems.push_back(s.column_text(0));
+    rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+  }
+  if (rc == SQLITE_IOERR_DATA) {
+    auto fault = internal::take_fault();
+    return damaged(fault ? *fault : "a page checksum does not match");
+  }
+  if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
+    return damaged(std::string{checksummed ? "reading every page: " : "PRAGMA quick_check: "} +
+                   internal::error_message(db, rc));
+  if (rc != SQLITE_OK)
+    return internal::sqlite_error(db, rc, path, "cannot check the journal");
+  if (!problems.empty()) {
+    std::string all = "PRAGMA quick_check: ";
+    for (std::size_t i = 0; i < problems.size(); ++i)
+      all += (i > 0 ? "; " : "") + problems[i];
+    return damaged(all.size() > 400 ? all.substr(0, 400) + "..." : all);
+  }
+  return {};
 }
 
 /// Configures a writable connection and creates the schema if needed. Runs only after the checks.
 caf::error setup(sqlite3* db, const journal_options& opts, bool needs_schema, int version,
-                 bool memory) {
+                 bool memory, bool empty_file) {
   auto fail = [&](int rc, std::string_view what) { return internal::sqlite_error(db, rc, opts.path, what); };
+  if (!memory && needs_schema && empty_file) {
+    // Page checksums (page_checksums.hpp): room for them on every page, before the first page is
+    // written. SQLite keeps the reserved bytes for the life of the file.
+    int reserve = internal::checksum_reserve;
+    if (auto rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve); rc != SQLITE_OK)
+      return fail(rc, "cannot reserve room for page checksums");
+  }
   if (!memory) {
     if (auto rc = internal::exec(db, "PRAGMA journal_mode=WAL"); rc != SQLITE_OK)
       return fail(rc, "cannot enable WAL");
@@ -430,6 +491,7 @@ struct connected {
   int version = 0;          ///< Schema version of an existing journal (0 when it needs the schema).
   bool immutable = false;   ///< A read-only open of a file without a -wal (no writer): see `read_only_db`.
   internal::file_state seen; ///< The file when a read-only connection opened.
+  bool empty_file = true;   ///< No page written yet: page checksums are switched on in setup.
 };
 
 /// The file at `path` and its -wal at `wal` now (an error reads as a -wal: no immutable read then).
@@ -489,6 +551,7 @@ caf::expected<connected> connect(const journal_options& opts, bool memory, bool 
     return std::move(found.error());
   out.needs_schema = found->needs_schema;
   out.version = found->version;
+  out.empty_file = found->empty_file;
   // Plain flags, never CREATE: the file was checked above and must not be replaced by a new one.
   auto db = opts.read_only ? read_only_db(path, opts.vfs, out.seen)
                            : open_connection(path, SQLITE_OPEN_READWRITE, path, opts.vfs);
@@ -497,6 +560,9 @@ caf::expected<connected> connect(const journal_options& opts, bool memory, bool 
     return std::move(db.error());
   if (!opts.read_only && sqlite3_db_readonly(db->get(), "main") == 1)
     return make_error(errc::io_error, path + ": the journal is write-protected");
+  if (!opts.read_only && opts.verify_on_open && !found->needs_schema)
+    if (auto err = verify(db->get(), path, found->checksummed))
+      return err;
   out.db = std::move(*db);
   return out;
 }
@@ -702,7 +768,7 @@ caf::expected<std::unique_ptr<journal::impl>> journal::impl::open(const journal_
   self->has_schema_ = !(opts.read_only && conn->needs_schema) || memory;
   caf::error err;
   if (!opts.read_only || memory)
-    err = setup(self->db_.get(), opts, conn->needs_schema, conn->version, memory);
+    err = setup(self->db_.get(), opts, conn->needs_schema, conn->version, memory, conn->empty_file);
   // A read-only open leaves an older journal as it is; reads adapt to its columns.
   self->file_version_ = opts.read_only && !memory && !conn->needs_schema ? conn->version
                                                                         : journal::schema_version;

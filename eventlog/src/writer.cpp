@@ -176,6 +176,10 @@ void journal::impl::run_writer() {
     for (std::size_t i = 0; i < batch.size(); i += max_batch_) {
       auto chunk = std::span<pending>{batch}.subspan(i, std::min(max_batch_, batch.size() - i));
       auto t0 = std::chrono::steady_clock::now();
+      if (damaged_.load(std::memory_order_acquire)) {
+        fail(failed_or_damaged()); // a read found damage: write nothing more into the file
+        break;
+      }
       if (auto err = commit(chunk)) {
         fail(std::move(err));
         break;
@@ -460,6 +464,23 @@ void journal::impl::publish(lsn committed, std::vector<waiter>& scratch) {
   durable_ = committed;
   lk.unlock();
   durable_cv_.notify_all();
+}
+
+void journal::impl::note_damage(const caf::error& err) {
+  if (read_only_ || !(err == errc::corrupt))
+    return;
+  {
+    std::lock_guard lk{mu_};
+    if (!damage_)
+      damage_ = err;
+  }
+  damaged_.store(true, std::memory_order_release);
+  fail(err);
+}
+
+caf::error journal::impl::failed_or_damaged() {
+  std::lock_guard lk{mu_};
+  return failed_ ? failed_ : damage_;
 }
 
 void journal::impl::fail(caf::error err) {

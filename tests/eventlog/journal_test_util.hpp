@@ -57,11 +57,13 @@ inline void write_bytes(const std::string& path, const std::string& bytes) {
   out << bytes;
 }
 
-/// Runs `sql` on the database at `path` (created if missing) through raw SQLite, then closes it.
-/// Returns SQLite's result code.
+/// Runs `sql` on the database at `path` (created if missing) through raw SQLite, then closes it:
+/// through the journal's VFS, which keeps page checksums (`journal::sqlite_vfs`). Returns SQLite's
+/// result code.
 inline int run_sql(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
-  auto rc = sqlite3_open(path.c_str(), &db);
+  auto rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                            journal::sqlite_vfs().c_str());
   if (rc == SQLITE_OK)
     rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
   sqlite3_close(db);

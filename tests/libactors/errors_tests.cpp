@@ -47,9 +47,11 @@ bool is(const caf::error& err, Code code) {
   return err && err.code() == static_cast<std::uint8_t>(code);
 }
 
+/// Runs `sql` on `path` through the journal's VFS (which keeps page checksums).
 void exec_sql(const std::string& path, const char* sql) {
   sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                          eventlog::journal::sqlite_vfs().c_str()) == SQLITE_OK);
   REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
 }
