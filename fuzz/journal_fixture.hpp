@@ -245,7 +245,8 @@ private:
     // Closing the last connection checkpointed the WAL into the file: turn WAL off too, so that a copy
     // is self-contained (read-only opens then read it as immutable; writable opens turn WAL on again).
     sqlite3* db = nullptr;
-    if (sqlite3_open(tpath.c_str(), &db) != SQLITE_OK
+    if (sqlite3_open_v2(tpath.c_str(), &db, SQLITE_OPEN_READWRITE,
+                        actors::eventlog::journal::sqlite_vfs().c_str()) != SQLITE_OK
         || sqlite3_exec(db, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr) != SQLITE_OK)
       die("cannot switch the template out of WAL mode");
     sqlite3_close(db);
@@ -413,7 +414,10 @@ inline void run(sqlite3* db, const std::string& sql, FuzzedDataProvider* in = nu
 /// Rewrites rows, columns and schema of the journal at `path` with raw sqlite3, as the input says.
 inline void edit_rows(FuzzedDataProvider& in, const std::string& path) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+  // Through the journal's VFS, so the edited pages keep valid checksums: the targets fuzz what the
+  // rows say, not the page checksums (a damaged page is refused before any row is read).
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE,
+                      actors::eventlog::journal::sqlite_vfs().c_str()) != SQLITE_OK) {
     sqlite3_close(db);
     return;
   }

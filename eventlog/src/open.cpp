@@ -365,14 +365,23 @@ caf::expected<probe_result> probe(const std::string& path) {
 }
 
 /// Checks an existing journal opened for writing before anything is written to it (journal_options::
-/// verify_on_open): with page checksums, reads every page in use through the checksum shim (dbstat
-/// visits every b-tree and overflow page, from the WAL where it has a newer copy); without, runs
-/// PRAGMA quick_check. Returns `corrupt` naming the file and the damage.
+/// verify_on_open). With page checksums: a sequential read of the file verifying every page; a page
+/// that fails is damage unless SQLite reads it correctly (from the WAL, where a newer copy shadows a
+/// page a crash tore mid-checkpoint): dbstat then visits every page in use through the pager and the
+/// checksum shim. Without checksums: PRAGMA quick_check. Returns `corrupt` naming the file and damage.
 caf::error verify(sqlite3* db, const std::string& path, bool checksummed) {
   auto damaged = [&](const std::string& what) {
     return make_error(errc::corrupt, path + ": the journal is damaged (" + what + "); it was not "
                                               "opened for writing and is left as it is");
   };
+  if (checksummed) {
+    auto fault = internal::scan_file(path);
+    if (!fault)
+      return {};
+    std::error_code ec;
+    if (std::filesystem::file_size(path + "-wal", ec) == 0 || ec)
+      return damaged(*fault); // no WAL: what the file holds is all there is
+  }
   statement s{db, checksummed ? "SELECT count(*) FROM dbstat" : "PRAGMA quick_check(8)"};
   auto rc = s ? SQLITE_OK : s.rc();
   std::vector<std::string> problems;

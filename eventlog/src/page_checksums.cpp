@@ -9,6 +9,10 @@
 #include <vector>
 
 #include <endian.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <sqlite3.h>
 
 
@@ -209,6 +213,14 @@ int v_open(sqlite3_vfs* v, const char* name, sqlite3_file* f, int flags, int* ou
   auto rc = base->xOpen(base, name, base_of(f), flags, out_flags);
   // SQLite calls xClose only if pMethods is set: on failure the base file is not to be closed.
   self->head.pMethods = rc == SQLITE_OK ? &methods : nullptr;
+  if (rc == SQLITE_OK) {
+    // Whether the file has checksums, from its header now: in WAL mode SQLite reads page 1 from the
+    // WAL when the WAL has a newer copy, so the shim might never see page 1 of the file itself.
+    unsigned char header[100];
+    auto* b = base_of(f);
+    if (b->pMethods->xRead(b, header, sizeof(header), 0) == SQLITE_OK)
+      note_header(self, header, sizeof(header), 0);
+  }
   return rc;
 }
 
@@ -307,6 +319,46 @@ std::optional<std::string> checksum_vfs(const std::string& base_name) {
   auto name = s->name;
   shims.emplace(base_name, std::move(s));
   return name;
+}
+
+std::optional<std::string> scan_file(const std::string& path) {
+  auto fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return path + ": cannot read: " + std::strerror(errno);
+  auto fault = [&](std::string what) {
+    ::close(fd);
+    return std::optional<std::string>{std::move(what)};
+  };
+  unsigned char header[100];
+  if (::pread(fd, header, sizeof(header), 0) != static_cast<ssize_t>(sizeof(header)))
+    return fault(path + ": cannot read its header");
+  std::size_t page = (static_cast<std::size_t>(header[16]) << 8) | header[17];
+  if (page == 1)
+    page = 65536;
+  if (page < 512 || page > 65536 || (page & (page - 1)) != 0)
+    return fault("the header of " + path + ": page size " + std::to_string(page) + " is not valid");
+  std::vector<unsigned char> buf(page * 256);
+  std::uint64_t pgno = 1;
+  for (off_t offset = 0;;) {
+    auto n = ::pread(fd, buf.data(), buf.size(), offset);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return fault(path + ": cannot read at offset " + std::to_string(offset) + ": " + std::strerror(errno));
+    if (n == 0)
+      break;
+    auto pages = static_cast<std::size_t>(n) / page; // a partial page at the end: not SQLite's
+    for (std::size_t i = 0; i < pages; ++i, ++pgno)
+      if (!page_checksum_ok(buf.data() + i * page, page, pgno))
+        return fault("page " + std::to_string(pgno) + " (offset " +
+                     std::to_string(static_cast<std::uint64_t>(pgno - 1) * page) + ") of " + path +
+                     ": checksum mismatch");
+    offset += static_cast<off_t>(pages * page);
+    if (pages * page < static_cast<std::size_t>(n) || pages == 0)
+      break;
+  }
+  ::close(fd);
+  return std::nullopt;
 }
 
 std::optional<std::string> take_fault() {

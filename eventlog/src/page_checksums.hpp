@@ -40,6 +40,13 @@ std::uint64_t page_checksum(const unsigned char* page, std::size_t size, std::ui
 /// Whether page `pgno` (`size` bytes at `page`) carries its valid checksum.
 bool page_checksum_ok(const unsigned char* page, std::size_t size, std::uint64_t pgno) noexcept;
 
+/// Reads the database file at `path` from start to end and verifies the checksum of every page (the
+/// fast part of the check at open: a sequential read, no SQLite). Returns the first bad page's fault
+/// ("page 37 (offset 147456) of ...: checksum mismatch"), or nothing. A page torn by a crash while a
+/// checkpoint wrote it is reported too: the caller asks SQLite (which reads it from the WAL, where its
+/// frame still is) before calling it damage. Errors reading the file are reported as faults.
+std::optional<std::string> scan_file(const std::string& path);
+
 /// The last checksum fault this thread met ("page 37 (offset 147456) of /x/j.db: checksum mismatch"),
 /// and forgets it. Empty if there was none since the last call.
 std::optional<std::string> take_fault();

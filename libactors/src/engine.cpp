@@ -619,6 +619,7 @@ caf::error engine::impl::open_journal() {
   opts.path = c.cfg.journal;
   opts.synchronous_full = c.cfg.synchronous_full;
   opts.vfs = c.cfg.journal_vfs;
+  opts.verify_on_open = c.cfg.journal_verify_on_open;
   auto j = eventlog::journal::open(opts);
   if (!j) {
     c.owner_lock.remove_created_journal(); // a failed open leaves no file the lock created

@@ -18,6 +18,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include <actors/eventlog/journal.hpp>
 
@@ -477,6 +478,70 @@ TEST_CASE("JSON output (--json) survives journal text that is not UTF-8 (found b
       CHECK_FALSE(nlohmann::json::parse(line).is_null());
     CHECK(contains(r.out, "\xef\xbf\xbd"));
   }
+}
+
+namespace {
+
+/// Inverts 16 bytes in the middle of every leaf page of the events table of the journal at `path`.
+void damage_event_pages(const std::string& path) {
+  // immutable: the journal is closed, and a read-only open would leave -wal and -shm files behind
+  sqlite3* db = nullptr;
+  auto uri = "file:" + path + "?immutable=1";
+  REQUIRE(sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                          actors::eventlog::journal::sqlite_vfs().c_str()) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf'",
+                             -1, &s, nullptr) == SQLITE_OK);
+  std::vector<std::int64_t> pages;
+  while (sqlite3_step(s) == SQLITE_ROW)
+    pages.push_back(sqlite3_column_int64(s, 0));
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  REQUIRE(!pages.empty());
+  std::fstream f{path, std::ios::in | std::ios::out | std::ios::binary};
+  for (auto pgno : pages) {
+    char bytes[16];
+    f.seekg((pgno - 1) * 4096 + 2048);
+    f.read(bytes, sizeof(bytes));
+    for (auto& c : bytes)
+      c = static_cast<char>(~c);
+    f.seekp((pgno - 1) * 4096 + 2048);
+    f.write(bytes, sizeof(bytes));
+  }
+  REQUIRE(f);
+}
+
+} // namespace
+
+TEST_CASE("a damaged journal is refused for writing, left as it is, and reads that meet the damage say "
+          "so",
+          "[cli][damage]") {
+  temp_dir d;
+  record_demo(d);
+  auto id = first_request(d);
+  auto path = d.path().string() + "/shop.db";
+  damage_event_pages(path);
+  auto before = slurp(path);
+
+  auto set = engine(d, {"--journal", "shop.db", "route", "set", "lookupUser", "--version", "v2"});
+  CHECK(set.code == 2);
+  CHECK(contains(set.err, "shop.db"));
+  CHECK(contains(set.err, "corrupt"));
+  CHECK(contains(set.err, "checksum mismatch"));
+  CHECK(lines(set.err) == 1);
+  auto get = shop_cli(d, {"get", "3"});
+  CHECK(get.code != 0);
+  CHECK(contains(get.err + get.out, "corrupt"));
+  auto serve = shop_cli(d, {"--journal", "shop.db", "serve"});
+  CHECK(serve.code == 2);
+  CHECK(contains(serve.err, "corrupt"));
+  CHECK(slurp(path) == before);
+
+  auto show = engine(d, {"--journal", "shop.db", "task", "show", id});
+  CHECK(show.code == 2);
+  CHECK(contains(show.err, "corrupt"));
+  CHECK(!contains(show.err + show.out, "no task"));
+  CHECK(slurp(path) == before);
 }
 
 TEST_CASE("task cancel: an unfinished task is not resumed by the engine serving the journal; ended "

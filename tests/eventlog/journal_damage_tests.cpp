@@ -39,9 +39,11 @@ void write_journal(const std::string& path) {
 
 /// Pages of `table` (a table or index name) as SQLite reports them, through the journal's VFS.
 std::vector<std::int64_t> pages_of(const std::string& path, const std::string& table) {
+  // immutable: the journal is closed, and a read-only open would leave -wal and -shm files behind
   sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, journal::sqlite_vfs().c_str()) ==
-          SQLITE_OK);
+  auto uri = "file:" + path + "?immutable=1";
+  REQUIRE(sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                          journal::sqlite_vfs().c_str()) == SQLITE_OK);
   sqlite3_stmt* s = nullptr;
   REQUIRE(sqlite3_prepare_v2(db, "SELECT pageno FROM dbstat WHERE name = ?1 AND pagetype = 'leaf' "
                                  "ORDER BY pageno",
@@ -254,4 +256,28 @@ TEST_CASE("verification can be turned off, and a healthy journal passes it", "[d
   auto opts = options(path);
   opts.verify_on_open = false;
   CHECK(journal::open(opts)); // opens: the damage is not read
+}
+
+TEST_CASE("damage is found while the journal is open and its WAL holds newer pages", "[damage]") {
+  temp_dir d;
+  auto path = d.file("j.db");
+  write_journal(path);
+  auto leaves = pages_of(path, "events");
+  REQUIRE(leaves.size() > 4);
+  auto j = journal::open(options(path));
+  REQUIRE(j);
+  // New commits put page 1 (and the right edge of the b-trees) into the WAL; earlier pages stay in the
+  // file only.
+  for (int s = 1; s <= 200; ++s)
+    (*j)->append(make_event(first_task, static_cast<std::uint32_t>(100 + s), event_kind::log));
+  REQUIRE(!(*j)->flush());
+  damage_page(path, leaves[leaves.size() / 2]);
+  caf::error found;
+  for (int t = 0; t < tasks && !found; ++t)
+    if (auto evs = (*j)->events(first_task + static_cast<std::uint64_t>(t)); !evs)
+      found = evs.error();
+  REQUIRE(found);
+  CHECK(code_of(found) == code(errc::corrupt));
+  CHECK(contains(message_of(found), "checksum mismatch"));
+  CHECK(code_of((*j)->failure()) == code(errc::corrupt));
 }

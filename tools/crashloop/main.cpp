@@ -208,8 +208,9 @@ constexpr int canary_percent = 50;
 
 struct db {
   sqlite3* h = nullptr;
-  explicit db(const std::string& path, int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) {
-    if (sqlite3_open_v2(path.c_str(), &h, flags, nullptr) != SQLITE_OK)
+  explicit db(const std::string& path, int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+              const std::string& vfs = {}) {
+    if (sqlite3_open_v2(path.c_str(), &h, flags, vfs.empty() ? nullptr : vfs.c_str()) != SQLITE_OK)
       throw std::runtime_error("cannot open " + path + ": " + sqlite3_errmsg(h));
     sqlite3_busy_timeout(h, 10'000);
   }
@@ -677,7 +678,8 @@ void verify(const std::string& dir, std::int64_t tasks, figures& fig) {
   fig.side_integrity = side.integrity();
   if (fig.side_integrity != "ok")
     problem("side store integrity_check: " + fig.side_integrity);
-  db journal_db{journal_path(dir), SQLITE_OPEN_READONLY};
+  // Through the journal's VFS: integrity_check then also verifies every page's checksum.
+  db journal_db{journal_path(dir), SQLITE_OPEN_READONLY, actors::eventlog::journal::sqlite_vfs()};
   fig.journal_integrity = journal_db.integrity();
   if (fig.journal_integrity != "ok")
     problem("journal integrity_check: " + fig.journal_integrity);
