@@ -51,6 +51,7 @@ struct checksum_file {
   sqlite3_file head;         ///< pMethods = &methods
   const char* name = nullptr; ///< the path, for fault messages (owned by SQLite, lives as long)
   bool enabled = false;       ///< the file's header reserves checksum_reserve bytes per page
+  bool known = false;         ///< `enabled` was read from a header (an empty file has none yet)
   bool verify = true;         ///< reads verify checksums (PRAGMA actors_checksum_verification)
 };
 constexpr std::size_t base_offset = (sizeof(checksum_file) + 15) / 16 * 16;
@@ -72,8 +73,20 @@ bool is_page(int amount, sqlite3_int64 offset) {
 /// Reads the header of page 1: whether the file reserves room for checksums.
 void note_header(checksum_file* f, const void* data, int amount, sqlite3_int64 offset) {
   static constexpr char magic[] = "SQLite format 3";
-  if (offset == 0 && amount >= 100 && std::memcmp(data, magic, sizeof(magic)) == 0)
+  if (offset == 0 && amount >= 100 && std::memcmp(data, magic, sizeof(magic)) == 0) {
     f->enabled = static_cast<const unsigned char*>(data)[20] == checksum_reserve;
+    f->known = true;
+  }
+}
+
+/// Learns `enabled` from the file's header if it is not known yet: a connection that opened the file
+/// while it was empty must not write pages without checksums after another connection wrote page 1.
+void learn_header(checksum_file* f, sqlite3_file* base) {
+  if (f->known)
+    return;
+  unsigned char header[100];
+  if (base->pMethods->xRead(base, header, sizeof(header), 0) == SQLITE_OK)
+    note_header(f, header, sizeof(header), 0);
 }
 
 int x_close(sqlite3_file* f) {
@@ -88,6 +101,8 @@ int x_read(sqlite3_file* f, void* buf, int amount, sqlite3_int64 offset) {
     return rc; // a short read zero-fills past the end: nothing to verify
   auto* self = cast(f);
   note_header(self, buf, amount, offset);
+  if (offset != 0 && is_page(amount, offset))
+    learn_header(self, b);
   if (self->enabled && self->verify && is_page(amount, offset)) {
     auto pgno = static_cast<std::uint64_t>(offset / amount) + 1;
     if (!page_checksum_ok(static_cast<const unsigned char*>(buf), static_cast<std::size_t>(amount), pgno)) {
@@ -104,6 +119,8 @@ int x_write(sqlite3_file* f, const void* buf, int amount, sqlite3_int64 offset) 
   auto* b = base_of(f);
   auto* self = cast(f);
   note_header(self, buf, amount, offset);
+  if (offset != 0 && is_page(amount, offset))
+    learn_header(self, b);
   if (!self->enabled || !is_page(amount, offset))
     return b->pMethods->xWrite(b, buf, amount, offset);
   // Checksum a copy: SQLite's page buffer stays as SQLite left it.
@@ -216,10 +233,7 @@ int v_open(sqlite3_vfs* v, const char* name, sqlite3_file* f, int flags, int* ou
   if (rc == SQLITE_OK) {
     // Whether the file has checksums, from its header now: in WAL mode SQLite reads page 1 from the
     // WAL when the WAL has a newer copy, so the shim might never see page 1 of the file itself.
-    unsigned char header[100];
-    auto* b = base_of(f);
-    if (b->pMethods->xRead(b, header, sizeof(header), 0) == SQLITE_OK)
-      note_header(self, header, sizeof(header), 0);
+    learn_header(self, base_of(f));
   }
   return rc;
 }

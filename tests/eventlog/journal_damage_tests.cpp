@@ -281,3 +281,28 @@ TEST_CASE("damage is found while the journal is open and its WAL holds newer pag
   CHECK(contains(message_of(found), "checksum mismatch"));
   CHECK(code_of((*j)->failure()) == code(errc::corrupt));
 }
+
+TEST_CASE("every page a fresh journal's checkpoints write carries its checksum", "[damage]") {
+  // The writer, the checkpointer and the readers all open the file while it is still empty; whichever
+  // connection writes a page later must checksum it. (bench/journal_integrity_bench found pages without
+  // checksums at 10 M events when a connection learned about checksums only from page 1 passing
+  // through it; this smaller run does not reproduce that, it guards the common path.)
+  temp_dir d;
+  auto path = d.file("j.db");
+  {
+    auto j = journal::open(options(path));
+    REQUIRE(j);
+    std::uint64_t id = first_task;
+    while ((*j)->stats().checkpoints < 3) {
+      for (int i = 0; i < 2000; ++i, ++id) {
+        (*j)->append_task(make_task(id, "f"), std::string(100, 'i'), "in");
+        (*j)->append(make_event(id, 1, event_kind::effect, "db.get", std::string(100, 'q'),
+                                std::string(100, 'r')));
+      }
+      REQUIRE(!(*j)->flush());
+    }
+  }
+  auto j = journal::open(options(path)); // verified: every page read and checked
+  INFO((j ? std::string{} : message_of(j.error())));
+  REQUIRE(j);
+}

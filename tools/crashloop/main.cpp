@@ -242,11 +242,18 @@ struct db {
     if (rc != SQLITE_DONE)
       throw std::runtime_error(sql + ": " + sqlite3_errmsg(h));
   }
+  /// "ok", what PRAGMA integrity_check found, or why it could not run (a page whose checksum does not
+  /// match fails the check with an I/O error).
   std::string integrity() {
     std::string out;
-    query("PRAGMA integrity_check", {}, [&](sqlite3_stmt* st) {
-      out += reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    });
+    try {
+      query("PRAGMA integrity_check", {}, [&](sqlite3_stmt* st) {
+        out += reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+      });
+    } catch (const std::runtime_error& e) {
+      out = std::string{"failed: "} + e.what() + " (extended code " +
+            std::to_string(sqlite3_extended_errcode(h)) + ")";
+    }
     return out;
   }
 };
@@ -815,6 +822,11 @@ int main(int argc, char** argv) {
   auto* verify_cmd = app.add_subcommand("verify", "check a crash loop's files");
   verify_cmd->add_option("--dir", dir, "the directory")->required();
   verify_cmd->add_option("--tasks", tasks, "how many transfers were asked for")->required();
+  std::string sql_file, sql;
+  auto* sql_cmd = app.add_subcommand(
+    "sql", "run SQL on a journal through the journal's VFS, which keeps its page checksums (selftest)");
+  sql_cmd->add_option("file", sql_file, "the journal")->required();
+  sql_cmd->add_option("sql", sql, "the statements")->required();
   auto* worker_cmd = app.add_subcommand("worker", "run the workload once (started by run)");
   worker_cmd->add_option("--dir", dir, "the directory")->required();
   worker_cmd->add_option("--tasks", tasks, "how many transfers to have")->required();
@@ -822,6 +834,11 @@ int main(int argc, char** argv) {
   try {
     if (*worker_cmd)
       return worker(dir, tasks);
+    if (*sql_cmd) {
+      db j{sql_file, SQLITE_OPEN_READWRITE, actors::eventlog::journal::sqlite_vfs()};
+      j.exec(sql);
+      return 0;
+    }
     if (*verify_cmd) {
       figures fig;
       verify(dir, tasks, fig);
