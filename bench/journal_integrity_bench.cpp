@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/message.hpp>
 #include <sqlite3.h>
 
 #include <actors/eventlog/journal.hpp>
@@ -94,7 +95,9 @@ double open_once(const std::string& path, bool verify) {
   auto j = el::journal::open(opts);
   auto dt = seconds_since(t0);
   if (!j) {
-    std::fprintf(stderr, "open of %s failed\n", path.c_str());
+    const auto& ctx = j.error().context();
+    std::fprintf(stderr, "open of %s failed: %s\n", path.c_str(),
+                 ctx.match_element<std::string>(0) ? ctx.get_as<std::string>(0).c_str() : "?");
     std::exit(1);
   }
   return dt;
