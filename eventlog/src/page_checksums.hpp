@@ -7,7 +7,7 @@
 // file header); the shim writes a checksum of the rest of the page there whenever it writes a page to
 // the database file, and verifies it whenever it reads a page from it. A page whose checksum does not
 // match fails the read with SQLITE_IOERR_DATA, which the journal reports as `errc::corrupt` naming the
-// file and the page (`take_fault`). Journals without reserved bytes (created before schema 8) pass
+// file and the page (`take_fault`). Journals without reserved bytes (created before schema 9) pass
 // through unchanged: they are checked by `PRAGMA quick_check` when opened for writing.
 //
 // What is covered: the database file. Pages in the WAL are protected by SQLite's own frame checksums,

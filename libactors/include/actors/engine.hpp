@@ -54,7 +54,7 @@ struct engine_config {
   /// e.g. an encrypting VFS, or the fault-injecting one of the storage-fault tests.
   std::string journal_vfs;
   /// Check the whole journal for damage before writing to it (page checksums; quick_check for
-  /// journals older than schema 8): a damaged journal makes `status()` a `corrupt` error naming the
+  /// journals older than schema 9): a damaged journal makes `status()` a `corrupt` error naming the
   /// file and page, and is left as it is. A read of the whole file (4.0 s for 10 M events from disk, 0.55 s
   /// of it CPU; bench/journal_integrity_bench); turning it off leaves
   /// damage to be found when a damaged page is read (which then stops the journal from writing).

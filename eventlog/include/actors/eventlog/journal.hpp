@@ -56,7 +56,7 @@ struct journal_options {
   /// default). An encrypting or fault-injecting VFS (the storage-fault tests) wraps the default one.
   std::string vfs;
   /// Opened for writing, an existing journal is checked before anything is written to it: every page
-  /// the journal uses is read and its checksum verified (schema 8 and later), or PRAGMA quick_check
+  /// the journal uses is read and its checksum verified (schema 9 and later), or PRAGMA quick_check
   /// runs (older journals, without checksums). A damaged journal is refused with `errc::corrupt`
   /// naming the file and the damage, and left as it is. Costs a read of the whole file: 4.0 s for 10 M
   /// events (1.86 GB, from disk; 0.55 s of it CPU), 23 s of quick_check without checksums
@@ -133,7 +133,7 @@ public:
   [[nodiscard]] static caf::expected<std::unique_ptr<journal>> open(const journal_options& opts);
 
   /// The name of the SQLite VFS through which libactors reads and writes journals: `base` (a registered
-  /// VFS; empty: SQLite's default) with page checksums (schema 8). A program that writes into a
+  /// VFS; empty: SQLite's default) with page checksums (schema 9). A program that writes into a
   /// journal with SQLite directly must open it through this VFS (sqlite3_open_v2's last argument):
   /// any other writer — the sqlite3 shell included, which also writes when it checkpoints a WAL left
   /// by a crash — leaves pages whose checksums no longer match, and libactors then refuses the journal
