@@ -26,6 +26,8 @@ std::string_view to_string(errc x) noexcept {
       return "not_found";
     case errc::invalid_name:
       return "invalid_name";
+    case errc::wrong_thread:
+      return "wrong_thread";
   }
   return "unknown";
 }

@@ -150,6 +150,10 @@ caf::error journal::flush() {
   return impl_->flush();
 }
 
+caf::error journal::await_durable(lsn n) {
+  return impl_->await_durable(n);
+}
+
 lsn journal::durable_lsn() const noexcept {
   return impl_->durable_atomic_.load(std::memory_order_acquire);
 }

@@ -155,7 +155,7 @@ struct journal::impl {
   // --- append queue and durability, guarded by mu_ ------------------------------------------------
   std::mutex mu_;
   std::condition_variable work_cv_;     ///< Writer waits for appends or stop.
-  std::condition_variable durable_cv_;  ///< `flush` waits for durability or failure.
+  std::condition_variable durable_cv_;  ///< `flush`, `await_durable` wait for durability or failure.
   std::condition_variable space_cv_;    ///< Producers wait for room in a full queue.
   std::thread::id writer_id_;           ///< The writer never blocks on its own queue.
   std::vector<pending> queue_;
@@ -214,6 +214,7 @@ struct journal::impl {
   lsn enqueue(pending&& op);
   void when_durable(lsn n, durable_callback cb);
   caf::error flush();
+  caf::error await_durable(lsn n);
   void start_writer();
   void stop_writer();
   void run_writer();

@@ -62,14 +62,27 @@ void journal::impl::when_durable(lsn n, durable_callback cb) {
 }
 
 caf::error journal::impl::flush() {
+  lsn target;
+  {
+    std::lock_guard lk{mu_};
+    target = last_lsn_;
+  }
+  return await_durable(target);
+}
+
+caf::error journal::impl::await_durable(lsn n) {
   std::unique_lock lk{mu_};
-  auto target = last_lsn_;
-  durable_cv_.wait(lk, [&] { return durable_ >= target || failed_ || read_only_; });
-  if (durable_ >= target)
+  if (std::this_thread::get_id() == writer_id_)
+    return make_error(errc::wrong_thread, path_ + ": waiting for durability on the journal's writer "
+                                                  "thread (inside a durability callback) would never end");
+  durable_cv_.wait(lk, [&] { return durable_ >= n || failed_ || read_only_ || closed_; });
+  if (durable_ >= n)
     return {};
   if (failed_)
     return failed_;
-  return closed_error(path_, "the journal is open read-only");
+  if (read_only_)
+    return closed_error(path_, "the journal is open read-only");
+  return closed_error(path_, "the journal closed before the append was durable");
 }
 
 // --- writer thread ------------------------------------------------------------------------------
@@ -203,6 +216,7 @@ void journal::impl::run_writer() {
   if (listener_ && !failed_) // a failure was reported already
     listener_(durable_, err);
   lk.unlock();
+  durable_cv_.notify_all(); // waiters for appends dropped while stopping
   for (auto& [n, cb] : rest)
     cb(err);
 }

@@ -197,10 +197,9 @@ caf::error engine_core::claim_journal(engine_lock::purpose why) {
   return {};
 }
 
-caf::expected<std::pair<task_id, caf::actor>>
-engine_core::start_root(std::string_view fn, std::string_view pinned, const erased_input& in,
-                        bool supervised, std::string_view key, eventlog::lsn* created_lsn,
-                        const std::function<void(task_id)>& before_journal) {
+caf::expected<engine_core::prepared_root>
+engine_core::prepare_root(std::string_view fn, std::string_view pinned, const erased_input& in,
+                          std::string_view key) {
   if (journal) {
     if (auto err = journal->failure())
       return make_error(errc::journal_failure,
@@ -217,7 +216,8 @@ engine_core::start_root(std::string_view fn, std::string_view pinned, const eras
     return make_error(errc::wrong_input_type,
                       "function '" + entry.name + "' version '" + entry.version + "' takes " +
                         inv->input_type_name() + ", not " + type_name(*in.type));
-  eventlog::task_record rec;
+  prepared_root p;
+  auto& rec = p.rec;
   rec.id = root;
   rec.root = rec.id;
   rec.function = entry.name;
@@ -226,32 +226,86 @@ engine_core::start_root(std::string_view fn, std::string_view pinned, const eras
   rec.created = now_ns();
   rec.route = describe(*route_to);
   rec.start_key = key;
+  p.fn = std::move(inv);
+  p.entry = &entry;
+  p.input = std::move(*bytes);
+  p.text = in.render(in.value);
+  if (journal) // a shadow run needs the primary's journal
+    p.shadow = route_to->shadow;
+  return p;
+}
+
+std::pair<task_id, caf::actor>
+engine_core::launch_root(prepared_root p, bool supervised, eventlog::lsn* created_lsn,
+                         const std::function<void(task_id)>& before_journal) {
+  auto id = task_id{p.rec.id};
   if (before_journal)
-    before_journal(task_id{rec.id});
+    before_journal(id);
   eventlog::lsn created = 0;
   if (journal)
-    created = journal->append_task(rec, *bytes, in.render(in.value));
+    created = journal->append_task(p.rec, p.input, std::move(p.text));
   if (created_lsn != nullptr)
     *created_lsn = created;
-  auto completion = completions.create(task_id{rec.id}, &entry);
+  auto completion = completions.create(id, p.entry);
   completion->supervised = supervised; // before it runs: not even its first end escapes its supervisor
-  auto id = task_id{rec.id};
   task_runtime::setup s;
-  s.rec = std::move(rec);
-  s.fn = std::move(inv);
-  s.entry = &entry;
-  s.input = std::move(*bytes);
+  s.rec = std::move(p.rec);
+  s.fn = std::move(p.fn);
+  s.entry = p.entry;
+  s.input = std::move(p.input);
   s.created_lsn = created;
   s.entry_state = completion;
-  if (journal) // a shadow run needs the primary's journal
-    s.shadow = route_to->shadow;
+  s.shadow = p.shadow;
   auto rt = std::make_unique<task_runtime>(*this, std::move(s));
   // engine::start's tasks wait for a place (max_running_tasks); a supervisor's children do not.
   auto actor = supervised ? spawn(std::move(rt)) : admit(std::move(rt));
   if (actor)
     name_actor(*completion, actor); // for engine::cancel; a waiting task's when it spawns
-  return std::make_pair(id, std::move(actor));
+  return {id, std::move(actor)};
 }
+
+caf::expected<std::pair<task_id, caf::actor>>
+engine_core::start_root(std::string_view fn, std::string_view pinned, const erased_input& in,
+                        bool supervised, std::string_view key, eventlog::lsn* created_lsn,
+                        const std::function<void(task_id)>& before_journal) {
+  auto p = prepare_root(fn, pinned, in, key);
+  if (!p)
+    return std::move(p.error());
+  return launch_root(std::move(*p), supervised, created_lsn, before_journal);
+}
+
+caf::error engine_core::await_durable(eventlog::lsn n, const std::function<std::string()>& what) {
+  if (!journal || n == 0)
+    return {};
+  if (auto err = journal->await_durable(n))
+    return make_error(errc::journal_failure, what() + " is not acknowledged: journal '" +
+                                               journal->path() + "': " + describe(err));
+  return {};
+}
+
+namespace {
+
+/// The task (id, function) that start key `key` names in `j`, if any. Errors: journal_failure.
+caf::expected<std::optional<std::pair<task_id, std::string>>>
+journaled_start_key(eventlog::journal& j, std::string_view key) {
+  auto found = j.find_start_key(key);
+  if (!found)
+    return make_error(errc::journal_failure, "cannot look up start key '" + std::string{key} +
+                                               "': " + describe(found.error()));
+  if (!*found)
+    return std::nullopt;
+  auto rec = j.find_task(**found);
+  if (!rec)
+    return make_error(errc::journal_failure, "cannot read the task of start key '" + std::string{key} +
+                                               "': " + describe(rec.error()));
+  if (!*rec)
+    return make_error(errc::journal_failure, "start key '" + std::string{key} + "' names task " +
+                                               to_string(task_id{**found}) +
+                                               ", which the journal does not have");
+  return std::make_pair(task_id{**found}, std::move((*rec)->function));
+}
+
+} // namespace
 
 caf::expected<task_id> engine_core::start_keyed(std::string_view key, std::string_view fn,
                                                 std::string_view pinned, const erased_input& in) {
@@ -262,47 +316,48 @@ caf::expected<task_id> engine_core::start_keyed(std::string_view key, std::strin
   };
   eventlog::lsn created = 0;
   task_id id;
+  bool fresh = false;
   {
     std::lock_guard guard{start_keys_mx};
     if (auto i = start_keys.find(std::string{key}); i != start_keys.end()) {
       if (i->second.function != fn)
         return conflict(i->second.id, i->second.function);
-      return i->second.id;
-    }
-    if (journal) {
-      auto found = journal->find_start_key(key);
-      if (!found)
-        return make_error(errc::journal_failure, "cannot look up start key '" + std::string{key} +
-                                                   "': " + describe(found.error()));
-      if (*found) {
-        auto rec = journal->find_task(**found);
-        if (!rec)
-          return make_error(errc::journal_failure, "cannot read the task of start key '" +
-                                                     std::string{key} + "': " + describe(rec.error()));
-        if (!*rec)
-          return make_error(errc::journal_failure, "start key '" + std::string{key} + "' names task " +
-                                                     to_string(task_id{**found}) +
-                                                     ", which the journal does not have");
-        if ((*rec)->function != fn)
-          return conflict(task_id{**found}, (*rec)->function);
-        return task_id{**found};
+      // Started by an earlier call whose row may not be durable yet: acknowledged once it is.
+      id = i->second.id;
+      created = i->second.created;
+    } else {
+      if (journal) {
+        auto found = journaled_start_key(*journal, key);
+        if (!found)
+          return std::move(found.error());
+        if (*found) { // in the journal, so durable
+          if ((*found)->second != fn)
+            return conflict((*found)->first, (*found)->second);
+          return (*found)->first;
+        }
       }
+      auto started = start_root(fn, pinned, in, false, key, &created);
+      if (!started)
+        return std::move(started.error());
+      id = started->first;
+      fresh = true;
+      start_keys.emplace(std::string{key}, keyed_start{id, std::string{fn}, created});
     }
-    auto started = start_root(fn, pinned, in, false, key, &created);
-    if (!started)
-      return std::move(started.error());
-    id = started->first;
-    start_keys.emplace(std::string{key}, keyed_start{id, std::string{fn}});
   }
   // Once the task row (and its key) is durable, the journal answers for the key. Registered outside
   // the lock: the callback may run inline.
-  if (journal)
+  if (journal && fresh)
     journal->when_durable(created, [this, k = std::string{key}](const caf::error& err) {
       if (err)
         return; // the journal failed: the engine takes no new tasks; the entry stays
       std::lock_guard guard{start_keys_mx};
       start_keys.erase(k);
     });
+  if (auto err = await_durable(created, [&] {
+        return "task " + to_string(id) + " of '" + std::string{fn} + "' (start key '" +
+               std::string{key} + "')";
+      }))
+    return err;
   return id;
 }
 
@@ -828,13 +883,56 @@ caf::expected<task_id> engine::start_erased(std::string_view fn, std::string_vie
     return impl_->status;
   if (auto err = impl_->core->claim_journal())
     return err;
+  auto& c = *impl_->core;
   detail::erased_input input{in.value, in.type, in.encode, in.render};
   if (!key.empty())
-    return impl_->core->start_keyed(key, fn, pinned, input);
-  auto started = impl_->core->start_root(fn, pinned, input);
+    return c.start_keyed(key, fn, pinned, input);
+  eventlog::lsn created = 0;
+  auto started = c.start_root(fn, pinned, input, false, {}, &created);
   if (!started)
     return std::move(started.error());
-  return started->first;
+  auto id = started->first;
+  // Acknowledged once durable: the id the caller gets is in the journal, whatever happens next.
+  if (auto err = c.await_durable(created, [&] {
+        return "task " + to_string(id) + " of '" + std::string{fn} + "'";
+      }))
+    return err;
+  return id;
+}
+
+caf::expected<std::vector<task_id>>
+engine::start_batch_erased(std::string_view fn, std::string_view pinned, const input_ref& first,
+                           std::size_t count, std::size_t stride) {
+  if (impl_->status)
+    return impl_->status;
+  if (auto err = impl_->core->claim_journal())
+    return err;
+  auto& c = *impl_->core;
+  // Every input routed and checked before any task is journaled: a bad one starts nothing.
+  std::vector<detail::engine_core::prepared_root> prepared;
+  prepared.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    detail::erased_input input{static_cast<const char*>(first.value) + i * stride, first.type,
+                               first.encode, first.render};
+    auto p = c.prepare_root(fn, pinned, input);
+    if (!p)
+      return std::move(p.error());
+    prepared.push_back(std::move(*p));
+  }
+  std::vector<task_id> ids;
+  ids.reserve(count);
+  eventlog::lsn last = 0;
+  for (auto& p : prepared) {
+    eventlog::lsn created = 0;
+    ids.push_back(c.launch_root(std::move(p), false, &created).first);
+    last = std::max(last, created);
+  }
+  // One wait for all: appends commit in lsn order, so the last row durable means every row is.
+  if (auto err = c.await_durable(last, [&] {
+        return "start_batch of " + std::to_string(count) + " tasks of '" + std::string{fn} + "'";
+      }))
+    return err;
+  return ids;
 }
 
 caf::expected<std::string> engine::wait_bytes(task_id id, const std::type_info& out_type) {
@@ -909,16 +1007,20 @@ caf::expected<void> engine::send_erased(task_id id, std::string type, std::strin
   m.type = std::move(type);
   m.payload = std::move(bytes);
   m.text = std::move(text);
+  eventlog::lsn appended = 0;
   auto res = c.mail.post(
     m, c.cfg.mailbox_capacity,
-    [&c](const eventlog::message_record& msg) {
+    [&c, &appended](const eventlog::message_record& msg) {
       if (c.journal)
-        c.journal->append_message(msg, eventlog::event{});
+        appended = c.journal->append_message(msg, eventlog::event{});
     },
     caf::actor{}, 0);
   if (res == detail::mailboxes::post_result::full)
     return make_error(errc::mailbox_full, "the mailbox of task " + to_string(id) + " is full (" +
                                             std::to_string(c.cfg.mailbox_capacity) + " messages)");
+  // Acknowledged once durable, as a start: a crash after send returns does not lose the message.
+  if (auto err = c.await_durable(appended, [&] { return "the message to task " + to_string(id); }))
+    return err;
   return caf::unit;
 }
 
@@ -995,6 +1097,12 @@ caf::expected<void> engine::supervise(const supervision::supervisor_spec& spec) 
                            [p = &started](const caf::error& err) { p->set_value(err); });
   if (auto err = done.get())
     return err;
+  // Acknowledged once durable: the children's task rows and the supervision rows naming them.
+  if (c.journal)
+    if (auto err = c.journal->flush())
+      return make_error(errc::journal_failure, "supervisor '" + spec.name +
+                                                 "' is not acknowledged: journal '" +
+                                                 c.journal->path() + "': " + describe(err));
   return caf::unit;
 }
 

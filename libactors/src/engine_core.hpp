@@ -38,6 +38,7 @@
 namespace actors::detail {
 
 class task_runtime;
+class invoker;
 
 /// A finished primary task whose candidate is to shadow-run against its journal.
 struct shadow_run {
@@ -178,6 +179,31 @@ struct engine_core {
              bool supervised = false, std::string_view key = {}, eventlog::lsn* created_lsn = nullptr,
              const std::function<void(task_id)>& before_journal = {});
 
+  /// A root start routed and checked, not journaled yet: start_root's first half (a batch start
+  /// prepares every task before it journals any, so a bad input journals nothing).
+  struct prepared_root {
+    eventlog::task_record rec;
+    std::shared_ptr<const invoker> fn;
+    const function_entry* entry = nullptr;
+    std::string input; ///< serialized
+    std::string text;  ///< rendered, for the started event
+    const function_entry* shadow = nullptr;
+  };
+  /// Draws the id, routes and encodes the input. Errors: start_root's; nothing is journaled.
+  caf::expected<prepared_root> prepare_root(std::string_view fn, std::string_view pinned,
+                                            const erased_input& in, std::string_view key = {});
+  /// start_root's second half: journals the task row, registers its completion and spawns (or queues)
+  /// it. Cannot fail (a failed journal drops the append; the task then stops at its first append).
+  std::pair<task_id, caf::actor> launch_root(prepared_root p, bool supervised,
+                                             eventlog::lsn* created_lsn = nullptr,
+                                             const std::function<void(task_id)>& before_journal = {});
+
+  /// Blocks the calling thread until every append up to lsn `n` is durable (at once with the journal
+  /// off, or for `n` 0): what lets engine::start, start_batch and send acknowledge. Waits on the
+  /// journal's condition variable, shared by all waiting callers (one group commit serves them all).
+  /// Errors: journal_failure naming the journal file, `what` ("task 0x... of 'f'") and the cause.
+  caf::error await_durable(eventlog::lsn n, const std::function<std::string()>& what);
+
   /// start_root at most once per start key (engine::start with actors::start_key): a key seen before
   /// returns its task (the actor handle then is empty). Keyed starts are serialized by start_keys_mx;
   /// a key lives in `start_keys` until its task row is durable, then in the journal only (with the
@@ -187,6 +213,7 @@ struct engine_core {
   struct keyed_start {
     task_id id;
     std::string function;
+    eventlog::lsn created = 0; ///< its task row's lsn: a repeated start waits for it too
   };
   std::mutex start_keys_mx;
   std::unordered_map<std::string, keyed_start> start_keys;

@@ -540,6 +540,80 @@ TEST_CASE("flush returns no error and makes everything queued before it durable"
   CHECK(!j->failure());
 }
 
+TEST_CASE("await_durable returns once its lsn is durable; many threads wait for one commit") {
+  temp_dir dir;
+  auto j = open_ok(options(dir.file("j.db")));
+  CHECK(!j->await_durable(0)); // nothing to wait for
+  j->append_task(make_task(1, "f"), "", "");
+  constexpr int threads = 8;
+  std::vector<std::thread> waiters;
+  std::vector<lsn> mine(threads);
+  std::vector<caf::error> got(threads);
+  for (int t = 0; t < threads; ++t)
+    waiters.emplace_back([&, t] {
+      mine[t] = j->append(make_event(1, static_cast<std::uint32_t>(t + 1), event_kind::log));
+      got[t] = j->await_durable(mine[t]);
+    });
+  for (auto& w : waiters)
+    w.join();
+  for (int t = 0; t < threads; ++t) {
+    CHECK(!got[t]);
+    CHECK(j->durable_lsn() >= mine[t]);
+  }
+  auto evs = j->events(1); // read through another connection: committed
+  REQUIRE(evs);
+  CHECK(evs->size() == threads + 1);
+  CHECK(!j->await_durable(mine[0])); // already durable: at once
+}
+
+TEST_CASE("await_durable and flush on the writer thread (a durability callback) refuse instead of hanging") {
+  temp_dir dir;
+  auto j = open_ok(options(dir.file("j.db")));
+  std::promise<std::pair<caf::error, caf::error>> got;
+  auto fut = got.get_future();
+  auto caller = std::this_thread::get_id();
+  std::thread::id ran_on;
+  // Registered before its append exists: it runs on the writer thread, after the commit.
+  auto next = j->durable_lsn() + 1;
+  j->when_durable(next, [&](const caf::error&) {
+    ran_on = std::this_thread::get_id();
+    auto later = j->append(make_event(1, 2, event_kind::log));
+    got.set_value({j->await_durable(later), j->flush()});
+  });
+  CHECK(j->append_task(make_task(1, "f"), "", "") == next);
+  auto [waited, flushed] = fut.get();
+  CHECK(ran_on != caller);
+  CHECK(code_of(waited) == code(errc::wrong_thread));
+  CHECK(message_of(waited).find(dir.file("j.db")) != std::string::npos);
+  CHECK(code_of(flushed) == code(errc::wrong_thread));
+  CHECK(!j->flush()); // from another thread both work, and the journal is healthy
+  CHECK(!j->failure());
+}
+
+TEST_CASE("await_durable on a failed journal returns the write error, on a read-only one closed") {
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  {
+    auto opts = options(path);
+    opts.max_page_count_for_tests = 16;
+    auto j = open_ok(opts);
+    j->append_task(make_task(1, "f"), "", "");
+    REQUIRE(!j->flush());
+    std::string payload(4096, 'x');
+    lsn last = 0;
+    for (std::uint32_t i = 0; i < 50; ++i)
+      last = j->append(make_event(1, i + 1, event_kind::effect, "fx", payload, payload));
+    auto err = j->await_durable(last);
+    CHECK(code_of(err) == code(errc::io_error));
+    CHECK(message_of(err).find(path) != std::string::npos);
+  }
+  auto opts = options(path);
+  opts.read_only = true;
+  auto reader = open_ok(opts);
+  auto n = reader->append(make_event(1, 1, event_kind::log));
+  CHECK(code_of(reader->await_durable(n)) == code(errc::closed));
+}
+
 TEST_CASE("synchronous FULL journals work the same way") {
   temp_dir dir;
   auto opts = options(dir.file("j.db"));
@@ -621,6 +695,7 @@ TEST_CASE("a full disk fails the journal: pending and later callbacks get io_err
 TEST_CASE("errc and event enums have names") {
   CHECK(to_string(errc::newer_schema) == "newer_schema");
   CHECK(to_string(errc::not_found) == "not_found");
+  CHECK(to_string(errc::wrong_thread) == "wrong_thread");
   CHECK(to_string(event_kind::call) == "call");
   CHECK(to_string(static_cast<event_kind>(200)) == "unknown");
   CHECK(to_string(task_status::cancelled) == "cancelled");

@@ -12,6 +12,12 @@
 //   actors_crash_child JOURNAL resume
 // Only resumes JOURNAL's unfinished tasks (starts none), blocking inside "card.charge" as above.
 //
+//   actors_crash_child JOURNAL acked | acked-batch
+// Opens JOURNAL through the faulty VFS, makes the journal's next write slow (1.5 s), starts "durable"
+// with input 5 (acked-batch: start_batch with 5, 6, 7), prints "ACKED <id>..." the moment the call
+// returns, and blocks until killed. An engine that acknowledged at queueing would print while the row
+// is still uncommitted; the test kills the child on reading the line and expects the tasks in the file.
+//
 //   actors_crash_child JOURNAL sleep MS
 // Starts task "crashNap" with input MS and prints "SLEEPING <id>" once the deadline of its sleep is
 // committed to JOURNAL, so a kill after that line finds the timer durable.
@@ -23,10 +29,12 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <actors/eventlog/journal.hpp>
 
 #include "crash_workload.hpp"
+#include "faulty_vfs.hpp"
 
 namespace {
 
@@ -67,15 +75,50 @@ int run_sleep(const std::string& journal, std::int64_t ms) {
   return r ? 0 : 1;
 }
 
+int run_acked(const std::string& journal, bool batch) {
+  actors::test::faulty_vfs::install();
+  auto cfg = actors::test::config_for(journal);
+  cfg.journal_vfs = actors::test::faulty_vfs::name;
+  actors::engine eng{cfg, actors::test::crash_routes(), actors::test::crash_effects(journal + ".effects", {})};
+  if (auto err = eng.status())
+    return fail(err);
+  // A slow disk: the commit of the task rows takes 1.5 s, far longer than the test takes to kill us.
+  actors::test::faulty_vfs::inject(actors::test::faulty_vfs::fault::slow_write, 1500);
+  std::vector<actors::task_id> ids;
+  if (batch) {
+    auto started = eng.start_batch("durable", std::vector<std::int64_t>{5, 6, 7});
+    if (!started)
+      return fail(started.error());
+    ids = std::move(*started);
+  } else {
+    auto started = eng.start("durable", std::int64_t{5});
+    if (!started)
+      return fail(started.error());
+    ids.push_back(*started);
+  }
+  std::string line = "ACKED";
+  for (auto id : ids)
+    line += " " + actors::to_string(id);
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+  std::mutex mx;
+  std::condition_variable never;
+  std::unique_lock guard{mx};
+  never.wait(guard, [] { return false; }); // until SIGKILL
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   if (argc == 4 && std::string{argv[2]} == "sleep")
     return run_sleep(argv[1], std::stoll(argv[3]));
+  if (argc == 3 && (std::string{argv[2]} == "acked" || std::string{argv[2]} == "acked-batch"))
+    return run_acked(argv[1], std::string{argv[2]} == "acked-batch");
   bool queued = argc == 3 && std::string{argv[2]} == "queued";
   bool resume_only = argc == 3 && std::string{argv[2]} == "resume";
   if (argc != 2 && !queued && !resume_only) {
-    std::fprintf(stderr, "usage: actors_crash_child JOURNAL [queued | resume | sleep MS]\n");
+    std::fprintf(stderr, "usage: actors_crash_child JOURNAL [queued | resume | acked | acked-batch | sleep MS]\n");
     return 2;
   }
   std::string journal = argv[1];

@@ -1,7 +1,9 @@
 #include "faulty_vfs.hpp"
 
+#include <chrono>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include <sqlite3.h>
 
@@ -40,6 +42,10 @@ int write_fault(std::int64_t n) {
     case fault::io_error:
       ++failed;
       return SQLITE_IOERR_WRITE;
+    case fault::slow_write:
+      if (auto ms = budget.exchange(0); ms > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds{ms}); // the fault itself: a slow disk
+      return SQLITE_OK;
   }
   return SQLITE_OK;
 }

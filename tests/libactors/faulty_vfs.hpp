@@ -18,12 +18,15 @@ enum class fault : int {
   none = 0,
   disk_full = 1, ///< writes beyond the byte budget fail with SQLITE_FULL
   io_error = 2,  ///< every write fails with SQLITE_IOERR_WRITE, every sync with SQLITE_IOERR_FSYNC
+  slow_write = 3,///< a slow disk: the next write waits `budget` milliseconds, then succeeds (once)
 };
 
 /// Registers the VFS (once; not as the default). Thread-safe.
 void install();
 
-/// Fails writes from now on: `disk_full` lets `budget` more bytes through first.
+/// Fails writes from now on: `disk_full` lets `budget` more bytes through first; `slow_write` delays
+/// the next write by `budget` milliseconds (so an append stays uncommitted that long: the tests of
+/// acknowledged starts make the window between queueing and committing a row wide and certain).
 void inject(fault f, std::int64_t budget = 0);
 
 /// Clears the fault: writes succeed again.

@@ -4,12 +4,21 @@
 // task goes on, so an engine opened on the same journal after a crash resumes every unfinished task from
 // its input, answering each journaled effect from the journal instead of executing it again.
 //
-// Durability: a task's earlier results are durable before it runs a user effect or a child call, and
-// before its result is reported (`wait`). Appends of many tasks share one SQLite transaction.
+// Durability: what a call acknowledges is durable. `start` and `start_batch` return a task id only once
+// the task's row is in the journal file (a crash right after they return loses nothing: the next engine
+// on the file resumes the task); `send` returns once the message is, `cancel` once the request is,
+// `supervise` once its children and their supervision rows are. A task's earlier results are durable
+// before it runs a user effect or a child call, and before its result is reported (`wait`). Appends of
+// many tasks and callers share one SQLite transaction (group commit): concurrent callers wait for the
+// same commit, so acknowledging costs one commit's latency per call, not one commit per call.
 //
 // Errors: every call returns `caf::expected` / `caf::error` (see errc.hpp); nothing throws for bad input.
 // Thread safety: all member functions may be called from any non-task thread concurrently. `wait` and
-// `run` block the calling thread: never call them from task code (use `ctx::call`).
+// `run` block the calling thread: never call them from task code (use `ctx::call`). `start`,
+// `start_batch`, `send`, `cancel` and `supervise` block for one journal commit (with the journal on):
+// fine from any thread, effect handlers included (the journal's writer never waits for one), but not
+// from inside a callback the journal runs on its writer thread (`eventlog::journal::when_durable`),
+// where the wait would never end: they return journal_failure (cause `wrong_thread`) there.
 
 #include <chrono>
 #include <cstddef>
@@ -173,9 +182,17 @@ public:
   /// the file; a restart on it resumes them once the fault is cleared). Nothing journaled before is lost.
   [[nodiscard]] caf::error status() const;
 
-  /// Starts a task of `fn` (routed like any call) with input `in`. Returns its id once the task is
-  /// journaled (queued for the journal's next commit). Errors: unknown_function, unknown_version,
-  /// wrong_input_type, engine_stopped.
+  /// Starts a task of `fn` (routed like any call) with input `in`. Returns its id once the task's row
+  /// is durable in the journal: a crash (even SIGKILL) right after it returns leaves the task in the
+  /// file, and the next engine on it resumes it. The calling thread waits for the journal's next group
+  /// commit (concurrent callers share it; to start many tasks from one thread, `start_batch` waits once
+  /// for all). The task may begin running before `start` returns. With the journal off there is
+  /// nothing to wait for: it returns once the task is spawned (or queued for a place).
+  /// Errors: unknown_function, unknown_version, wrong_input_type (nothing is journaled);
+  /// journal_in_use (another engine serves the journal); journal_failure when the journal has failed,
+  /// or fails before the row is durable (the message names the task and the journal file; the task is
+  /// not acknowledged: it may be in the file or not, and it stops where it cannot journal); a status()
+  /// error of an engine that failed to start.
   template <class In>
   [[nodiscard]] caf::expected<task_id> start(std::string_view fn, In&& in) {
     return start_impl(fn, {}, std::forward<In>(in));
@@ -191,13 +208,37 @@ public:
   /// with a key starts the task; every later one — from this engine or any later engine on the same
   /// journal, while the task runs or after it ended, also after a crash between the caller's start and
   /// its bookkeeping — returns that task's id and starts nothing. The input of a later start is not
-  /// compared. Keys are kept in the journal (with the journal off: for the engine's life). Errors: as
-  /// `start`, and start_key_conflict when the key's task is of another function.
+  /// compared. Keys are kept in the journal (with the journal off: for the engine's life). Like
+  /// `start`, it returns once the task row and its key are durable (a later start with the key that
+  /// comes while the first one's row is on its way waits for it too). Errors: as `start`, bad_input
+  /// for an empty key, and start_key_conflict when the key's task is of another function.
   template <class In>
   [[nodiscard]] caf::expected<task_id> start(std::string_view fn, In&& in, start_key key) {
     if (key.name.empty())
       return make_error(errc::bad_input, "start of '" + std::string{fn} + "': the start key is empty");
     return start_impl(fn, {}, std::forward<In>(in), std::move(key.name));
+  }
+
+  /// Starts one task of `fn` per element of `inputs` (the bulk path: for throughput from one thread).
+  /// Returns their ids, in the order of `inputs`, once every task row is durable: one wait for all, so
+  /// a batch costs a few group commits instead of one commit's latency per task. Every input is routed
+  /// and checked before any task is journaled: an unknown function or version, or an input of the
+  /// wrong type, starts nothing. Tasks run (or wait for a place, engine_config::max_running_tasks) as
+  /// they are journaled, before the call returns. An empty `inputs` starts nothing and returns no ids.
+  /// Errors: as `start`; journal_failure when the journal fails before all rows are durable: none of
+  /// the tasks is acknowledged, and some may be in the file (a resumed engine runs those): where each
+  /// start must happen at most once, start each with a `start_key` instead.
+  template <class In>
+  [[nodiscard]] caf::expected<std::vector<task_id>> start_batch(std::string_view fn,
+                                                                const std::vector<In>& inputs) {
+    return start_batch_impl(fn, {}, inputs);
+  }
+
+  /// As `start_batch`, every task pinned to version `v`.
+  template <class In>
+  [[nodiscard]] caf::expected<std::vector<task_id>>
+  start_batch(std::string_view fn, const std::vector<In>& inputs, version v) {
+    return start_batch_impl(fn, std::move(v.name), inputs);
   }
 
   /// Blocks until task `id` finishes and returns its output. Works for tasks of this engine and for
@@ -280,8 +321,9 @@ public:
   caf::expected<void> cancel(task_id id);
 
   /// Sends `msg` to task `id`'s mailbox (its code takes it with `ctx::receive<M>`). Returns once the
-  /// message is journaled (queued for the journal's next commit; pending until received, across
-  /// crashes). Errors: not_running (no running task `id`), mailbox_full (a bounded mailbox is full).
+  /// message is durable in the journal (pending until received, across crashes; the wait is one group
+  /// commit, as `start`'s). Errors: not_running (no running task `id`), mailbox_full (a bounded mailbox
+  /// is full), journal_failure (the journal failed before the message was durable: not acknowledged).
   template <class M>
   caf::expected<void> send(task_id id, const M& msg) {
     return send_erased(id, type_name<M>(), to_bytes(msg), render(msg));
@@ -292,9 +334,10 @@ public:
   /// Validates `spec` (errors name the supervisor, child and field: supervision.invalid_spec; an unknown
   /// function or version: unknown_function / unknown_version; a name already running: invalid_spec)
   /// and starts the supervisor: its children in order, each a durable task (or a nested supervisor).
-  /// Returns once every child has started. A child the journal knows from an earlier engine on the same
-  /// file (same supervisor name and child id) is taken over: still running (resumed at start-up) it is
-  /// monitored as it is; ended, it is restarted per its spec.
+  /// Returns once every child has started and the children's task rows and supervision rows are
+  /// durable (journal_failure if the journal fails first). A child the journal knows from an earlier
+  /// engine on the same file (same supervisor name and child id) is taken over: still running (resumed
+  /// at start-up) it is monitored as it is; ended, it is restarted per its spec.
   caf::expected<void> supervise(const supervision::supervisor_spec& spec);
 
   /// Stops top-level supervisor `name`: its children in reverse start order (each per its shutdown
@@ -384,6 +427,28 @@ private:
 
   caf::expected<task_id> start_erased(std::string_view fn, std::string_view pinned,
                                       const input_ref& in, std::string_view key = {});
+
+  template <class In>
+  caf::expected<std::vector<task_id>> start_batch_impl(std::string_view fn, std::string pinned,
+                                                       const std::vector<In>& inputs) {
+    // Each element is read as the normalized input type (a const char* element as a std::string).
+    using input_type = detail::normalized_input_t<const In&>;
+    input_ref first{inputs.data(), &typeid(input_type),
+                    [](const void* p, const std::type_info& target) {
+                      const input_type& x = *static_cast<const In*>(p);
+                      return detail::encode_input<input_type>(x, target);
+                    },
+                    [](const void* p) {
+                      const input_type& x = *static_cast<const In*>(p);
+                      return actors::render(x);
+                    }};
+    return start_batch_erased(fn, pinned, first, inputs.size(), sizeof(In));
+  }
+
+  /// Starts `count` tasks whose inputs are `first` and the elements `stride` bytes apart after it.
+  caf::expected<std::vector<task_id>> start_batch_erased(std::string_view fn, std::string_view pinned,
+                                                         const input_ref& first, std::size_t count,
+                                                         std::size_t stride);
 
   caf::expected<std::string> wait_bytes(task_id id, const std::type_info& out_type);
   caf::expected<void> send_erased(task_id id, std::string type, std::string bytes, std::string text);

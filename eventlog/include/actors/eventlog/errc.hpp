@@ -20,6 +20,8 @@ enum class errc : std::uint8_t {
   invalid_name,         ///< The journal's name cannot be used: a `file:` URI with a query parameter that
                         ///< would defeat the journal's checks, another host, or a bad escape; or a
                         ///< file with more than one hard link (SQLite's -wal goes by the name).
+  wrong_thread,         ///< A blocking wait (`flush`, `await_durable`) called on the journal's own writer
+                        ///< thread (inside a durability callback), where it would wait for itself.
 };
 
 /// Returns the code's name, e.g. "newer_schema".

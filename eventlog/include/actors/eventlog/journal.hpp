@@ -194,8 +194,17 @@ public:
   /// waits for a call in progress, so the listener's target may be destroyed right after.
   void set_commit_listener(commit_listener fn);
 
-  /// Blocks until every append queued so far is durable. Returns the write error if any.
+  /// Blocks until every append queued so far is durable. Returns the write error if any, `closed` if
+  /// the journal is read-only, `wrong_thread` on the writer thread (inside a durability callback or the
+  /// commit listener, where it would wait for itself).
   [[nodiscard]] caf::error flush();
+
+  /// Blocks until every append with lsn <= `n` (an lsn an append returned) is durable. Many threads
+  /// may wait at once: they share one condition variable, woken once per commit, so concurrent waiters
+  /// cost one group commit, not one each. Returns at once if `n` already is durable. Errors: the write
+  /// error once the journal has failed (the append may or may not be in the file), `closed` if the
+  /// journal is read-only or closed before `n` became durable, `wrong_thread` on the writer thread.
+  [[nodiscard]] caf::error await_durable(lsn n);
 
   /// The highest lsn known durable.
   lsn durable_lsn() const noexcept;
