@@ -74,7 +74,7 @@ task<std::int64_t> inbox(ctx& cx, std::int64_t) {
 
 /// Performs db.get, whose handler (in the test) starts a task and answers with its id.
 task<std::string> starter(ctx& cx, std::int64_t x) {
-  co_return co_await cx.perform(test::db_get{x});
+  co_return co_await cx.perform<test::db_get>(x);
 }
 
 router durable_start_routes() {

@@ -84,13 +84,13 @@ struct engine_config {
   /// CAF scheduler threads running task actors. 0: the number of CPUs this process may use.
   std::size_t scheduler_threads = 0;
   /// At most this many tasks started with `engine::start` run at once (0: no limit). A start beyond it
-  /// is journaled and returns its id at once; the task waits in a queue, in start order, and runs when
-  /// a running one ends or waits for something other than an effect (a message, a timer, a child call
-  /// or spawn, room in a full mailbox): such a task gives its place up while it waits and takes one
-  /// again, beyond the limit if need be, when it wakes. So a burst of starts keeps a bounded set of
-  /// tasks in memory (and in the CPU's caches) instead of all of them, and tasks waiting for each
-  /// other never hold up the queue. Calls and spawned children, supervised children and tasks resumed
-  /// from the journal are not counted.
+  /// is journaled and returns its id without waiting for a place; the task waits in a queue, in start
+  /// order, and runs when a running one ends or waits for something other than an effect (a message, a
+  /// timer, a child call or spawn, room in a full mailbox): such a task gives its place up while it
+  /// waits and takes one again, beyond the limit if need be, when it wakes. So a burst of starts keeps
+  /// a bounded set of tasks in memory (and in the CPU's caches) instead of all of them, and tasks
+  /// waiting for each other never hold up the queue. Calls and spawned children, supervised children
+  /// and tasks resumed from the journal are not counted.
   std::size_t max_running_tasks = 1024;
   /// CAF scheduler policy: "sharing" (one shared queue; keeps bursts of spawns from running tasks fast on
   /// few cores, see README "Performance") or "stealing" (CAF's default).
