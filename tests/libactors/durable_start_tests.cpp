@@ -1,8 +1,9 @@
 // An acknowledged start is durable (DESIGN-NOTES §30): engine::start, start_batch, a keyed start and
-// engine::send return only once their rows are committed. A slow disk (faulty_vfs::slow_write delays the
-// journal's next write) makes the window between queueing a row and committing it wide and certain, so
-// each check "the row is in the file when the call returns" fails on an engine that acknowledges at
-// queueing, every time. Rows are read through a fresh SQLite connection: what it sees is committed.
+// engine::send return only once their rows are committed. A slow disk (faulty_vfs::slow_write delays
+// the journal's next write) makes the window between queueing a row and committing it wide and
+// certain, so each check "the row is in the file when the call returns" fails on an engine that
+// acknowledges at queueing, every time. Rows are read through a fresh SQLite connection: what it sees
+// is committed.
 // The crash form (SIGKILL the moment start returns) uses real child processes.
 
 #include <algorithm>
@@ -96,18 +97,24 @@ struct fault_guard {
   ~fault_guard() { faulty_vfs::clear(); }
 };
 
+/// An engine whose journal is written through the faulty VFS, on a fresh file; the fault is cleared
+/// after the engine is gone.
+struct slow_disk {
+  temp_dir dir;
+  std::string path = dir.file("j.db");
+  fault_guard guard;
+  engine eng{slow_disk_config(path), durable_start_routes(), effects{}};
+  slow_disk() { REQUIRE_FALSE(eng.status()); }
+};
+
 bool is(const caf::error& err, errc code) {
   return err.category() == caf::atom("actors") && err.code() == static_cast<std::uint8_t>(code);
 }
 
 } // namespace
 
-TEST_CASE("engine::start returns once the task row is committed, also on a slow disk", "[durable-start]") {
-  temp_dir dir;
-  auto path = dir.file("j.db");
-  fault_guard guard;
-  engine eng{slow_disk_config(path), durable_start_routes(), effects{}};
-  REQUIRE_FALSE(eng.status());
+TEST_CASE_METHOD(slow_disk, "engine::start returns once the task row is committed, also on a slow disk",
+                 "[durable-start]") {
   faulty_vfs::inject(fault::slow_write, slow_ms);
   auto id = eng.start("twice", 21);
   REQUIRE(id);
@@ -115,13 +122,9 @@ TEST_CASE("engine::start returns once the task row is committed, also on a slow 
   CHECK(eng.wait<std::int64_t>(*id).value() == 42);
 }
 
-TEST_CASE("a keyed start, first or repeated while the first is on its way, returns a committed task",
-          "[durable-start][start_key]") {
-  temp_dir dir;
-  auto path = dir.file("j.db");
-  fault_guard guard;
-  engine eng{slow_disk_config(path), durable_start_routes(), effects{}};
-  REQUIRE_FALSE(eng.status());
+TEST_CASE_METHOD(slow_disk,
+                 "a keyed start, first or repeated while the first is pending, returns a durable task",
+                 "[durable-start][start_key]") {
   faulty_vfs::inject(fault::slow_write, slow_ms);
   // Two starts with one key: whichever comes second finds the first's row on its way (or committed).
   auto other = std::async(std::launch::async, [&] { return eng.start("twice", 5, start_key{"k-1"}); });
@@ -135,13 +138,8 @@ TEST_CASE("a keyed start, first or repeated while the first is on its way, retur
   CHECK(eng.wait<std::int64_t>(*id).value() == 10);
 }
 
-TEST_CASE("start_batch returns every id in input order once all rows are committed",
-          "[durable-start][start-batch]") {
-  temp_dir dir;
-  auto path = dir.file("j.db");
-  fault_guard guard;
-  engine eng{slow_disk_config(path), durable_start_routes(), effects{}};
-  REQUIRE_FALSE(eng.status());
+TEST_CASE_METHOD(slow_disk, "start_batch returns every id in input order once all rows are committed",
+                 "[durable-start][start-batch]") {
   std::vector<std::int64_t> inputs;
   for (std::int64_t i = 0; i < 500; ++i)
     inputs.push_back(i);
@@ -194,12 +192,8 @@ TEST_CASE("start_batch checks every input before it journals any: a bad one star
   CHECK(eng.stats().started == 0);
 }
 
-TEST_CASE("engine::send returns once the message is committed", "[durable-start][mailbox]") {
-  temp_dir dir;
-  auto path = dir.file("j.db");
-  fault_guard guard;
-  engine eng{slow_disk_config(path), durable_start_routes(), effects{}};
-  REQUIRE_FALSE(eng.status());
+TEST_CASE_METHOD(slow_disk, "engine::send returns once the message is committed",
+                 "[durable-start][mailbox]") {
   auto id = eng.start("inbox", 0);
   REQUIRE(id);
   faulty_vfs::inject(fault::slow_write, slow_ms);
@@ -208,13 +202,9 @@ TEST_CASE("engine::send returns once the message is committed", "[durable-start]
   CHECK(eng.wait<std::int64_t>(*id).value() == 7);
 }
 
-TEST_CASE("engine::supervise returns once its children's task and supervision rows are committed",
-          "[durable-start][supervisor]") {
-  temp_dir dir;
-  auto path = dir.file("j.db");
-  fault_guard guard;
-  engine eng{slow_disk_config(path), durable_start_routes(), effects{}};
-  REQUIRE_FALSE(eng.status());
+TEST_CASE_METHOD(slow_disk,
+                 "engine::supervise returns once its children's task and supervision rows are durable",
+                 "[durable-start][supervisor]") {
   supervision::supervisor_spec spec{.name = "s"};
   spec.children.push_back(worker("a", "inbox", std::int64_t{0}));
   faulty_vfs::inject(fault::slow_write, slow_ms);
@@ -226,13 +216,9 @@ TEST_CASE("engine::supervise returns once its children's task and supervision ro
   REQUIRE(eng.stop_supervisor("s"));
 }
 
-TEST_CASE("a journal that fails before the row is durable: start and start_batch acknowledge nothing",
-          "[durable-start][errors][storage]") {
-  temp_dir dir;
-  auto path = dir.file("j.db");
-  fault_guard guard;
-  engine eng{slow_disk_config(path), durable_start_routes(), effects{}};
-  REQUIRE_FALSE(eng.status());
+TEST_CASE_METHOD(slow_disk,
+                 "a journal failing before the row is durable: start, start_batch acknowledge nothing",
+                 "[durable-start][errors][storage]") {
   auto batch = GENERATE(false, true);
   INFO((batch ? "start_batch" : "start"));
   faulty_vfs::inject(fault::io_error);
@@ -287,7 +273,8 @@ TEST_CASE("engine::start inside a durability callback on the journal's writer th
   std::promise<caf::expected<task_id>> inner;
   // Registered before the append it waits for exists (a fresh engine has appended nothing): it runs on
   // the writer thread after that commit, where a start that waited would wait for itself.
-  j->when_durable(j->durable_lsn() + 1, [&](const caf::error&) { inner.set_value(eng.start("twice", 2)); });
+  j->when_durable(j->durable_lsn() + 1,
+                  [&](const caf::error&) { inner.set_value(eng.start("twice", 2)); });
   auto outer = eng.start("twice", 1);
   REQUIRE(outer);
   auto got = inner.get_future().get();
