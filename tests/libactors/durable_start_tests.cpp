@@ -162,14 +162,14 @@ TEST_CASE_METHOD(slow_disk, "start_batch returns every id in input order once al
     CHECK(eng.wait<std::string>((*words)[0]).value() == "a!");
     CHECK(eng.wait<std::string>((*words)[1]).value() == "b!");
   }
-  SECTION("no inputs: no tasks, no ids") {
+  SECTION("no inputs, no tasks, no ids") {
     auto none = eng.start_batch("twice", std::vector<std::int64_t>{});
     REQUIRE(none);
     CHECK(none->empty());
   }
 }
 
-TEST_CASE("start_batch checks every input before it journals any: a bad one starts nothing",
+TEST_CASE("start_batch checks every input before it journals any, so a bad one starts nothing",
           "[durable-start][start-batch][errors]") {
   temp_dir dir;
   auto path = dir.file("j.db");
@@ -217,7 +217,7 @@ TEST_CASE_METHOD(slow_disk,
 }
 
 TEST_CASE_METHOD(slow_disk,
-                 "a journal failing before the row is durable: start, start_batch acknowledge nothing",
+                 "a journal failing before the row is durable makes start and start_batch acknowledge nothing",
                  "[durable-start][errors][storage]") {
   auto batch = GENERATE(false, true);
   INFO((batch ? "start_batch" : "start"));
