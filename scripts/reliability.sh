@@ -8,7 +8,7 @@
 #                                     build/RELIABILITY.md
 #
 # Environment: KILLS (crash-loop kills), FUZZ_SECONDS (per fuzz target, default 60), SEED (crash loop),
-# REPORT (path of the report), SKIP="asan tsan fuzz crashloop storage" (parts to leave out, for local
+# REPORT (path of the report), SKIP="asan tsan fuzz crashloop storage trust" (parts to leave out, for local
 # runs; a skipped part is reported as skipped). Needs the normal build (scripts/test.sh) for the crash
 # loop and the storage-fault tests; builds build-asan, build-tsan and build-fuzz itself.
 # Exits non-zero if any part fails; the report is written either way.
@@ -74,6 +74,48 @@ if skipped storage; then status[storage]=skipped; detail[storage]="skipped"; els
   else
     finish storage FAILED "see build/reliability/storage.log"
     excerpt "$logs/storage.log"
+  fi
+fi
+
+# --- trust: the regression tests of issue 15, case by case (the normal build) --------------------
+# Each case: point|what must hold|binary (under build/tests)|Catch2 filter (-# makes [#file] a tag).
+trust_cases=(
+  "1|GCC 12: a temporary aggregate in co_await is a compile error naming the fix; perform<E>(args...) runs|libactors/actors_tests|[gcc12]"
+  "2, 3, 8|one engine per journal: the lock is the file itself, the owner's pid is named, a crashed owner's lock is gone|libactors/actors_tests|[#journal_lock_tests]"
+  "2, 3, 8|journal names: file: URIs resolve to their file, refused parameters and hard links are errors|eventlog/eventlog_tests|[#journal_name_tests]"
+  "2, 3, 8|read-only opens create nothing, need no write access, see a live writer's commits|cli/cli_tests|[#cli_journal_access_tests]"
+  "4|an unreadable routing file is an error naming it, never a hang; a failed start stops what it started|libactors/actors_tests|[#startup_failure_tests]"
+  "5|a damaged journal is refused with corrupt and left byte-identical; damage met later stops writing|eventlog/eventlog_tests|[damage]"
+  "5|an engine on a damaged journal is refused before it writes, naming the file and the page; with the check off, the first damaged read stops writing|libactors/actors_tests|[damage]"
+  "5|the CLI: route set, route get and serve refuse a damaged journal and leave it byte-identical; task show of a damaged task says corrupt|cli/cli_tests|[damage]"
+  "6|resume and replay find a changed request, recipient, kind or name and name the field|libactors/actors_tests|[#journal_match_tests],[#divergence_tests]"
+  "7|an acknowledged start is durable, also when the process is killed the moment start returns|libactors/actors_tests|[durable-start]"
+  "9|bad command lines get one bounded line naming the problem (limits, durations, percents, names)|cli/cli_tests|[errors]"
+  "9|an effect in flight at a kill is the next attempt in the next engine (effect_context::attempt)|libactors/actors_tests|an effect in flight at two kills in a row is attempt 3 in the third engine"
+)
+declare -a trust_rows
+if skipped trust; then status[trust]=skipped; detail[trust]="skipped"; else
+  begin "trust: the issue-15 cases"
+  cmake --build "$build" --target actors_tests eventlog_tests cli_tests -j "$jobs" >"$logs/trust-build.log" 2>&1
+  trust_failed=0
+  n=0
+  for c in "${trust_cases[@]}"; do
+    IFS='|' read -r point what bin filter <<<"$c"
+    n=$((n + 1))
+    log="$logs/trust-$n.log"
+    if "$build/tests/$bin" -# "$filter" >"$log" 2>&1; then
+      result="passed: $(grep -o 'All tests passed (.*)' "$log" | sed 's/All tests passed (\(.*\))/\1/')"
+    else
+      result="**FAILED** (build/reliability/trust-$n.log)"
+      trust_failed=$((trust_failed + 1))
+      excerpt "$log" 'FAILED'
+    fi
+    trust_rows+=("| $point | $what | \`$(basename "$bin") \"$filter\"\` | $result |")
+  done
+  if [[ $trust_failed == 0 ]]; then
+    finish trust ok "${#trust_cases[@]} cases passed"
+  else
+    finish trust FAILED "$trust_failed of ${#trust_cases[@]} cases failed"
   fi
 fi
 
@@ -143,7 +185,7 @@ fi
   echo
   echo "| part | result | figures |"
   echo "|---|---|---|"
-  for part in crashloop storage asan tsan fuzz; do
+  for part in crashloop storage trust asan tsan fuzz; do
     echo "| $part | ${status[$part]:-not run} | ${detail[$part]:-} |"
   done
   echo
@@ -182,6 +224,22 @@ fi
     echo '```'
     echo "$fuzz_lines"
     echo '```'
+  else
+    echo "Not run (see the table above)."
+  fi
+  echo
+  echo "## Issue 15 (\"Trust\"): each reproduction and its regression test"
+  echo
+  echo "The promises the issue found broken, each fixed and kept as a test; this run's result for each"
+  echo "(point 10, the fuzz targets for CLI arguments and the routing file read from disk, is in the fuzzing"
+  echo "section: \`fuzz_cli_args\`, \`fuzz_routing_file\`). Point 1 is also checked against the installed"
+  echo "package by \`tests/consumer\` (ctest \`consumer_builds_against_install\`), and the clang-16 build runs"
+  echo "the whole suite in CI."
+  echo
+  if [[ ${#trust_rows[@]} -gt 0 ]]; then
+    echo "| point | what must hold | test | result |"
+    echo "|---|---|---|---|"
+    printf '%s\n' "${trust_rows[@]}"
   else
     echo "Not run (see the table above)."
   fi
@@ -225,7 +283,9 @@ fi
   echo "- **asan**: the whole ctest suite built with \`-fsanitize=address,undefined\` (\`cmake --preset asan\`)."
   echo "- **tsan**: the concurrency tests (\`$tsan_tags\`) and the whole journal suite built with \`-fsanitize=thread\`"
   echo "  (\`cmake --preset tsan\`), suppressions for uninstrumented CAF in \`tests/sanitizers/tsan.supp\`."
-  echo "- **fuzz**: libFuzzer on task ids, journal payloads, journal rows and the YAML routing file, from"
+  echo "- **trust**: the regression tests of issue 15, one row per reproduction (the section above)."
+  echo "- **fuzz**: libFuzzer on task ids, journal payloads, journal rows, the YAML routing file (parsed, and"
+  echo "  read from disk through the engine) and \`engine_main\`'s argument lists, from"
   echo "  the committed seed corpus (\`fuzz/corpus\`); crashes found are kept in \`fuzz/regressions\`."
 } >"$report"
 echo "reliability: report written to $report"
