@@ -21,15 +21,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
-#include <sstream>
-#include <streambuf>
 #include <string>
 #include <vector>
 
 #include <actors/actors.hpp>
 #include <actors/engine_main.hpp>
 
+#include "engine_main_run.hpp"
 #include "journal_fixture.hpp"
 
 namespace {
@@ -38,33 +36,6 @@ using namespace fuzz;
 
 /// An error line's limit: 5 × 200 bytes of message (engine_main's cut) plus the program's name.
 constexpr std::size_t max_error_line = 1100;
-
-class null_buffer : public std::streambuf {
-protected:
-  int overflow(int c) override { return traits_type::not_eof(c); }
-  std::streamsize xsputn(const char*, std::streamsize n) override { return n; }
-};
-
-/// Swallows std::cout and captures std::cerr for its lifetime (FUZZ_CLI_VERBOSE=1 shows both).
-struct capture {
-  null_buffer null;
-  std::stringstream errors;
-  std::streambuf* out = nullptr;
-  std::streambuf* err = nullptr;
-  bool verbose = std::getenv("FUZZ_CLI_VERBOSE") != nullptr;
-  capture() {
-    if (!verbose)
-      out = std::cout.rdbuf(&null);
-    err = std::cerr.rdbuf(errors.rdbuf());
-  }
-  ~capture() {
-    if (out != nullptr)
-      std::cout.rdbuf(out);
-    std::cerr.rdbuf(err);
-    if (verbose)
-      std::cerr << errors.str();
-  }
-};
 
 [[noreturn]] void fail(const std::string& what, const std::vector<std::string>& args) {
   std::fprintf(stderr, "fuzz_cli_args: %s\n  args:", what.c_str());
@@ -220,20 +191,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const actors::effects fx;
   auto before_all = snapshot(f.path(), true);
   auto before = snapshot(f.path(), false);
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int rc;
-  std::string errors;
-  {
-    capture c;
-    rc = actors::engine_main(static_cast<int>(args.size()), argv.data(), app ? app_routes() : no_routes,
-                             fx);
-    errors = c.errors.str();
-  }
-  if (errors.rfind("fuzz_cli: internal error:", 0) == 0 ||
-      errors.find("\nfuzz_cli: internal error:") != std::string::npos)
+  auto run = run_engine_main(args, app ? app_routes() : no_routes, fx);
+  auto rc = run.code;
+  const auto& errors = run.errors;
+  if (run.internal_error("fuzz_cli"))
     fail("internal error: " + errors.substr(0, 2000), args);
   if (rc != 0 && rc != 1 && rc != 2)
     fail("exit code " + std::to_string(rc), args);

@@ -10,48 +10,18 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
-#include <sstream>
-#include <streambuf>
 #include <string>
 #include <vector>
 
 #include <actors/engine_main.hpp>
 #include <actors/task_id.hpp>
 
+#include "engine_main_run.hpp"
 #include "journal_fixture.hpp"
 
 namespace {
 
 using namespace fuzz;
-
-/// Swallows output.
-class null_buffer : public std::streambuf {
-protected:
-  int overflow(int c) override { return traits_type::not_eof(c); }
-  std::streamsize xsputn(const char*, std::streamsize n) override { return n; }
-};
-
-/// Swallows std::cout and keeps std::cerr for its lifetime (set FUZZ_CLI_VERBOSE=1 to see both).
-struct quiet {
-  null_buffer null;
-  std::stringstream errors;
-  std::streambuf* out = nullptr;
-  std::streambuf* err = nullptr;
-  bool on = std::getenv("FUZZ_CLI_VERBOSE") == nullptr;
-  quiet() {
-    if (on) {
-      out = std::cout.rdbuf(&null);
-      err = std::cerr.rdbuf(errors.rdbuf());
-    }
-  }
-  ~quiet() {
-    if (on) {
-      std::cout.rdbuf(out);
-      std::cerr.rdbuf(err);
-    }
-  }
-};
 
 std::string id_text(FuzzedDataProvider& in) {
   auto id = in.ConsumeBool() ? in.PickValueInArray(known_ids) : in.ConsumeIntegral<std::uint64_t>();
@@ -115,22 +85,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const actors::router routes;
   static const actors::effects fx;
   for (auto& args : runs) {
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int rc;
-    std::string errors;
-    {
-      quiet q;
-      rc = actors::engine_main(static_cast<int>(args.size()), argv.data(), routes, fx);
-      errors = q.errors.str();
-    }
-    // engine_main's last-resort catch prints "<program>: internal error: ..." at a line's start; the
-    // words may also appear inside an echoed (fuzzed) argument, which is not a finding.
-    if (errors.rfind("fuzz_engine: internal error:", 0) == 0 ||
-        errors.find("\nfuzz_engine: internal error:") != std::string::npos) {
-      std::fprintf(stderr, "fuzz_journal_cli: %s", errors.c_str());
+    auto run = run_engine_main(args, routes, fx);
+    auto rc = run.code;
+    if (run.internal_error("fuzz_engine")) {
+      std::fprintf(stderr, "fuzz_journal_cli: %s", run.errors.c_str());
       std::abort();
     }
     if (rc != 0 && rc != 2) {

@@ -22,7 +22,9 @@
 
 #include <actors/eventlog/journal.hpp>
 
+#include "../eventlog/journal_damage.hpp"
 #include "../libactors/child_process.hpp"
+#include "../libactors/file_checks.hpp"
 #include "../libactors/test_support.hpp"
 #include "../../examples/shop/model.hpp"
 
@@ -38,12 +40,8 @@ struct result {
   std::string err;
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using actors::eventlog::test::damage_leaf_pages;
+using actors::test::slurp;
 
 /// Runs `binary args...` in `dir`, waits for it, returns its exit code and output. With `limit_s`, a
 /// child that might hang is killed by SIGALRM after that many seconds (failing the test instead of
@@ -482,34 +480,6 @@ TEST_CASE("JSON output (--json) survives journal text that is not UTF-8 (found b
 
 namespace {
 
-/// Inverts 16 bytes in the middle of every leaf page of the events table of the journal at `path`.
-void damage_event_pages(const std::string& path) {
-  // immutable: the journal is closed, and a read-only open would leave -wal and -shm files behind
-  sqlite3* db = nullptr;
-  auto uri = "file:" + path + "?immutable=1";
-  REQUIRE(sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
-                          actors::eventlog::journal::sqlite_vfs().c_str()) == SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf'",
-                             -1, &s, nullptr) == SQLITE_OK);
-  std::vector<std::int64_t> pages;
-  while (sqlite3_step(s) == SQLITE_ROW)
-    pages.push_back(sqlite3_column_int64(s, 0));
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  REQUIRE(!pages.empty());
-  std::fstream f{path, std::ios::in | std::ios::out | std::ios::binary};
-  for (auto pgno : pages) {
-    char bytes[16];
-    f.seekg((pgno - 1) * 4096 + 2048);
-    f.read(bytes, sizeof(bytes));
-    for (auto& c : bytes)
-      c = static_cast<char>(~c);
-    f.seekp((pgno - 1) * 4096 + 2048);
-    f.write(bytes, sizeof(bytes));
-  }
-  REQUIRE(f);
-}
 
 } // namespace
 
@@ -520,7 +490,7 @@ TEST_CASE("a damaged journal is refused for writing, left as it is, and reads th
   record_demo(d);
   auto id = first_request(d);
   auto path = d.path().string() + "/shop.db";
-  damage_event_pages(path);
+  damage_leaf_pages(path, "events");
   auto before = slurp(path);
 
   auto set = engine(d, {"--journal", "shop.db", "route", "set", "lookupUser", "--version", "v2"});

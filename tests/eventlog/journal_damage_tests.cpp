@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
+#include "journal_damage.hpp"
 #include "journal_test_util.hpp"
 
 using namespace actors::eventlog;
@@ -37,59 +38,10 @@ void write_journal(const std::string& path) {
   REQUIRE(!(*j)->flush());
 }
 
-/// Pages of `table` (a table or index name) as SQLite reports them, through the journal's VFS.
-std::vector<std::int64_t> pages_of(const std::string& path, const std::string& table) {
-  // immutable: the journal is closed, and a read-only open would leave -wal and -shm files behind
-  sqlite3* db = nullptr;
-  auto uri = "file:" + path + "?immutable=1";
-  REQUIRE(sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
-                          journal::sqlite_vfs().c_str()) == SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT pageno FROM dbstat WHERE name = ?1 AND pagetype = 'leaf' "
-                                 "ORDER BY pageno",
-                             -1, &s, nullptr) == SQLITE_OK);
-  sqlite3_bind_text(s, 1, table.c_str(), -1, SQLITE_TRANSIENT);
-  std::vector<std::int64_t> out;
-  while (sqlite3_step(s) == SQLITE_ROW)
-    out.push_back(sqlite3_column_int64(s, 0));
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return out;
-}
-
-/// Overwrites `n` bytes in the middle of page `pgno` (4096-byte pages) with other bytes.
-void damage_page(const std::string& path, std::int64_t pgno, int n = 16) {
-  std::fstream f{path, std::ios::in | std::ios::out | std::ios::binary};
-  REQUIRE(f);
-  auto offset = (pgno - 1) * 4096 + 2000;
-  f.seekg(offset);
-  std::string old(static_cast<std::size_t>(n), '\0');
-  f.read(old.data(), n);
-  for (auto& c : old)
-    c = static_cast<char>(~c);
-  f.seekp(offset);
-  f.write(old.data(), n);
-  REQUIRE(f);
-}
-
 std::set<std::string> names_in(const std::filesystem::path& dir) {
   std::set<std::string> out;
   for (const auto& e : std::filesystem::directory_iterator{dir})
     out.insert(e.path().filename().string());
-  return out;
-}
-
-/// The first column of the first row of `sql` on `path` ("" if none), read-only.
-std::string query_text(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-  std::string out;
-  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr)
-    out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-  sqlite3_finalize(s);
-  sqlite3_close(db);
   return out;
 }
 
@@ -126,7 +78,7 @@ TEST_CASE("a journal with damaged bytes mid-file is refused for writing and left
   auto path = d.file("j.db");
   write_journal(path);
   auto files = names_in(d.path());
-  auto leaves = pages_of(path, "events");
+  auto leaves = leaf_pages(path, "events");
   REQUIRE(leaves.size() > 4);
   auto target = leaves[leaves.size() / 2];
   damage_page(path, target);
@@ -176,7 +128,7 @@ TEST_CASE("a writable journal that reads a damaged page stops writing", "[damage
   temp_dir d;
   auto path = d.file("j.db");
   write_journal(path);
-  auto leaves = pages_of(path, "events");
+  auto leaves = leaf_pages(path, "events");
   REQUIRE(!leaves.empty());
   damage_page(path, leaves.back());
   auto opts = options(path);
@@ -225,7 +177,7 @@ TEST_CASE("a journal without page checksums is checked with quick_check when ope
   auto bytes = read_bytes(path);
   REQUIRE(static_cast<unsigned char>(bytes[20]) == 0); // written before page checksums existed
   // Break the structure of the tasks table's root page: a b-tree page header of an unknown type.
-  auto root = query_text(path, "SELECT rootpage FROM sqlite_master WHERE name = 'events'");
+  auto root = first_column(path, "SELECT rootpage FROM sqlite_master WHERE name = 'events'");
   REQUIRE(!root.empty());
   auto offset = static_cast<std::size_t>((std::stoll(root) - 1) * 4096);
   bytes[offset + 3] = '\x7f'; // cell count
@@ -251,7 +203,7 @@ TEST_CASE("verification can be turned off, and a healthy journal passes it", "[d
     REQUIRE(evs);
     CHECK(evs->size() == static_cast<std::size_t>(events_per_task + 1));
   }
-  auto leaves = pages_of(path, "events");
+  auto leaves = leaf_pages(path, "events");
   damage_page(path, leaves.front());
   auto opts = options(path);
   opts.verify_on_open = false;
@@ -262,7 +214,7 @@ TEST_CASE("damage is found while the journal is open and its WAL holds newer pag
   temp_dir d;
   auto path = d.file("j.db");
   write_journal(path);
-  auto leaves = pages_of(path, "events");
+  auto leaves = leaf_pages(path, "events");
   REQUIRE(leaves.size() > 4);
   auto j = journal::open(options(path));
   REQUIRE(j);

@@ -175,20 +175,6 @@ TEST_CASE("a read-only open of a 0-byte file reads as empty and leaves it empty"
 
 namespace {
 
-/// The single column of the first row of `sql` on the database at `path` ("" if none).
-std::string first_column(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-  std::string out;
-  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr)
-    out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return out;
-}
-
 /// All rows' last column of `sql` (EXPLAIN QUERY PLAN's details), joined by "; ".
 std::string plan(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;

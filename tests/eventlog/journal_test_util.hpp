@@ -9,6 +9,7 @@
 #include <random>
 #include <string>
 
+#include <catch2/catch.hpp>
 #include <sqlite3.h>
 
 #include <caf/error.hpp>
@@ -68,6 +69,21 @@ inline int run_sql(const std::string& path, const std::string& sql) {
     rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
   sqlite3_close(db);
   return rc;
+}
+
+/// The first column of the first row of `sql` on the database at `path` ("" if none), through a
+/// read-only connection.
+inline std::string first_column(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
+  std::string out;
+  if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr)
+    out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
 }
 
 /// The journal errc of `err`, or 0 if it is not a journal error.

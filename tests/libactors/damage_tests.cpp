@@ -14,6 +14,8 @@
 #include <actors/eventlog/errc.hpp>
 #include <actors/eventlog/journal.hpp>
 
+#include "../eventlog/journal_damage.hpp"
+#include "file_checks.hpp"
 #include "test_support.hpp"
 
 using namespace actors;
@@ -53,39 +55,8 @@ void write_journal(const std::string& path) {
   REQUIRE_FALSE((*j)->flush());
 }
 
-std::string read_all(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-}
-
-/// Inverts 16 bytes in the middle of every leaf page of the events table.
-void damage_events(const std::string& path) {
-  // immutable: the journal is closed, and a read-only open would leave -wal and -shm files behind
-  sqlite3* db = nullptr;
-  auto uri = "file:" + path + "?immutable=1";
-  REQUIRE(sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
-                          eventlog::journal::sqlite_vfs().c_str()) == SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf'",
-                             -1, &s, nullptr) == SQLITE_OK);
-  std::vector<std::int64_t> pages;
-  while (sqlite3_step(s) == SQLITE_ROW)
-    pages.push_back(sqlite3_column_int64(s, 0));
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  REQUIRE(!pages.empty());
-  std::fstream f{path, std::ios::in | std::ios::out | std::ios::binary};
-  for (auto pgno : pages) {
-    char bytes[16];
-    f.seekg((pgno - 1) * 4096 + 2048);
-    f.read(bytes, sizeof(bytes));
-    for (auto& c : bytes)
-      c = static_cast<char>(~c);
-    f.seekp((pgno - 1) * 4096 + 2048);
-    f.write(bytes, sizeof(bytes));
-  }
-  REQUIRE(f);
-}
+using eventlog::test::damage_leaf_pages;
+using test::slurp;
 
 bool is_corrupt(const caf::error& err) {
   return err.category() == caf::atom("journal") &&
@@ -99,8 +70,8 @@ TEST_CASE("an engine on a damaged journal is refused before it writes, naming th
   test::temp_dir d;
   auto path = d.file("j.db");
   write_journal(path);
-  damage_events(path);
-  auto before = read_all(path);
+  damage_leaf_pages(path, "events");
+  auto before = slurp(path);
   engine eng{test::config_for(path), make_routes(), make_effects()};
   auto err = eng.status();
   REQUIRE(err);
@@ -110,14 +81,14 @@ TEST_CASE("an engine on a damaged journal is refused before it writes, naming th
   CHECK(text.find(path) != std::string::npos);
   CHECK(text.find("checksum mismatch") != std::string::npos);
   CHECK(!eng.start("lookup", std::int64_t{1}));
-  CHECK(read_all(path) == before);
+  CHECK(slurp(path) == before);
 }
 
 TEST_CASE("with the check at open off, the first damaged read stops the journal from writing", "[damage]") {
   test::temp_dir d;
   auto path = d.file("j.db");
   write_journal(path);
-  damage_events(path);
+  damage_leaf_pages(path, "events");
   auto cfg = test::config_for(path);
   cfg.journal_verify_on_open = false;
   engine eng{cfg, make_routes(), make_effects()};
