@@ -531,6 +531,20 @@ caf::expected<connection> read_only_db(const std::string& path, const std::strin
   return open_connection(path, SQLITE_OPEN_READONLY, path, vfs);
 }
 
+/// A journal is a regular file: anything else at its name is refused before it is read (a FIFO's read
+/// would wait for a writer; a directory would be reported by its link count).
+caf::error not_a_regular_file(const std::string& path, std::filesystem::file_type type) {
+  using ft = std::filesystem::file_type;
+  const char* what = type == ft::directory ? "a directory"
+                     : type == ft::fifo    ? "a FIFO"
+                     : type == ft::socket  ? "a socket"
+                     : type == ft::block   ? "a block device"
+                     : type == ft::character ? "a character device"
+                                             : "not a regular file";
+  return make_error(errc::not_a_database,
+                    path + ": is " + std::string{what} + ", not a journal (a journal is a regular file)");
+}
+
 /// Checks an existing file, or creates a missing one, and connects to it (read-only if asked).
 caf::expected<connected> connect(const journal_options& opts, bool memory, bool must_exist) {
   connected out;
@@ -549,6 +563,8 @@ caf::expected<connected> connect(const journal_options& opts, bool memory, bool 
     out.created = !memory;
     return out;
   }
+  if (type != std::filesystem::file_type::regular) // a directory, FIFO, socket or device (links followed)
+    return not_a_regular_file(path, type);
   if (auto links = std::filesystem::hard_link_count(path, ec); !ec && links > 1)
     return make_error(errc::invalid_name,
                       path + ": the journal file has " + std::to_string(links) + " hard links. SQLite "

@@ -1,5 +1,7 @@
 // Opening files that are not (yet) journals: every refusal names the file and leaves it byte-identical.
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -93,6 +95,38 @@ TEST_CASE("a read-only open of a missing path fails with not_found and creates n
   CHECK(code_of(j.error()) == code(errc::not_found));
   CHECK(message_of(j.error()).find(path) != std::string::npos);
   CHECK(!std::filesystem::exists(path));
+}
+
+TEST_CASE("a directory, a FIFO or a device at the journal's name is refused as not a journal, naming what it is") {
+  temp_dir dir;
+  auto sub = dir.file("sub");
+  std::filesystem::create_directory(sub);
+  auto fifo = dir.file("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto link = dir.file("link");
+  std::filesystem::create_directory_symlink(sub, link);
+  struct refused {
+    std::string path;
+    const char* what;
+  };
+  for (const auto& r : {refused{sub, "is a directory, not a journal"}, refused{fifo, "is a FIFO, not a journal"},
+                        refused{link, "is a directory, not a journal"},
+                        refused{"/dev/null", "is a character device, not a journal"}}) {
+    for (bool read_only : {false, true}) {
+      INFO(r.path << (read_only ? " read-only" : " writable"));
+      auto opts = options(r.path);
+      opts.read_only = read_only;
+      auto j = journal::open(opts); // a FIFO's open must not wait for a writer
+      REQUIRE(!j);
+      CHECK(code_of(j.error()) == code(errc::not_a_database));
+      CHECK(message_of(j.error()) == r.path + ": " + r.what + " (a journal is a regular file)");
+    }
+  }
+  CHECK(std::filesystem::is_directory(sub));
+  CHECK(std::filesystem::is_empty(sub));
+  CHECK(std::filesystem::is_fifo(fifo));
+  auto entries = std::distance(std::filesystem::directory_iterator{dir.path()}, {});
+  CHECK(entries == 3); // nothing created beside them (no -wal, -shm or -journal)
 }
 
 TEST_CASE("opening a path in a missing directory fails with io_error") {
