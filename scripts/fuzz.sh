@@ -29,7 +29,7 @@ input_timeout="${FUZZ_TIMEOUT:-25}"
 jobs="${JOBS:-2}"
 cxx="${CXX_FUZZ:-clang++}"
 all_targets=(fuzz_task_id fuzz_payload fuzz_journal_rows fuzz_journal_cli fuzz_routing_yaml fuzz_cli_args
-             fuzz_routing_file)
+             fuzz_routing_file fuzz_journal_path fuzz_journal_resume)
 read -r -a targets <<<"${FUZZ_TARGETS:-${all_targets[*]}}"
 
 # --- packages -------------------------------------------------------------------------------------
