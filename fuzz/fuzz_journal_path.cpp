@@ -53,7 +53,7 @@ int code_of(const caf::error& err) {
 std::map<std::string, std::string> tree(const fs::path& root) {
   std::map<std::string, std::string> out;
   for (auto it = fs::recursive_directory_iterator{root}; it != fs::recursive_directory_iterator{}; ++it) {
-    auto rel = fs::relative(it->path(), root).string();
+    auto rel = it->path().lexically_relative(root).string(); // fs::relative would follow links
     auto st = it->symlink_status();
     std::string what = std::to_string(static_cast<int>(st.type()));
     if (fs::is_symlink(st))
@@ -254,8 +254,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       fail("a writable open left '" + rel + "' (" + what + ")");
     }
     for (const auto& [rel, what] : before_tree)
-      if (!after_tree.count(rel))
-        fail("an open removed '" + rel + "'");
+      if (!after_tree.count(rel)) {
+        std::string now;
+        for (const auto& [r, w] : after_tree)
+          now += "\n    " + r + ": " + w;
+        fail("an open removed '" + rel + "' (" + what + "); the directory now:" + now);
+      }
     if (after_bytes != before_bytes && !reaches_journal)
       fail("the journal changed though the name did not reach it");
   }

@@ -9,8 +9,13 @@
 // other outcome is an error naming the file, and the policies in force stay as they were; an engine
 // started on the file has status() ok or an error naming it, by the same rule.
 //
-// Not here: devices and FIFOs (/dev/zero, a pipe: reads that never end, issue 15 point 4) and
-// permissions (the fuzzer runs as root).
+// Also a FIFO in the file's place and a symlink to /dev/zero (reads that would never end, issue 15
+// point 4): refused without reading. Not here: permissions (the fuzzer runs as root).
+//
+// The engine that reloads lives across inputs and is started in LLVMFuzzerInitialize; an input that
+// tests start-up starts an engine of its own and stops it before it returns. An engine left running by
+// an input (its threads just started) made LeakSanitizer's per-input check report the new threads'
+// first allocations as leaks now and then (1 in ~10,000 inputs; never reproducible from the input).
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,7 +111,7 @@ actors::engine_config config() {
 std::unique_ptr<std::string> place(FuzzedDataProvider& in) {
   auto& w = ws();
   w.clear();
-  auto form = in.ConsumeIntegralInRange<int>(0, 9);
+  auto form = in.ConsumeIntegralInRange<int>(0, 11);
   auto bytes = in.ConsumeRandomLengthString(4096);
   switch (form) {
     case 0: // vanished
@@ -125,6 +130,13 @@ std::unique_ptr<std::string> place(FuzzedDataProvider& in) {
       workspace::write(w.target, bytes);
       fs::create_symlink(w.target, w.path);
       return std::make_unique<std::string>(bytes);
+    case 5: // a FIFO in its place: opening it for reading must not wait for a writer
+      if (::mkfifo(w.path.c_str(), 0600) != 0)
+        fail("mkfifo failed");
+      return nullptr;
+    case 6: // a device that never ends
+      fs::create_symlink("/dev/zero", w.path);
+      return nullptr;
     default:
       workspace::write(w.path, bytes);
       return std::make_unique<std::string>(bytes);
@@ -139,32 +151,44 @@ void check_error(const caf::error& err, const char* when) {
 
 } // namespace
 
+/// The engine that reloads, across inputs (started on a valid file in LLVMFuzzerInitialize).
+std::unique_ptr<actors::engine>& serving() {
+  static std::unique_ptr<actors::engine> e;
+  return e;
+}
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  workspace::write(ws().path, "functions:\n  lookupUser:\n    routing: { mode: primary, primary: v1 }\n");
+  serving() = std::make_unique<actors::engine>(config(), routes(), actors::effects{});
+  if (auto err = serving()->status())
+    fail("the serving engine did not start: " + actors::describe(err));
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in{data, size};
-  static std::unique_ptr<actors::engine> serving; // one engine across inputs: reload is the hot path
-  bool restart = in.ConsumeIntegralInRange<int>(0, 15) == 0 || serving == nullptr;
+  bool start_up = in.ConsumeIntegralInRange<int>(0, 15) == 0;
   auto bytes = place(in);
   std::optional<actors::policy_set> expected;
   if (bytes) {
     if (auto p = actors::parse_routing_file(*bytes, ws().path, routes()))
       expected = std::move(*p);
   }
-  if (restart) {
-    serving.reset();
-    auto eng = std::make_unique<actors::engine>(config(), routes(), actors::effects{});
-    if (auto err = eng->status()) {
+  if (start_up) {
+    actors::engine eng{config(), routes(), actors::effects{}};
+    if (auto err = eng.status()) {
       if (expected)
         fail("an engine refused a routing file parse_routing_file accepts: " + actors::describe(err));
       check_error(err, "start-up");
-      return 0; // a refused start: the next input starts again
+      return 0;
     }
     if (!expected)
       fail("an engine started on a routing file that is missing, not a file or does not parse");
-    if (eng->routing().policies() != *expected)
+    if (eng.routing().policies() != *expected)
       fail("an engine started on a routing file routes by other policies than the file's");
-    serving = std::move(eng);
     return 0;
   }
+  auto& serving = ::serving();
   auto before = serving->routing().policies();
   auto r = serving->reload_routing();
   if (r) {
