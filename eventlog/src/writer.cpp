@@ -111,6 +111,13 @@ void journal::impl::stop_writer() {
 
 journal::impl::~impl() {
   stop_writer();
+  // The last connection to close must be a read-write one: it checkpoints the WAL and removes the -wal
+  // and -shm files. A read-only reader that closes last can do neither, and would leave the journal's
+  // last commits in a -wal beside it (a copy of the file alone would lack them).
+  {
+    std::lock_guard lk{readers_mu_};
+    idle_readers_.clear();
+  }
   stop_checkpointer(); // before the writer's connection closes: it is the last, and removes the WAL
 }
 

@@ -256,3 +256,50 @@ TEST_CASE("a schema-6 journal is migrated: unfinished tasks are found through a 
   CHECK(p.find("tasks_unfinished") != std::string::npos);
   CHECK(p.find("TEMP B-TREE") == std::string::npos);
 }
+
+TEST_CASE("a writable open through a dangling symlink creates the journal at the link's target and keeps the link") {
+  temp_dir dir;
+  auto link = dir.file("link.db");
+  auto target = dir.file("target.db");
+  std::filesystem::create_symlink("target.db", link);
+  {
+    auto j = journal::open(options(link));
+    REQUIRE(j);
+    (*j)->append_task(make_task(7, "f"), "input", "in");
+    REQUIRE(!(*j)->flush());
+  }
+  CHECK(std::filesystem::is_symlink(std::filesystem::symlink_status(link)));
+  CHECK(std::filesystem::is_regular_file(target));
+  auto again = journal::open(options(link));
+  REQUIRE(again);
+  auto t = (*again)->find_task(7);
+  REQUIRE(t);
+  CHECK(t->has_value());
+}
+
+TEST_CASE("a journal closed after reads leaves no -wal or -shm beside it, whatever name opened it") {
+  // A read-only reader connection that closed after the writer's (seen on a journal that a tool had
+  // switched out of WAL mode, which every writable open switches back) can neither checkpoint nor
+  // remove the WAL: the file alone then lacked the last commits. Found by fuzz_journal_path.
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  {
+    auto j = journal::open(options(path));
+    REQUIRE(j);
+    (*j)->append_task(make_task(7, "f"), "input", "in");
+    REQUIRE(!(*j)->flush());
+  }
+  for (std::string name : {path, dir.file("./j.db"), "file:" + path, "file:" + path + "?mode=rw"}) {
+    INFO(name);
+    REQUIRE(run_sql(path, "PRAGMA journal_mode=DELETE") == SQLITE_OK); // as a tool may leave it
+    {
+      auto j = journal::open(options(name));
+      REQUIRE(j);
+      auto t = (*j)->find_task(7); // a read: on a reader connection of its own
+      REQUIRE(t);
+      CHECK(t->has_value());
+    }
+    CHECK(!std::filesystem::exists(path + "-wal"));
+    CHECK(!std::filesystem::exists(path + "-shm"));
+  }
+}
