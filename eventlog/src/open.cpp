@@ -198,6 +198,15 @@ caf::expected<connection> open_connection(const std::string& name, int flags, co
   if (rc != SQLITE_OK)
     return internal::sqlite_error(db.get(), rc, path, "cannot open");
   sqlite3_extended_result_codes(db.get(), 1);
+  // The journal's schema is data, not code: a trigger, or a function a view or index names, that a tool
+  // or a hostile edit put into the file never runs on our reads and writes (a trigger "AFTER UPDATE ON
+  // tasks ... DELETE FROM events" erased a resumed task's history; found by fuzz_journal_resume), and
+  // this connection cannot corrupt the file through writable_schema and the like.
+  int off = 0;
+  int on = 1;
+  sqlite3_db_config(db.get(), SQLITE_DBCONFIG_ENABLE_TRIGGER, off, nullptr);
+  sqlite3_db_config(db.get(), SQLITE_DBCONFIG_TRUSTED_SCHEMA, off, nullptr);
+  sqlite3_db_config(db.get(), SQLITE_DBCONFIG_DEFENSIVE, on, nullptr);
   // Another process (a tool, a second engine) may hold the write lock briefly.
   sqlite3_busy_timeout(db.get(), 5000);
   return db;

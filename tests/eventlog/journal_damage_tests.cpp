@@ -258,3 +258,42 @@ TEST_CASE("every page a fresh journal's checkpoints write carries its checksum",
   INFO((j ? std::string{} : message_of(j.error())));
   REQUIRE(j);
 }
+
+TEST_CASE("triggers an edit put into a journal never run on libactors' reads and writes") {
+  temp_dir d;
+  auto path = d.file("j.db");
+  write_journal(path);
+  std::size_t events_before = 0;
+  {
+    auto j = journal::open(options(path));
+    REQUIRE(j);
+    auto evs = (*j)->events(first_task);
+    REQUIRE(evs);
+    events_before = evs->size();
+  }
+  REQUIRE(events_before > 0);
+  // What a hostile or careless edit may leave: a trigger that erases history on an update, and one
+  // that refuses every new event.
+  REQUIRE(run_sql(path, "CREATE TRIGGER t_upd AFTER UPDATE ON tasks BEGIN DELETE FROM events; END;"
+                        "CREATE TRIGGER t_ins AFTER INSERT ON events BEGIN SELECT RAISE(ABORT, 'no'); END;") ==
+          SQLITE_OK);
+  {
+    auto j = journal::open(options(path));
+    REQUIRE(j);
+    (*j)->append(make_event(first_task, static_cast<std::uint32_t>(events_per_task + 1), event_kind::completed,
+                            "", "", "done"));
+    REQUIRE(!(*j)->flush()); // the insert trigger would have aborted it
+    auto t = (*j)->find_task(first_task);
+    REQUIRE(t);
+    REQUIRE(t->has_value());
+    CHECK((*t)->status == task_status::completed); // the update ran, and its trigger did not
+  }
+  auto j = journal::open(options(path));
+  REQUIRE(j);
+  auto evs = (*j)->events(first_task);
+  REQUIRE(evs);
+  CHECK(evs->size() == events_before + 1);
+  auto other = (*j)->events(first_task + 1);
+  REQUIRE(other);
+  CHECK(other->size() == events_before);
+}
