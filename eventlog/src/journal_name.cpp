@@ -99,6 +99,17 @@ caf::error check_parameter(const std::string& name, const std::string& key, cons
   return refused(name, "parameter " + param + " is not supported (allowed: mode, cache=private, vfs)");
 }
 
+/// A journal is a file: a path that ends in '/', "." or ".." names a directory, whatever is there. The
+/// kernel reports "j.db/" as "not a directory", which reads as a missing file, while SQLite opens
+/// "j.db" for it: a writable open would have set up the existing file as a new journal, unchecked.
+caf::error check_file_name(const std::string& name, std::string_view file) {
+  auto last = file.substr(file.find_last_of('/') == std::string_view::npos ? 0 : file.find_last_of('/') + 1);
+  if (last.empty() || last == "." || last == "..")
+    return refused(name, "the path ends in '" + std::string{last.empty() ? "/" : last} +
+                           "', which names a directory: a journal is a file");
+  return {};
+}
+
 /// The `file:` URI `name` resolved (SQLite's rules for Unix).
 caf::expected<journal_location> resolve_uri(const std::string& name, const std::string& vfs,
                                             bool writing) {
@@ -159,9 +170,12 @@ caf::expected<journal_location> resolve_journal_name(const std::string& name, co
     return make_error(errc::not_found, "journal path is empty");
   if (name == ":memory:")
     return journal_location{true, {}, false};
-  if (starts_with_nocase(name, "file:"))
-    return resolve_uri(name, vfs, writing);
-  return journal_location{false, name, false};
+  auto loc = starts_with_nocase(name, "file:") ? resolve_uri(name, vfs, writing)
+                                               : journal_location{false, name, false};
+  if (loc && !loc->memory)
+    if (auto err = check_file_name(name, loc->file))
+      return err;
+  return loc;
 }
 
 } // namespace actors::eventlog

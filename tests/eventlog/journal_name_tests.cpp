@@ -112,6 +112,34 @@ TEST_CASE("file URIs with parameters that would defeat the journal's checks are 
   refused("file:?mode=rwc", "no file");
 }
 
+TEST_CASE("a name that ends in a slash, '.' or '..' is refused, and the journal it would reach is left as it was") {
+  // "j.db/" reads as a missing file to the kernel (ENOTDIR) and as "j.db" to SQLite: a writable open set
+  // the existing journal up as a new one, past every check. Found by fuzz_journal_path.
+  temp_dir dir;
+  auto path = dir.file("j.db");
+  {
+    auto j = journal::open(options(path));
+    REQUIRE(j);
+    (*j)->append_task(make_task(7, "f"), "input", "in");
+    REQUIRE(!(*j)->flush());
+  }
+  auto before = read_bytes(path);
+  auto files = listing(dir);
+  for (std::string name : {path + "/", path + "/.", path + "/..", "file:" + path + "/", dir.path().string() + "/."}) {
+    for (bool read_only : {false, true}) {
+      INFO(name << (read_only ? " read-only" : " writable"));
+      auto opts = options(name);
+      opts.read_only = read_only;
+      auto j = journal::open(opts);
+      REQUIRE(!j);
+      CHECK(code_of(j.error()) == code(errc::invalid_name));
+      CHECK(message_of(j.error()).find("names a directory: a journal is a file") != std::string::npos);
+    }
+  }
+  CHECK(read_bytes(path) == before);
+  CHECK(listing(dir) == files);
+}
+
 TEST_CASE("a refused URI creates nothing") {
   temp_dir dir;
   auto path = dir.file("j.db");
