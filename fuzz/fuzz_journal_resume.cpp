@@ -33,8 +33,10 @@ namespace {
 using namespace fuzz;
 using namespace std::chrono_literals;
 
+std::string context; // what the input did, for the failure message
+
 [[noreturn]] void fail(const std::string& what) {
-  std::fprintf(stderr, "fuzz_journal_resume: %s\n", what.c_str());
+  std::fprintf(stderr, "fuzz_journal_resume: %s\n  %s\n", what.c_str(), context.c_str());
   std::abort();
 }
 
@@ -176,6 +178,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     cfg.scheduler_threads = 1;
     actors::engine eng{cfg, routes(), handlers()};
     refused = static_cast<bool>(eng.status());
+    context = std::string{"damage: "} +
+              (how.what == damage::rows ? "rows" : how.what == damage::pages ? "pages" : "raw") +
+              "; engine: " + (refused ? actors::describe(eng.status()) : std::string{"serving"});
     if (!refused) {
       auto deadline = std::chrono::steady_clock::now() + 10s;
       for (;;) {

@@ -399,6 +399,8 @@ inline void bind_value(FuzzedDataProvider& in, sqlite3_stmt* s, int i) {
 
 inline void run(sqlite3* db, const std::string& sql, FuzzedDataProvider* in = nullptr,
                 int values = 0) {
+  if (std::getenv("FUZZ_FIXTURE_VERBOSE") != nullptr) // shows what an input did to the journal
+    std::fprintf(stderr, "fixture: %s\n", sql.c_str());
   sqlite3_stmt* s = nullptr;
   if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
     sqlite3_finalize(s);
