@@ -104,6 +104,12 @@ std::map<std::uint64_t, task_history> read_histories(const std::string& path) {
   return out;
 }
 
+std::string describe(const el::event& e) {
+  return "{seq " + std::to_string(e.seq) + ", kind " + std::to_string(static_cast<int>(e.kind)) + ", name '" +
+         e.name + "', request " + std::to_string(e.request.size()) + " bytes, result " +
+         std::to_string(e.result.size()) + " bytes, failed " + std::to_string(e.failed) + "}";
+}
+
 bool same_event(const el::event& a, const el::event& b) {
   return a.seq == b.seq && a.kind == b.kind && a.name == b.name && a.request == b.request &&
          a.result == b.result && a.failed == b.failed;
@@ -125,7 +131,8 @@ void check_kept(const std::map<std::uint64_t, task_history>& before,
            std::to_string(now.events.size()));
     for (std::size_t i = 0; i < old.events.size(); ++i)
       if (!same_event(old.events[i], now.events[i]))
-        fail("task " + std::to_string(id) + ": event " + std::to_string(old.events[i].seq) + " changed");
+        fail("task " + std::to_string(id) + ": event " + std::to_string(old.events[i].seq) + " changed: " +
+             describe(old.events[i]) + " -> " + describe(now.events[i]));
   }
 }
 

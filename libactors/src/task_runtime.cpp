@@ -1044,6 +1044,10 @@ void task_runtime::end_cancelled() {
     core_.finished(id(), std::move(out), parent_, rec_.parent_seq, completion_.get());
     return;
   }
+  // Cancelled while it replays its history, the task ends after the whole history: its end must not take
+  // a seq a journaled event already has.
+  for (std::size_t i = cursor_; i < recorded_.size(); ++i)
+    next_seq_ = std::max(next_seq_, recorded_[i].seq + 1);
   auto lsn = append(event{.seq = next_seq_++, .kind = event_kind::cancelled, .text = "cancelled"});
   core_.journal->when_durable(lsn, [&core = core_, id = id(), out = std::move(out), parent = parent_,
                                     seq = rec_.parent_seq](const caf::error&) mutable {
@@ -1060,6 +1064,23 @@ void task_runtime::on_journal_error(std::string message) {
   abort(make_error(errc::journal_failure, who() + " stopped: the journal failed: " + message));
 }
 
+bool task_runtime::ended_before_its_history() {
+  while (cursor_ < recorded_.size() && recorded_[cursor_].kind == event_kind::log)
+    consumed(recorded_[cursor_++].seq); // logs are never compared
+  if (cursor_ == recorded_.size())
+    return false;
+  // The code ended (returned or threw) where its journal goes on: a deterministic task cannot, a
+  // damaged or edited journal (or code changed under a resumed task) can. As at any divergence nothing
+  // is journaled — its end would take a seq the history already uses — and the task stays unfinished.
+  auto ep = running_->error();
+  const auto& ev = recorded_[cursor_];
+  abort(make_error(errc::nondeterminism,
+                   who() + " diverged from its journal at seq " + std::to_string(ev.seq) + " (the code " +
+                     (ep ? "failed: " + exception_message(ep) : std::string{"completed"}) +
+                     "): the journal has " + describe_journaled(view(ev)) + " there"));
+  return true;
+}
+
 void task_runtime::complete() {
   // Nursery: the task ends after its spawned children. Failing (or after a child failed), it cancels
   // those still running first.
@@ -1071,6 +1092,8 @@ void task_runtime::complete() {
     nursery_waiting_ = true;
     return;
   }
+  if (ended_before_its_history())
+    return;
   event ev;
   ev.seq = next_seq_++;
   outcome out;

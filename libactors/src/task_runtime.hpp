@@ -182,6 +182,9 @@ private:
   void resume(std::coroutine_handle<> h);
   void after_resume();
   void complete();
+  /// A resumed task whose code ended before the end of its journaled history: aborts it as diverged
+  /// (journaling nothing) and returns true.
+  bool ended_before_its_history();
   void abort(caf::error err);
   /// The end of a task in a session: to its parent, or to the session when it is the session's root.
   void end_in_session(outcome out);

@@ -385,3 +385,55 @@ TEST_CASE("resume answers a pinned call that failed to route as journaled", "[di
   REQUIRE(out);
   CHECK(*out == -2);
 }
+
+namespace {
+
+task<std::int64_t> ends_at_once(ctx&, std::int64_t) {
+  co_return 7;
+}
+task<std::int64_t> throws_at_once(ctx&, std::int64_t) {
+  throw std::runtime_error("boom");
+  co_return 0;
+}
+
+/// The probe's journaled events and whether it is still unfinished, read back after the engine closed.
+std::pair<std::vector<event>, bool> probe_history(temp_dir& dir) {
+  eventlog::journal_options opts;
+  opts.path = dir.file("j.db");
+  opts.read_only = true;
+  auto j = eventlog::journal::open(opts);
+  REQUIRE(j);
+  auto evs = (*j)->events(probe_id);
+  REQUIRE(evs);
+  auto t = (*j)->find_task(probe_id);
+  REQUIRE(t);
+  REQUIRE(t->has_value());
+  return {*evs, (*t)->status == eventlog::task_status::running};
+}
+
+} // namespace
+
+TEST_CASE("a resumed task whose code ends before its history does has diverged, and journals nothing",
+          "[divergence][resume][engine]") {
+  // Found by fuzz_journal_resume: the task's end took the seq of the next journaled event (two events
+  // at one seq), on a journal whose rows had been edited.
+  temp_dir dir;
+  auto journaled = event{.kind = event_kind::random, .request = detail::encode_u64(10),
+                         .result = detail::encode_u64(3), .text = "[0, 10) -> 3"};
+  SECTION("it returns") {
+    auto err = resume_error(dir, journaled, ends_at_once);
+    CHECK_THAT(err, Catch::Contains("diverged from its journal at seq 1 (the code completed): the journal "
+                                    "has random [0, 10) -> 3 there"));
+  }
+  SECTION("it throws") {
+    auto err = resume_error(dir, journaled, throws_at_once);
+    CHECK_THAT(err, Catch::Contains("diverged from its journal at seq 1 (the code failed: boom): the "
+                                    "journal has random [0, 10) -> 3 there"));
+  }
+  auto [evs, unfinished] = probe_history(dir);
+  CHECK(unfinished); // left for a fixed version of the code (or a repaired journal) to resume
+  REQUIRE(evs.size() == 2);
+  CHECK(evs[0].kind == event_kind::started);
+  CHECK(evs[1].seq == 1);
+  CHECK(evs[1].kind == event_kind::random);
+}
