@@ -170,6 +170,8 @@ caf::expected<journal_location> resolve_journal_name(const std::string& name, co
     return make_error(errc::not_found, "journal path is empty");
   if (name == ":memory:")
     return journal_location{true, {}, false};
+  if (name.find('\0') != std::string::npos) // the C calls below would see only the part before it
+    return refused(name.substr(0, name.find('\0')) + "\\0...", "the name contains a NUL byte");
   auto loc = starts_with_nocase(name, "file:") ? resolve_uri(name, vfs, writing)
                                                : journal_location{false, name, false};
   if (loc && !loc->memory)
