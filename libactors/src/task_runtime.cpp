@@ -272,6 +272,16 @@ bool task_runtime::replay(op& o) {
       if (auto m = match(o, journaled, fields::input); !m.ok())
         return mismatch(m);
   }
+  // The clock, a draw and a deadline are 8 bytes: other bytes there are damage (a deadline read from
+  // 19 bytes of text put a resumed task to sleep for 55 years; found by fuzz_journal_resume).
+  if (!ev.failed && ev.result.size() != 8 &&
+      (ev.kind == event_kind::now || ev.kind == event_kind::random || ev.kind == event_kind::sleep)) {
+    abort_ = make_error(errc::journal_failure,
+                        who() + ": the journal is damaged at seq " + std::to_string(ev.seq) + ": its " +
+                          std::string{eventlog::to_string(ev.kind)} + " result is " +
+                          std::to_string(ev.result.size()) + " bytes, where 8 are journaled");
+    return false;
+  }
   if (o.kind == op_kind::effect)
     core_.stats.effects_replayed.fetch_add(1, std::memory_order_relaxed);
   o.failed = ev.failed;

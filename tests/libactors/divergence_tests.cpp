@@ -437,3 +437,44 @@ TEST_CASE("a resumed task whose code ends before its history does has diverged, 
   CHECK(evs[1].seq == 1);
   CHECK(evs[1].kind == event_kind::random);
 }
+
+namespace {
+
+task<std::int64_t> naps(ctx& cx, std::int64_t) {
+  co_await cx.sleep(1ms);
+  co_return 1;
+}
+task<std::int64_t> draws(ctx& cx, std::int64_t) {
+  co_return static_cast<std::int64_t>(co_await cx.random(10));
+}
+
+} // namespace
+
+TEST_CASE("a resumed task whose journaled deadline or draw is not 8 bytes stops, saying the journal is damaged",
+          "[divergence][resume][engine][damage]") {
+  // Found by fuzz_journal_resume: a deadline read from 19 bytes of text put the task to sleep for 55
+  // years, and a wait for it never returned.
+  temp_dir dir;
+  std::string text = "1048932506152111758";
+  SECTION("a deadline") {
+    auto out = resume_probe(dir,
+                            event{.kind = event_kind::sleep, .request = detail::encode_u64(1'000'000),
+                                  .result = text, .text = "1 ms"},
+                            naps);
+    REQUIRE_FALSE(out);
+    CHECK(out.error().code() == static_cast<std::uint8_t>(errc::journal_failure));
+    CHECK_THAT(describe(out.error()),
+               Catch::Contains("the journal is damaged at seq 1: its sleep result is 19 bytes, where 8 are journaled"));
+  }
+  SECTION("a draw") {
+    auto out = resume_probe(dir,
+                            event{.kind = event_kind::random, .request = detail::encode_u64(10),
+                                  .result = "\x03", .text = "[0, 10) -> 3"},
+                            draws);
+    REQUIRE_FALSE(out);
+    CHECK_THAT(describe(out.error()), Catch::Contains("its random result is 1 bytes, where 8 are journaled"));
+  }
+  auto [evs, unfinished] = probe_history(dir);
+  CHECK(unfinished);
+  CHECK(evs.size() == 2);
+}
