@@ -100,7 +100,8 @@ struct journal_stats {
   std::uint64_t commits = 0;   ///< transactions committed (group commits)
   std::uint64_t commit_ns = 0; ///< wall time spent inside those transactions (BEGIN .. COMMIT)
   std::uint64_t checkpoints = 0;        ///< WAL checkpoints by the checkpointer thread, beside the writer
-  std::uint64_t writer_checkpoints = 0; ///< WAL checkpoints inside a commit (the checkpointer fell behind)
+  std::uint64_t writer_checkpoints = 0; ///< WAL checkpoints inside a commit (the checkpointer fell behind;
+                                        ///< counted also when it met the checkpointer's running)
 };
 
 /// The journal file. Create with `open`; destroying it flushes pending appends and stops the writer.
