@@ -117,12 +117,7 @@ TEST_CASE("a name that ends in a slash, '.' or '..', or holds a NUL, is refused,
   // the existing journal up as a new one, past every check. Found by fuzz_journal_path.
   temp_dir dir;
   auto path = dir.file("j.db");
-  {
-    auto j = journal::open(options(path));
-    REQUIRE(j);
-    (*j)->append_task(make_task(7, "f"), "input", "in");
-    REQUIRE(!(*j)->flush());
-  }
+  journal_with_task(path);
   auto before = read_bytes(path);
   auto files = listing(dir);
   for (std::string name : {path + "/", path + "/.", path + "/..", "file:" + path + "/", dir.path().string() + "/.",

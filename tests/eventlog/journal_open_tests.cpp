@@ -283,12 +283,7 @@ TEST_CASE("a journal closed after reads leaves no -wal or -shm beside it, whatev
   // remove the WAL: the file alone then lacked the last commits. Found by fuzz_journal_path.
   temp_dir dir;
   auto path = dir.file("j.db");
-  {
-    auto j = journal::open(options(path));
-    REQUIRE(j);
-    (*j)->append_task(make_task(7, "f"), "input", "in");
-    REQUIRE(!(*j)->flush());
-  }
+  journal_with_task(path);
   for (std::string name : {path, dir.file("./j.db"), "file:" + path, "file:" + path + "?mode=rw"}) {
     INFO(name);
     REQUIRE(run_sql(path, "PRAGMA journal_mode=DELETE") == SQLITE_OK); // as a tool may leave it

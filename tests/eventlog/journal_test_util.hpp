@@ -136,4 +136,12 @@ inline event make_event(std::uint64_t task, std::uint32_t seq, event_kind kind, 
   return e;
 }
 
+/// A closed journal at `path` holding one task `id` ("f", input "input"), all of it durable.
+inline void journal_with_task(const std::string& path, std::uint64_t id = 7) {
+  auto j = journal::open(options(path));
+  REQUIRE(j);
+  (*j)->append_task(make_task(id, "f"), "input", "in");
+  REQUIRE(!(*j)->flush());
+}
+
 } // namespace actors::eventlog::test
