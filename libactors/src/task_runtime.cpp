@@ -274,13 +274,31 @@ bool task_runtime::replay(op& o) {
   }
   // The clock, a draw and a deadline are 8 bytes: other bytes there are damage (a deadline read from
   // 19 bytes of text put a resumed task to sleep for 55 years; found by fuzz_journal_resume).
-  if (!ev.failed && ev.result.size() != 8 &&
-      (ev.kind == event_kind::now || ev.kind == event_kind::random || ev.kind == event_kind::sleep)) {
+  // The clock and a timer never fail (a draw can: a bound of 0).
+  bool fixed_size = ev.kind == event_kind::now || ev.kind == event_kind::random || ev.kind == event_kind::sleep;
+  if (fixed_size && (ev.failed ? ev.kind != event_kind::random : ev.result.size() != 8)) {
     abort_ = make_error(errc::journal_failure,
                         who() + ": the journal is damaged at seq " + std::to_string(ev.seq) + ": its " +
-                          std::string{eventlog::to_string(ev.kind)} + " result is " +
-                          std::to_string(ev.result.size()) + " bytes, where 8 are journaled");
+                          std::string{eventlog::to_string(ev.kind)} +
+                          (ev.failed ? std::string{" is marked failed, which it cannot be"}
+                                     : " result is " + std::to_string(ev.result.size()) +
+                                         " bytes, where 8 are journaled"));
     return false;
+  }
+  // A deadline was journaled as "now + duration" just before its event's time stamp: one far past that
+  // is damage (it would keep the task asleep for as long as the bytes say; found by fuzz_journal_resume).
+  // An hour of slack covers a wall clock stepped back between the two readings.
+  if (ev.kind == event_kind::sleep && !ev.failed && ev.ts > 0 && ev.request.size() == 8) {
+    constexpr std::int64_t slack = 3'600'000'000'000;
+    auto deadline = static_cast<std::int64_t>(decode_u64(ev.result));
+    auto duration = static_cast<std::int64_t>(decode_u64(ev.request));
+    if (duration >= 0 && deadline > ev.ts && deadline - ev.ts > duration + slack) {
+      abort_ = make_error(errc::journal_failure,
+                          who() + ": the journal is damaged at seq " + std::to_string(ev.seq) +
+                            ": its sleep of " + std::to_string(duration) + " ns ends at " + utc_text(deadline) +
+                            ", long after it was journaled (" + utc_text(ev.ts) + ")");
+      return false;
+    }
   }
   if (o.kind == op_kind::effect)
     core_.stats.effects_replayed.fetch_add(1, std::memory_order_relaxed);

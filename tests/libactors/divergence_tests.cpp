@@ -450,7 +450,7 @@ task<std::int64_t> draws(ctx& cx, std::int64_t) {
 
 } // namespace
 
-TEST_CASE("a resumed task whose journaled deadline or draw is not 8 bytes stops, saying the journal is damaged",
+TEST_CASE("a resumed task whose journaled deadline or draw is malformed stops, saying the journal is damaged",
           "[divergence][resume][engine][damage]") {
   // Found by fuzz_journal_resume: a deadline read from 19 bytes of text put the task to sleep for 55
   // years, and a wait for it never returned.
@@ -465,6 +465,28 @@ TEST_CASE("a resumed task whose journaled deadline or draw is not 8 bytes stops,
     CHECK(out.error().code() == static_cast<std::uint8_t>(errc::journal_failure));
     CHECK_THAT(describe(out.error()),
                Catch::Contains("the journal is damaged at seq 1: its sleep result is 19 bytes, where 8 are journaled"));
+  }
+  SECTION("a deadline of 8 bytes, long after the sleep was journaled") {
+    auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 std::chrono::system_clock::now().time_since_epoch()).count();
+    auto far = static_cast<std::uint64_t>(now) + 3'000'000'000'000'000'000ULL; // ~95 years on
+    auto out = resume_probe(dir,
+                            event{.kind = event_kind::sleep, .request = detail::encode_u64(1'000'000),
+                                  .result = detail::encode_u64(far), .text = "1 ms"},
+                            naps);
+    REQUIRE_FALSE(out);
+    CHECK(out.error().code() == static_cast<std::uint8_t>(errc::journal_failure));
+    CHECK_THAT(describe(out.error()), Catch::Contains("the journal is damaged at seq 1: its sleep of 1000000 ns "
+                                                      "ends at") &&
+                                        Catch::Contains("long after it was journaled"));
+  }
+  SECTION("a sleep marked failed") {
+    auto out = resume_probe(dir,
+                            event{.kind = event_kind::sleep, .failed = true, .request = detail::encode_u64(1'000'000),
+                                  .result = detail::encode_u64(1), .text = "1 ms"},
+                            naps);
+    REQUIRE_FALSE(out);
+    CHECK_THAT(describe(out.error()), Catch::Contains("its sleep is marked failed, which it cannot be"));
   }
   SECTION("a draw") {
     auto out = resume_probe(dir,
