@@ -9,7 +9,7 @@
 #include <actors/detail/op.hpp>
 #include <actors/eventlog/event.hpp>
 
-#include "../../libactors/src/continuation/journal_match.hpp"
+#include "continuation/journal_match.hpp"
 
 using namespace actors::detail;
 using actors::eventlog::event;

@@ -21,7 +21,7 @@
 #include <actors/eventlog/journal.hpp>
 #include <actors/routing_file.hpp>
 
-#include "engine_core.hpp" // libactors/src: the white-box teardown test at the end
+#include "engine/engine_core.hpp" // libactors/src: the white-box teardown test at the end
 #include "test_support.hpp"
 
 using namespace actors;

@@ -1,4 +1,4 @@
-#include "journal_match.hpp"
+#include "continuation/journal_match.hpp"
 
 namespace actors::detail {
 
