@@ -628,7 +628,7 @@ caf::expected<void> engine::supervise(const supervision::supervisor_spec& spec) 
   }
   std::promise<caf::error> started;
   auto done = started.get_future();
-  detail::spawn_supervisor(c, std::make_shared<const supervision::supervisor_spec>(spec), "",
+  detail::spawn_supervisor(c.supervision, std::make_shared<const supervision::supervisor_spec>(spec), "",
                            [p = &started](const caf::error& err) { p->set_value(err); });
   if (auto err = done.get())
     return err;

@@ -38,6 +38,7 @@
 #include "engine/engine_lock.hpp"
 #include "engine/keyed_starts.hpp"
 #include "engine/routing_state.hpp"
+#include "engine/supervision_host.hpp"
 #include "engine/task_ids.hpp"
 #include "task/mailbox.hpp"
 #include "replay/replay_session.hpp"
@@ -97,8 +98,9 @@ struct engine_core {
   mailboxes mail;
   admission admitted{*this, cfg.max_running_tasks};
   keyed_starts keyed{*this};
-  /// Supervisors of this engine (supervisor/).
+  /// Supervisors of this engine (supervisor/), and what they may ask of it.
   std::unique_ptr<supervision_state> supervisors;
+  supervision_host supervision{*this};
   /// In-flight tasks, shadow runs and their pending work, for drain().
   work_count work;
   std::unique_ptr<worker_pool> pool;
@@ -167,7 +169,8 @@ struct engine_core {
   /// Errors: journal_failure naming the journal file, `what` ("task 0x... of 'f'") and the cause.
   caf::error await_durable(eventlog::lsn n, const std::function<std::string()>& what);
 
-  /// Runs the ended (or stopped) task `id` again under the same id (restart.cpp, for supervisors):
+  /// Runs the ended (or stopped) task `id` again under the same id (restart.cpp; supervisors reach it
+  /// through supervision_host::restart_child):
   /// journals a `restarted` event and resumes the task from its history — up to its end; for a task
   /// that failed, up to the message it failed on (consumed, as OTP drops it) or the failed effect or
   /// call it failed at (retried) — or, with `fresh` or for a task that completed, from its input.

@@ -6,23 +6,22 @@
 #include <random>
 
 #include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "actors/errc.hpp"
+#include "actors/eventlog/journal.hpp"
 #include "runtime/clock.hpp"
-#include "engine/engine_core.hpp"
+#include "supervisor/supervisor_host.hpp"
 #include "task/messages.hpp"
-#include "task/task_runtime.hpp"
 
 namespace actors::detail {
 
 namespace {
 
-using eventlog::event;
-using eventlog::event_kind;
 using supervision::child_spec;
 using supervision::restart_type;
 using supervision::strategy;
@@ -40,33 +39,9 @@ using sup_stop_atom = caf::atom_constant<caf::atom("supstop")>;
 /// (sup_failed_atom, uint64 child index, string why): a child could not be (re)started.
 using sup_failed_atom = caf::atom_constant<caf::atom("supfailed")>;
 
-/// The seq from which a restart rewinds the history `evs` of an ended task (see restart_task).
-std::uint32_t rewind_point(const std::vector<event>& evs, bool fresh) {
-  if (fresh)
-    return 1;
-  auto& last = evs.back();
-  bool ended = last.kind == event_kind::completed || last.kind == event_kind::failed ||
-               last.kind == event_kind::cancelled;
-  if (!ended)
-    return last.seq + 1; // stopped without an end (detached, or aborted): everything stays
-  if (last.kind != event_kind::failed)
-    return last.seq; // only the end goes
-  // It failed: what it failed on does not replay. Walk back over what came from no one else.
-  for (auto i = evs.size() - 1; i-- > 1;) {
-    const auto& ev = evs[i];
-    if (ev.kind == event_kind::log || ev.kind == event_kind::now || ev.kind == event_kind::random)
-      continue;
-    if ((ev.kind == event_kind::receive && ev.ref != 0) ||
-        ((ev.kind == event_kind::effect || ev.kind == event_kind::call) && ev.failed))
-      return ev.seq; // the message is consumed; the failed effect or call is tried again
-    break;
-  }
-  return last.seq; // a failure from the history itself: it will fail again (intensity decides)
-}
-
 class supervisor_actor : public caf::event_based_actor {
 public:
-  supervisor_actor(caf::actor_config& cfg, engine_core& core,
+  supervisor_actor(caf::actor_config& cfg, supervisor_host& core,
                    std::shared_ptr<const supervisor_spec> spec, std::string parent,
                    std::function<void(const caf::error&)> started)
     : caf::event_based_actor(cfg),
@@ -75,7 +50,7 @@ public:
       parent_(std::move(parent)),
       started_(std::move(started)),
       intensity_(spec_->flags.intensity, spec_->flags.period),
-      rng_(core.ids.seed()) {
+      rng_(core.seed()) {
     children_.resize(spec_->children.size());
     for (std::size_t i = 0; i < children_.size(); ++i)
       children_[i].spec = &spec_->children[i];
@@ -187,31 +162,23 @@ private:
     if (c.task == 0 && known != 0) {
       c.task = known;
       // Resumed at start-up from an earlier engine's journal: take it over as it runs.
-      if (auto comp = core_.completions.find(task_id{known})) {
-        std::unique_lock guard{comp->mx};
-        if (!comp->done) {
-          auto a = caf::actor_cast<caf::actor>(comp->actor);
-          guard.unlock();
-          if (a) {
-            core_.completions.set_supervised(task_id{known}, true);
-            running(c, i, a, "took over " + c.spec->id + " (task " + to_string(task_id{known}) +
-                               ", resumed from the journal)");
-            return;
-          }
-        }
+      if (auto a = core_.take_over(task_id{known})) {
+        running(c, i, a, "took over " + c.spec->id + " (task " + to_string(task_id{known}) +
+                           ", resumed from the journal)");
+        return;
       }
       restart = true; // ended before: restart it under its id
-      if (core_.journal) {
+      if (auto* journal = core_.journal()) {
         // Linked, but the engine stopped before the child's own row was durable: it never ran.
-        auto rec = core_.journal->find_task(known);
+        auto rec = journal->find_task(known);
         if (rec && !*rec) {
           c.task = 0;
           restart = false;
         }
       }
     }
-    if (restart && c.task != 0 && core_.journal) {
-      auto a = core_.restart_task(task_id{c.task}, c.spec->fresh_start,
+    if (restart && c.task != 0 && core_.journal()) {
+      auto a = core_.restart_child(task_id{c.task}, c.spec->fresh_start,
                                   "restarted by supervisor " + spec_->name);
       if (!a) {
         fail_later(i, describe(a.error()));
@@ -223,11 +190,6 @@ private:
                 (a->fresh ? "fresh start" : "resumed from its journal") + ")");
       return;
     }
-    erased_input in{c.spec, c.spec->input_type,
-                    [](const void* p, const std::type_info& target) {
-                      return static_cast<const child_spec*>(p)->input(target);
-                    },
-                    [](const void* p) { return static_cast<const child_spec*>(p)->input_text; }};
     // The child's row in the supervision table names its task before the task row is appended: a
     // crash between the two must not leave a durable child task that no supervisor knows (the next
     // engine would resume it as an orphan, and start another in its place).
@@ -236,7 +198,7 @@ private:
       remember_task(c.spec->id, c.task);
       publish(c, i);
     };
-    auto started = core_.start_root(c.spec->function, c.spec->version, in, true, {}, nullptr, link);
+    auto started = core_.start_child(*c.spec, link);
     if (!started) {
       fail_later(i, describe(started.error()));
       return;
@@ -488,29 +450,27 @@ private:
   void release(child& c) {
     if (c.task == 0 || c.spec->supervisor)
       return;
-    core_.completions.set_supervised(task_id{c.task}, false); // a held end is reported now
-    if (!c.actor)
-      core_.mail.close(c.task);
+    core_.release_child(task_id{c.task}, static_cast<bool>(c.actor));
   }
 
   // --- bookkeeping -------------------------------------------------------------------------------
 
   std::uint64_t known_task(const std::string& child_id) {
-    auto& st = *core_.supervisors;
+    auto& st = core_.supervisors();
     std::lock_guard guard{st.mx};
     auto i = st.known.find({spec_->name, child_id});
     return i == st.known.end() ? 0 : i->second;
   }
 
   void remember_task(const std::string& child_id, std::uint64_t task) {
-    auto& st = *core_.supervisors;
+    auto& st = core_.supervisors();
     std::lock_guard guard{st.mx};
     st.known[{spec_->name, child_id}] = task;
   }
 
   void note(std::string line) {
-    core_.log->info("supervisor {}: {}", spec_->name, line);
-    auto& st = *core_.supervisors;
+    core_.log().info("supervisor {}: {}", spec_->name, line);
+    auto& st = core_.supervisors();
     {
       std::lock_guard guard{st.mx};
       st.sups[spec_->name].log.push_back(std::move(line));
@@ -556,9 +516,9 @@ private:
   }
 
   void put(eventlog::supervision_record r) {
-    if (core_.journal)
-      core_.journal->put_supervision(r);
-    auto& st = *core_.supervisors;
+    if (auto* journal = core_.journal())
+      journal->put_supervision(r);
+    auto& st = core_.supervisors();
     {
       std::lock_guard guard{st.mx};
       auto& info = st.sups[spec_->name];
@@ -572,7 +532,7 @@ private:
   }
 
   void finish() {
-    auto& st = *core_.supervisors;
+    auto& st = core_.supervisors();
     {
       std::lock_guard guard{st.mx};
       auto& info = st.sups[spec_->name];
@@ -582,7 +542,7 @@ private:
     st.cv.notify_all();
   }
 
-  engine_core& core_;
+  supervisor_host& core_;
   std::shared_ptr<const supervisor_spec> spec_;
   std::string parent_;
   std::function<void(const caf::error&)> started_;
@@ -606,22 +566,21 @@ private:
 
 } // namespace
 
-caf::actor spawn_supervisor(engine_core& core, std::shared_ptr<const supervisor_spec> spec,
+caf::actor spawn_supervisor(supervisor_host& core, std::shared_ptr<const supervisor_spec> spec,
                             std::string parent, std::function<void(const caf::error&)> started) {
   {
-    auto& st = *core.supervisors;
+    auto& st = core.supervisors();
     std::lock_guard guard{st.mx};
     auto& info = st.sups[spec->name]; // a restarted supervisor keeps its log
     info.ended = false;
     info.actor = nullptr;
     info.parent = parent;
   }
-  caf::actor a;
-  core.keeping_thread_logger([&] {
-    a = core.system->spawn<supervisor_actor>(core, spec, std::move(parent), std::move(started));
+  auto a = core.spawn_actor([&](caf::actor_system& sys) {
+    return sys.spawn<supervisor_actor>(core, spec, std::move(parent), std::move(started));
   });
   {
-    auto& st = *core.supervisors;
+    auto& st = core.supervisors();
     std::lock_guard guard{st.mx};
     auto& info = st.sups[spec->name];
     if (!info.ended)
@@ -636,65 +595,6 @@ void stop_supervisor_actor(const caf::actor& a) {
 
 void detach_supervisor_actor(const caf::actor& a) {
   tell(a, detach_atom::value);
-}
-
-// --- engine_core::restart_task -----------------------------------------------------------------
-
-caf::expected<engine_core::restarted_task> engine_core::restart_task(task_id id, bool fresh,
-                                                                    const std::string& why) {
-  // The task's end may still be on its way to the journal (its actor exits first).
-  if (auto err = journal->flush())
-    return err;
-  auto rec = journal->find_task(id.value());
-  if (!rec)
-    return std::move(rec.error());
-  if (!*rec)
-    return make_error(errc::unknown_task, "no task " + to_string(id) + " in journal '" +
-                                            journal->path() + "'");
-  auto name = "task " + to_string(id) + " (" + (*rec)->function + "@" + (*rec)->version + ")";
-  auto* entry = routes.find((*rec)->function, (*rec)->version);
-  if (entry == nullptr)
-    return make_error(errc::unknown_version, name + " cannot restart: " + (*rec)->function + "@" +
-                                               (*rec)->version + " is not registered");
-  auto evs = journal->events(id.value());
-  if (!evs)
-    return std::move(evs.error());
-  auto history = eventlog::journal::history(std::move(*evs));
-  if (history.empty() || history.front().kind != event_kind::started)
-    return make_error(errc::bad_input, name + " has no started event in its journal");
-  bool completed = history.back().kind == event_kind::completed;
-  auto from = rewind_point(history, fresh || completed);
-  event restarted;
-  restarted.task = id.value();
-  restarted.seq = history.back().seq + 1;
-  restarted.kind = event_kind::restarted;
-  restarted.ref = from;
-  restarted.text = why + (fresh || completed ? ": a fresh start"
-                                             : ": resumes from seq " + std::to_string(from));
-  restarted.ts = now_ns();
-  journal->append(restarted);
-  history.push_back(restarted);
-  history = eventlog::journal::history(std::move(history));
-  auto children = journal->children(id.value());
-  if (!children)
-    return std::move(children.error());
-  task_runtime::setup s;
-  s.input = history.front().request;
-  s.recorded = std::move(history);
-  s.children = std::move(*children);
-  s.fn = std::static_pointer_cast<const invoker>(entry->impl);
-  s.entry = entry;
-  s.rec = std::move(**rec);
-  s.rec.status = eventlog::task_status::running;
-  s.rec.finished = 0;
-  auto completion = completions.restart(id, entry); // whoever waits for the task waits for this run
-  {
-    std::lock_guard guard{completion->mx};
-    completion->supervised = true;
-  }
-  auto actor = spawn(std::make_unique<task_runtime>(*this, std::move(s)));
-  name_actor(*completion, actor);
-  return restarted_task{std::move(actor), fresh || completed};
 }
 
 } // namespace actors::detail

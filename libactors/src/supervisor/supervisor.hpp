@@ -2,7 +2,8 @@
 // Running supervisors (DESIGN §5): each is a CAF actor that starts its children — durable tasks and
 // nested supervisors — in order, monitors them, and on a child's end applies its strategy, restart
 // types, restart intensity and back-off (decided by <actors/supervision.hpp>). Restarting a task means
-// resuming it from its journal under the same task id (engine_core::restart_task). Internal.
+// resuming it from its journal under the same task id (supervisor_host::restart_child, which the
+// engine implements). Internal.
 
 #include <condition_variable>
 #include <cstdint>
@@ -22,7 +23,7 @@
 
 namespace actors::detail {
 
-struct engine_core;
+class supervisor_host;
 
 /// What the engine knows of its supervisors, for inspection and for waiting on them.
 struct supervision_state {
@@ -44,7 +45,7 @@ struct supervision_state {
 
 /// Spawns the supervisor of `spec` under `parent` (empty: top level). `started` is called once, from
 /// the supervisor's thread, when every child has started (with the error if one could not).
-caf::actor spawn_supervisor(engine_core& core, std::shared_ptr<const supervision::supervisor_spec> spec,
+caf::actor spawn_supervisor(supervisor_host& core, std::shared_ptr<const supervision::supervisor_spec> spec,
                             std::string parent, std::function<void(const caf::error&)> started);
 
 /// Asks supervisor `a` to stop its children in reverse start order and quit.
