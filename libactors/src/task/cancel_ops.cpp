@@ -1,0 +1,87 @@
+// task_runtime, cancellation: a cancelled task cancels its children first, lets a graceful stop's
+// running effect journal its result, then ends with a journaled `cancelled`; effect jobs not yet
+// started are dropped. Member functions of task_runtime.
+
+#include "task/task_runtime.hpp"
+
+#include <algorithm>
+
+#include "actors/errc.hpp"
+#include "engine/engine_core.hpp"
+#include "runtime/tell.hpp"
+#include "task/messages.hpp"
+
+namespace actors::detail {
+
+using eventlog::event;
+using eventlog::event_kind;
+
+void task_runtime::on_cancel(bool graceful) {
+  if (finished_ || cancelling_)
+    return;
+  cancelling_ = true;
+  // Its children end first (they never outlive it): spawned ones, and the one it calls.
+  for (auto& [seq, c] : spawned_)
+    if (!c.ended)
+      cancel_child(seq);
+  if (graceful && pending_ != nullptr && pending_->kind == op_kind::effect) {
+    // An effect handler cannot be interrupted: journal its result when it comes, then end. A task
+    // resumed later (a supervisor's restart) does not run it again.
+    cancel_waits_effect_ = true;
+  }
+  if (pending_ != nullptr && pending_->kind == op_kind::call && pending_child_ != 0) {
+    if (child_actor_) {
+      tell(child_actor_, cancel_atom::value);
+      cancel_waits_call_ = true;
+    } else if (core_.cancel_running(task_id{pending_child_})) { // a resumed child: a registry entry
+      cancel_waits_call_ = true;
+    } // else it is not running here: nothing to wait for
+  }
+  maybe_end_cancelled();
+}
+
+void task_runtime::maybe_end_cancelled() {
+  if (cancel_waits_call_ || cancel_waits_effect_)
+    return;
+  if (std::any_of(spawned_.begin(), spawned_.end(), [](const auto& kv) { return !kv.second.ended; }))
+    return;
+  end_cancelled();
+}
+
+void task_runtime::end_cancelled() {
+  if (finished_)
+    return;
+  drop_pending_effects();
+  running_.reset();
+  pending_ = nullptr;
+  child_actor_ = nullptr;
+  finished_ = true;
+  close_mailbox();
+  outcome out;
+  out.state = outcome_state::aborted;
+  out.error = make_error(errc::cancelled, who() + " was cancelled");
+  if (session_) {
+    end_in_session(std::move(out));
+    return;
+  }
+  core_.log->info("{} cancelled", who());
+  if (!core_.journal) {
+    core_.finished(id(), std::move(out), parent_, rec_.parent_seq, completion_.get());
+    return;
+  }
+  // Cancelled while it replays its history, the task ends after the whole history: its end must not take
+  // a seq a journaled event already has.
+  for (std::size_t i = cursor_; i < recorded_.size(); ++i)
+    next_seq_ = std::max(next_seq_, recorded_[i].seq + 1);
+  auto lsn = append(event{.seq = next_seq_++, .kind = event_kind::cancelled, .text = "cancelled"});
+  core_.journal->when_durable(lsn, [&core = core_, id = id(), out = std::move(out), parent = parent_,
+                                    seq = rec_.parent_seq](const caf::error&) mutable {
+    core.finished(id, std::move(out), parent, seq);
+  });
+}
+
+void task_runtime::drop_pending_effects() {
+  if (effects_wanted_)
+    effects_wanted_->store(false, std::memory_order_release);
+}
+} // namespace actors::detail
