@@ -4,8 +4,6 @@
 
 #include "task/task_runtime.hpp"
 
-#include <algorithm>
-
 #include "actors/errc.hpp"
 #include "engine/engine_core.hpp"
 #include "runtime/clock.hpp"
@@ -38,7 +36,7 @@ bool task_runtime::prepare_call(op& o, const std::string& pinned) {
   const auto& entry = *route->entry;
   auto inv = static_cast<const invoker*>(entry.impl.get());
   o.version = entry.version;
-  pending_route_ = *route;
+  pending_.route = *route;
   auto bytes = o.encode(inv->input_type());
   if (!bytes) {
     o.failed = true;
@@ -57,20 +55,20 @@ bool task_runtime::prepare_call(op& o, const std::string& pinned) {
 }
 
 void task_runtime::dispatch_call(op& o) {
-  if (auto i = children_.find(pending_seq_); i != children_.end()) {
+  if (auto i = children_.journaled.find(pending_.seq); i != children_.journaled.end()) {
     // Resumed: the child was started before the crash; wait for it instead of starting another.
     if (i->second.function != o.name) {
       // Reported by after_resume(), once the coroutine has fully suspended.
       abort_ = make_error(errc::nondeterminism,
                           who() + " diverged from its journal at seq " +
-                            std::to_string(pending_seq_) + ": the journal started a child of " +
+                            std::to_string(pending_.seq) + ": the journal started a child of " +
                             i->second.function + ", the code calls " + o.name);
       return;
     }
     attach_child(i->second);
     return;
   }
-  pending_child_ = start_child(o, pending_seq_, child_actor_);
+  pending_.child = start_child(o, pending_.seq, pending_.child_actor);
 }
 
 std::uint64_t task_runtime::start_child(const op& o, std::uint32_t seq, caf::actor& actor) {
@@ -79,7 +77,7 @@ std::uint64_t task_runtime::start_child(const op& o, std::uint32_t seq, caf::act
   eventlog::task_record child;
   child.id = session_ ? session_->next_child_id([this] { return core_.ids.next().value(); })
                      : core_.ids.next().value();
-  for (auto& r : recorders_) // a shadow run of this tree's recording takes the same ids
+  for (auto& r : shadowing_.recorders) // a shadow run of this tree's recording takes the same ids
     r->children.push_back(child.id);
   child.parent = rec_.id;
   child.root = rec_.root;
@@ -88,7 +86,7 @@ std::uint64_t task_runtime::start_child(const op& o, std::uint32_t seq, caf::act
   child.version = o.version;
   child.input_type = inv->input_type_name();
   child.created = now_ns();
-  child.route = describe(pending_route_);
+  child.route = describe(pending_.route);
   auto id = child.id;
   eventlog::lsn created = 0;
   if (core_.journal && !session_)
@@ -102,15 +100,15 @@ std::uint64_t task_runtime::start_child(const op& o, std::uint32_t seq, caf::act
   s.created_lsn = created;
   s.parent = handle(); // the child reports straight to this actor
   if (core_.journal && !session_) // no shadow runs inside shadow runs
-    s.shadow = pending_route_.shadow;
-  s.recorders = recorders_;
+    s.shadow = pending_.route.shadow;
+  s.recorders = shadowing_.recorders;
   s.spawned = o.kind == op_kind::spawn;
   actor = core_.spawn(std::make_unique<task_runtime>(core_, std::move(s)));
   return id;
 }
 
 bool task_runtime::start_spawn(op& o) {
-  auto seq = next_seq_++;
+  auto seq = pos_.next_seq++;
   auto fail = [&](std::string why) {
     o.failed = true;
     o.result = std::move(why);
@@ -120,14 +118,14 @@ bool task_runtime::start_spawn(op& o) {
   };
   if (!prepare_call(o, o.version))
     return fail(o.result);
-  if (child_failure_ != 0) // a sibling failed: the nursery takes no new children
-    return fail("a sibling failed: " + failure_text(spawned_[child_failure_]));
+  if (children_.first_failure != 0) // a sibling failed: the nursery takes no new children
+    return fail("a sibling failed: " + failure_text(children_.spawned[children_.first_failure]));
   // The tree no longer runs in one order: a shadow run compares it from the journal, depth-first.
-  for (auto& r : recorders_)
+  for (auto& r : shadowing_.recorders)
     r->concurrent = true;
-  auto& c = spawned_[seq];
+  auto& c = children_.spawned[seq];
   c.function = o.name + "@" + o.version;
-  if (auto i = children_.find(seq); i != children_.end()) {
+  if (auto i = children_.journaled.find(seq); i != children_.journaled.end()) {
     c.id = i->second.id; // started before a crash, its spawn event lost: the same child
     watch_child(seq, i->second);
   } else {
@@ -144,17 +142,17 @@ bool task_runtime::begin_join(op& o) {
   if (auto answered = from_journal(o))
     return *answered;
   auto seq = static_cast<std::uint32_t>(decode_u64(o.request));
-  auto i = spawned_.find(seq);
-  if (i == spawned_.end() || i->second.id != o.target) {
+  auto i = children_.spawned.find(seq);
+  if (i == children_.spawned.end() || i->second.id != o.target) {
     o.failed = true;
     o.result = "task " + o.name + " is not a child " + who() + " spawned";
     return true;
   }
   if (i->second.ended) {
-    finish_join(o, i->second, next_seq_++);
+    finish_join(o, i->second, pos_.next_seq++);
     return true;
   }
-  join_seq_ = seq;
+  pending_.join_seq = seq;
   return false;
 }
 
@@ -169,8 +167,8 @@ void task_runtime::finish_join(op& o, spawned_child& c, std::uint32_t seq) {
     o.result = failure_text(c);
     text = "error: " + o.result;
   }
-  if (child_failure_ != 0 && spawned_[child_failure_].id == c.id)
-    child_failure_ = 0; // observed: the caller handles it (or fails with it)
+  if (children_.first_failure != 0 && children_.spawned[children_.first_failure].id == c.id)
+    children_.first_failure = 0; // observed: the caller handles it (or fails with it)
   append(event{.seq = seq, .kind = event_kind::join, .failed = o.failed, .name = o.name, .ref = c.id,
                .request = o.request, .result = o.result, .text = std::move(text)});
 }
@@ -180,8 +178,8 @@ std::string task_runtime::failure_text(const spawned_child& c) const {
 }
 
 void task_runtime::cancel_child(std::uint32_t seq) {
-  auto i = spawned_.find(seq);
-  if (i == spawned_.end() || i->second.ended || session_)
+  auto i = children_.spawned.find(seq);
+  if (i == children_.spawned.end() || i->second.ended || session_)
     return;
   i->second.cancel_requested = true;
   if (i->second.actor)
@@ -200,32 +198,32 @@ void task_runtime::on_spawned_done(std::uint32_t seq, spawned_child& c, outcome 
   bool cancelled = c.state == outcome_state::aborted && c.error &&
                    c.error.category() == caf::atom("actors") &&
                    c.error.code() == static_cast<std::uint8_t>(errc::cancelled);
-  if (c.state != outcome_state::completed && !cancelled && child_failure_ == 0 && !finished_) {
-    child_failure_ = seq; // the first failure cancels the running siblings
-    for (auto& [s, sib] : spawned_)
+  if (c.state != outcome_state::completed && !cancelled && children_.first_failure == 0 &&
+      life_ != life::finished) {
+    children_.first_failure = seq; // the first failure cancels the running siblings
+    for (auto& [s, sib] : children_.spawned)
       if (s != seq && !sib.ended)
         cancel_child(s);
   }
-  if (finished_)
+  if (life_ == life::finished)
     return;
-  if (cancelling_) {
+  if (life_ == life::cancelling) {
     maybe_end_cancelled();
     return;
   }
-  if (pending_ != nullptr && pending_->kind == op_kind::join && join_seq_ == seq) {
-    auto& o = *std::exchange(pending_, nullptr);
-    finish_join(o, c, pending_seq_);
+  if (pending_.o != nullptr && pending_.o->kind == op_kind::join && pending_.join_seq == seq) {
+    auto& o = *std::exchange(pending_.o, nullptr);
+    finish_join(o, c, pending_.seq);
     resume(o.waiter);
     return;
   }
-  if (nursery_waiting_ && std::all_of(spawned_.begin(), spawned_.end(),
-                                      [](const auto& kv) { return kv.second.ended; }))
+  if (children_.nursery_waiting && !children_.any_running())
     complete();
 }
 
 void task_runtime::attach_child(const eventlog::task_record& child) {
-  pending_child_ = child.id;
-  watch_child(pending_seq_, child);
+  pending_.child = child.id;
+  watch_child(pending_.seq, child);
 }
 
 void task_runtime::watch_child(std::uint32_t seq, const eventlog::task_record& child) {
@@ -266,34 +264,34 @@ void task_runtime::watch_child(std::uint32_t seq, const eventlog::task_record& c
 
 void task_runtime::on_call_done(std::uint32_t seq, std::uint8_t state, std::string payload,
                                 std::string text, caf::error err) {
-  if (auto i = spawned_.find(seq); i != spawned_.end()) {
+  if (auto i = children_.spawned.find(seq); i != children_.spawned.end()) {
     if (!i->second.ended)
       on_spawned_done(seq, i->second,
                       outcome{static_cast<outcome_state>(state), std::move(payload), std::move(text),
                               std::move(err)});
     return;
   }
-  if (pending_ == nullptr || seq != pending_seq_)
+  if (pending_.o == nullptr || seq != pending_.seq)
     return;
-  if (pending_->kind == op_kind::spawn) { // in a session: the spawned child ran to its end
-    auto& c = spawned_[seq];
-    c.id = pending_child_;
-    c.function = pending_->name + "@" + pending_->version;
+  if (pending_.o->kind == op_kind::spawn) { // in a session: the spawned child ran to its end
+    auto& c = children_.spawned[seq];
+    c.id = pending_.child;
+    c.function = pending_.o->name + "@" + pending_.o->version;
     on_spawned_done(seq, c, outcome{static_cast<outcome_state>(state), std::move(payload),
                                     std::move(text), std::move(err)});
-    child_actor_ = nullptr;
-    auto& o = *std::exchange(pending_, nullptr);
+    pending_.child_actor = nullptr;
+    auto& o = *std::exchange(pending_.o, nullptr);
     o.result = encode_u64(seq) + encode_u64(c.id);
     resume(o.waiter);
     return;
   }
-  child_actor_ = nullptr;
-  if (cancelling_) { // the child this task waited for has ended: now this task
-    cancel_waits_call_ = false;
+  pending_.child_actor = nullptr;
+  if (life_ == life::cancelling) { // the child this task waited for has ended: now this task
+    cancel_wait_ = cancel_wait::nothing; // it waited for the call, or for nothing
     maybe_end_cancelled();
     return;
   }
-  auto& o = *std::exchange(pending_, nullptr);
+  auto& o = *std::exchange(pending_.o, nullptr);
   if (static_cast<outcome_state>(state) == outcome_state::aborted) {
     abort(std::move(err));
     return;
@@ -301,7 +299,7 @@ void task_runtime::on_call_done(std::uint32_t seq, std::uint8_t state, std::stri
   o.failed = static_cast<outcome_state>(state) == outcome_state::failed;
   o.result = std::move(payload);
   append(event{.seq = seq, .kind = event_kind::call, .failed = o.failed,
-               .name = o.name + "@" + o.version, .ref = pending_child_,
+               .name = o.name + "@" + o.version, .ref = pending_.child,
                .request = std::move(o.request), .result = o.result,
                .text = o.text + " -> " + (o.failed ? "error: " + text : text)});
   resume(o.waiter);

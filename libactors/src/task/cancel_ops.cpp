@@ -17,45 +17,45 @@ using eventlog::event;
 using eventlog::event_kind;
 
 void task_runtime::on_cancel(bool graceful) {
-  if (finished_ || cancelling_)
+  if (life_ == life::finished || life_ == life::cancelling)
     return;
-  cancelling_ = true;
+  life_ = life::cancelling; // also while detaching: a cancel outranks a detach
   // Its children end first (they never outlive it): spawned ones, and the one it calls.
-  for (auto& [seq, c] : spawned_)
+  for (auto& [seq, c] : children_.spawned)
     if (!c.ended)
       cancel_child(seq);
-  if (graceful && pending_ != nullptr && pending_->kind == op_kind::effect) {
+  if (graceful && pending_.o != nullptr && pending_.o->kind == op_kind::effect) {
     // An effect handler cannot be interrupted: journal its result when it comes, then end. A task
     // resumed later (a supervisor's restart) does not run it again.
-    cancel_waits_effect_ = true;
+    cancel_wait_ = cancel_wait::effect;
   }
-  if (pending_ != nullptr && pending_->kind == op_kind::call && pending_child_ != 0) {
-    if (child_actor_) {
-      tell(child_actor_, cancel_atom::value);
-      cancel_waits_call_ = true;
-    } else if (core_.cancel_running(task_id{pending_child_})) { // a resumed child: a registry entry
-      cancel_waits_call_ = true;
+  if (pending_.o != nullptr && pending_.o->kind == op_kind::call && pending_.child != 0) {
+    if (pending_.child_actor) {
+      tell(pending_.child_actor, cancel_atom::value);
+      cancel_wait_ = cancel_wait::call;
+    } else if (core_.cancel_running(task_id{pending_.child})) { // a resumed child: a registry entry
+      cancel_wait_ = cancel_wait::call;
     } // else it is not running here: nothing to wait for
   }
   maybe_end_cancelled();
 }
 
 void task_runtime::maybe_end_cancelled() {
-  if (cancel_waits_call_ || cancel_waits_effect_)
+  if (cancel_wait_ != cancel_wait::nothing)
     return;
-  if (std::any_of(spawned_.begin(), spawned_.end(), [](const auto& kv) { return !kv.second.ended; }))
+  if (children_.any_running())
     return;
   end_cancelled();
 }
 
 void task_runtime::end_cancelled() {
-  if (finished_)
+  if (life_ == life::finished)
     return;
   drop_pending_effects();
   running_.reset();
-  pending_ = nullptr;
-  child_actor_ = nullptr;
-  finished_ = true;
+  pending_.o = nullptr;
+  pending_.child_actor = nullptr;
+  life_ = life::finished;
   close_mailbox();
   outcome out;
   out.state = outcome_state::aborted;
@@ -71,9 +71,9 @@ void task_runtime::end_cancelled() {
   }
   // Cancelled while it replays its history, the task ends after the whole history: its end must not take
   // a seq a journaled event already has.
-  for (std::size_t i = cursor_; i < recorded_.size(); ++i)
-    next_seq_ = std::max(next_seq_, recorded_[i].seq + 1);
-  auto lsn = append(event{.seq = next_seq_++, .kind = event_kind::cancelled, .text = "cancelled"});
+  for (std::size_t i = pos_.cursor; i < pos_.recorded.size(); ++i)
+    pos_.next_seq = std::max(pos_.next_seq, pos_.recorded[i].seq + 1);
+  auto lsn = append(event{.seq = pos_.next_seq++, .kind = event_kind::cancelled, .text = "cancelled"});
   core_.journal->when_durable(lsn, [&core = core_, id = id(), out = std::move(out), parent = parent_,
                                     seq = rec_.parent_seq](const caf::error&) mutable {
     core.finished(id, std::move(out), parent, seq);

@@ -16,7 +16,7 @@ using eventlog::event;
 using eventlog::event_kind;
 
 void task_runtime::record(const op& o, std::uint32_t seq, const std::string& text) {
-  for (auto& r : recorders_)
+  for (auto& r : shadowing_.recorders)
     r->effects.push_back(recorded_effect{event_kind_of(o.kind), o.name, o.request, o.failed,
                                          o.result, text, rec_.id, seq});
 }
@@ -45,7 +45,7 @@ std::uint64_t task_runtime::draw(std::uint64_t n) {
 
 void task_runtime::dispatch_effect(op& o) {
   auto* h = core_.fx.find(o.name);
-  effect_context cx{id(), pending_seq_};
+  effect_context cx{id(), pending_.seq};
   // An effect whose mark is this one's was handed to its handler by an earlier engine, which stopped
   // before journaling the result: this is attempt mark + 1.
   if (auto m = std::exchange(resumed_mark_, std::nullopt); m && m->seq == cx.seq && m->name == o.name)
@@ -89,22 +89,21 @@ void task_runtime::dispatch_effect(op& o) {
 
 void task_runtime::on_effect_done(std::uint32_t seq, bool failed, std::string payload,
                                   std::string text) {
-  if (pending_ == nullptr || seq != pending_seq_)
+  if (pending_.o == nullptr || seq != pending_.seq)
     return;
-  auto& o = *std::exchange(pending_, nullptr);
+  auto& o = *std::exchange(pending_.o, nullptr);
   o.failed = failed;
   o.result = std::move(payload);
   auto rendered = o.text + " -> " + text;
   record(o, seq, rendered);
   append(event{.seq = seq, .kind = event_kind::effect, .failed = failed, .name = o.name,
                .request = std::move(o.request), .result = o.result, .text = std::move(rendered)});
-  if (cancelling_) { // cancelled while the handler ran: its result is journaled, the task ends here
-    cancel_waits_effect_ = false;
+  if (life_ == life::cancelling) { // cancelled while the handler ran: its result is journaled; it ends
+    cancel_wait_ = cancel_wait::nothing; // it waited for this effect, or for nothing
     maybe_end_cancelled();
     return;
   }
-  if (detach_waits_effect_) { // the engine stops: the result is journaled, the task detaches here
-    detach_waits_effect_ = false;
+  if (life_ == life::detaching) { // the engine stops: the result is journaled, the task detaches here
     on_detach();
     return;
   }

@@ -16,8 +16,8 @@ using eventlog::event_kind;
 bool task_runtime::begin_receive(op& o) {
   if (auto answered = from_journal(o))
     return *answered;
-  if (take_message(o, next_seq_)) {
-    ++next_seq_;
+  if (take_message(o, pos_.next_seq)) {
+    ++pos_.next_seq;
     return true;
   }
   return false;
@@ -57,16 +57,16 @@ bool task_runtime::take_message(op& o, std::uint32_t seq) {
 }
 
 void task_runtime::on_mail(std::uint32_t seq) {
-  if (pending_ == nullptr || seq != pending_seq_ || pending_->kind != op_kind::receive)
+  if (pending_.o == nullptr || seq != pending_.seq || pending_.o->kind != op_kind::receive)
     return;
-  if (!take_message(*pending_, seq)) {
+  if (!take_message(*pending_.o, seq)) {
     if (abort_) {
-      pending_ = nullptr;
+      pending_.o = nullptr;
       abort(std::exchange(abort_, caf::error{}));
     }
     return; // another receive took it first? (never: one task, one mailbox) — keep waiting
   }
-  auto& o = *std::exchange(pending_, nullptr);
+  auto& o = *std::exchange(pending_.o, nullptr);
   resume(o.waiter);
 }
 
@@ -98,7 +98,7 @@ bool task_runtime::try_send(op& o, std::uint32_t seq) {
       event ev{.task = rec_.id, .seq = seq, .kind = event_kind::send, .name = o.name,
                .ref = msg.id, .request = o.request, .text = text};
       ev.ts = now_ns();
-      last_lsn_ = core_.journal->append_message(msg, std::move(ev));
+      pos_.last_lsn = core_.journal->append_message(msg, std::move(ev));
     },
     handle(), seq);
   if (res == mailboxes::post_result::full)
@@ -108,11 +108,11 @@ bool task_runtime::try_send(op& o, std::uint32_t seq) {
 }
 
 void task_runtime::on_mail_room(std::uint32_t seq) {
-  if (pending_ == nullptr || seq != pending_seq_ || pending_->kind != op_kind::send)
+  if (pending_.o == nullptr || seq != pending_.seq || pending_.o->kind != op_kind::send)
     return;
-  if (!try_send(*pending_, seq))
+  if (!try_send(*pending_.o, seq))
     return; // full again: told again when there is room
-  auto& o = *std::exchange(pending_, nullptr);
+  auto& o = *std::exchange(pending_.o, nullptr);
   resume(o.waiter);
 }
 

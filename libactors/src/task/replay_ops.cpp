@@ -4,6 +4,7 @@
 
 #include "task/task_runtime.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "actors/errc.hpp"
@@ -19,18 +20,18 @@ using eventlog::event_kind;
 // set when the code asks for something other than what the journal recorded.
 bool task_runtime::replay(op& o) {
   if (o.kind == op_kind::log) {
-    if (recorded_[cursor_].kind == event_kind::log) {
-      consumed(recorded_[cursor_++].seq);
+    if (pos_.recorded[pos_.cursor].kind == event_kind::log) {
+      consumed(pos_.recorded[pos_.cursor++].seq);
       return true; // already printed in the run that journaled it
     }
     core_.task_log->info("[{} {}@{}] {}", to_string(id()), rec_.function, rec_.version, o.text);
     return true; // a log line the journal does not have: print it, never journal mid-history
   }
-  while (cursor_ < recorded_.size() && recorded_[cursor_].kind == event_kind::log)
-    consumed(recorded_[cursor_++].seq); // logs are never compared
-  if (cursor_ == recorded_.size())
+  while (pos_.cursor < pos_.recorded.size() && pos_.recorded[pos_.cursor].kind == event_kind::log)
+    consumed(pos_.recorded[pos_.cursor++].seq); // logs are never compared
+  if (pos_.cursor == pos_.recorded.size())
     return false;
-  auto& ev = recorded_[cursor_];
+  auto& ev = pos_.recorded[pos_.cursor];
   auto journaled = view(ev);
   auto mismatch = [&](const match_result& m) {
     abort_ = make_error(errc::nondeterminism,
@@ -82,41 +83,42 @@ bool task_runtime::replay(op& o) {
     core_.stats.effects_replayed.fetch_add(1, std::memory_order_relaxed);
   o.failed = ev.failed;
   o.result = std::move(ev.result);
-  ++cursor_;
+  ++pos_.cursor;
   consumed(ev.seq);
   if (o.kind == op_kind::spawn && !ev.failed && ev.ref != 0) {
     // A child spawned before the crash: it resumed on its own (or ended); hear of its end.
-    auto& c = spawned_[ev.seq];
+    auto& c = children_.spawned[ev.seq];
     c.id = ev.ref;
     c.function = ev.name;
-    if (auto i = children_.find(ev.seq); i != children_.end())
+    if (auto i = children_.journaled.find(ev.seq); i != children_.journaled.end())
       watch_child(ev.seq, i->second);
   } else if (o.kind == op_kind::join) {
-    if (auto i = spawned_.find(static_cast<std::uint32_t>(decode_u64(o.request))); i != spawned_.end()) {
+    auto spawn_seq = static_cast<std::uint32_t>(decode_u64(o.request));
+    if (auto i = children_.spawned.find(spawn_seq); i != children_.spawned.end()) {
       i->second.joined = true;
-      if (child_failure_ == i->first)
-        child_failure_ = 0; // observed by this join
+      if (children_.first_failure == i->first)
+        children_.first_failure = 0; // observed by this join
     }
   }
   return true;
 }
 
 void task_runtime::consumed(std::uint32_t seq) {
-  next_seq_ = seq + 1;
-  if (cursor_ >= recorded_.size())
-    next_seq_ = std::max(next_seq_, floor_seq_);
+  pos_.next_seq = seq + 1;
+  if (pos_.cursor >= pos_.recorded.size())
+    pos_.next_seq = std::max(pos_.next_seq, pos_.floor_seq);
 }
 
 bool task_runtime::ended_before_its_history() {
-  while (cursor_ < recorded_.size() && recorded_[cursor_].kind == event_kind::log)
-    consumed(recorded_[cursor_++].seq); // logs are never compared
-  if (cursor_ == recorded_.size())
+  while (pos_.cursor < pos_.recorded.size() && pos_.recorded[pos_.cursor].kind == event_kind::log)
+    consumed(pos_.recorded[pos_.cursor++].seq); // logs are never compared
+  if (pos_.cursor == pos_.recorded.size())
     return false;
   // The code ended (returned or threw) where its journal goes on: a deterministic task cannot, a
   // damaged or edited journal (or code changed under a resumed task) can. As at any divergence nothing
   // is journaled — its end would take a seq the history already uses — and the task stays unfinished.
   auto ep = running_->error();
-  const auto& ev = recorded_[cursor_];
+  const auto& ev = pos_.recorded[pos_.cursor];
   abort(make_error(errc::nondeterminism,
                    who() + " diverged from its journal at seq " + std::to_string(ev.seq) + " (the code " +
                      (ep ? "failed: " + exception_message(ep) : std::string{"completed"}) +

@@ -79,18 +79,18 @@ task_runtime::task_runtime(engine_core& core, setup s)
     rec_(std::move(s.rec)),
     fn_(std::move(s.fn)),
     input_(std::move(s.input)),
-    recorded_(std::move(s.recorded)),
-    last_lsn_(s.created_lsn),
+    pos_{.recorded = std::move(s.recorded), .last_lsn = s.created_lsn},
     ctx_(this),
     parent_(std::move(s.parent)),
     completion_(std::move(s.entry_state)),
     session_(std::move(s.session)),
-    shadow_(s.shadow) {
+    shadowing_{.shadow = s.shadow, .recorders = std::move(s.recorders)},
+    spawned_by_parent_(s.spawned) {
   for (auto& c : s.children)
-    children_.emplace(c.parent_seq, std::move(c));
+    children_.journaled.emplace(c.parent_seq, std::move(c));
   // Resumed from the journal (its history begins with `started`): the effect at the end of that
   // history may have been in flight when the engine stopped; its mark says whether, and how often.
-  if (!recorded_.empty() && recorded_.front().kind == event_kind::started && journaling()) {
+  if (!pos_.recorded.empty() && pos_.recorded.front().kind == event_kind::started && journaling()) {
     if (auto m = core_.journal->effect_mark_of(rec_.id))
       resumed_mark_ = std::move(*m);
     else
@@ -99,35 +99,33 @@ task_runtime::task_runtime(engine_core& core, setup s)
   }
   // A restarted task's new run numbers its events after the restart (its history keeps only what the
   // restart did not rewind, see journal::history): no seq is used twice.
-  for (const auto& ev : recorded_)
+  for (const auto& ev : pos_.recorded)
     if (ev.kind == event_kind::restarted)
-      floor_seq_ = std::max(floor_seq_, ev.seq + 1);
+      pos_.floor_seq = std::max(pos_.floor_seq, ev.seq + 1);
   // Only effects are replayed; a journaled end would mean the task is not unfinished.
-  std::erase_if(recorded_, [](const event& ev) {
+  std::erase_if(pos_.recorded, [](const event& ev) {
     return ev.kind == event_kind::started || ev.kind == event_kind::completed ||
            ev.kind == event_kind::failed || ev.kind == event_kind::routed ||
            ev.kind == event_kind::cancelled || ev.kind == event_kind::restarted;
   });
-  if (!recorded_.empty())
-    next_seq_ = recorded_.front().seq;
+  if (!pos_.recorded.empty())
+    pos_.next_seq = pos_.recorded.front().seq;
   else
-    next_seq_ = std::max(next_seq_, floor_seq_);
-  recorders_ = std::move(s.recorders);
-  spawned_by_parent_ = s.spawned;
+    pos_.next_seq = std::max(pos_.next_seq, pos_.floor_seq);
   // A shadowed task records its tree in memory, unless it resumes with a history (its shadow run then
   // reads the journal).
-  if (shadow_ && recorded_.empty() && children_.empty()) {
-    own_recording_ = std::make_shared<recording>();
-    own_recording_->task = rec_.id;
-    own_recording_->function = rec_.function;
-    own_recording_->version = rec_.version;
-    own_recording_->input = input_;
-    recorders_.push_back(own_recording_);
+  if (shadowing_.shadow && pos_.recorded.empty() && children_.journaled.empty()) {
+    shadowing_.own = std::make_shared<recording>();
+    shadowing_.own->task = rec_.id;
+    shadowing_.own->function = rec_.function;
+    shadowing_.own->version = rec_.version;
+    shadowing_.own->input = input_;
+    shadowing_.recorders.push_back(shadowing_.own);
   }
 }
 
 task_runtime::~task_runtime() {
-  if (holds_place_) // the actor went without before_exit (its system stopped): spawn nothing now
+  if (place_ == place::held) // the actor went without before_exit (its system stopped): spawn nothing now
     core_.admitted.release(false);
 }
 
@@ -148,8 +146,8 @@ eventlog::lsn task_runtime::append(event ev) {
     return 0;
   ev.task = rec_.id;
   ev.ts = now_ns();
-  last_lsn_ = core_.journal->append(std::move(ev));
-  return last_lsn_;
+  pos_.last_lsn = core_.journal->append(std::move(ev));
+  return pos_.last_lsn;
 }
 
 void task_runtime::start(caf::event_based_actor* self) {
@@ -169,16 +167,15 @@ void task_runtime::start(caf::event_based_actor* self) {
 }
 
 void task_runtime::resume(std::coroutine_handle<> h) {
-  if (gave_place_up_) { // it waited for a message, a timer or a child: it runs again
-    gave_place_up_ = false;
-    holds_place_ = true;
+  if (place_ == place::given_up) { // it waited for a message, a timer or a child: it runs again
+    place_ = place::held;
     core_.admitted.retake();
   }
   if (session_) {
     // A session's time bound counts the CPU its tasks use while they run (see replay_session).
-    cpu_mark_ = thread_cpu();
+    session_cpu_.mark = thread_cpu();
     h.resume();
-    session_->spend(thread_cpu() - cpu_mark_);
+    session_->spend(thread_cpu() - session_cpu_.mark);
   } else {
     h.resume();
   }
@@ -209,7 +206,7 @@ bool task_runtime::begin(op& o) {
 }
 
 std::optional<bool> task_runtime::from_journal(op& o) {
-  if (cursor_ < recorded_.size() && replay(o))
+  if (pos_.cursor < pos_.recorded.size() && replay(o))
     return true;
   if (abort_)
     return false;
@@ -221,19 +218,20 @@ caf::error task_runtime::exit_reason() const {
 }
 
 void task_runtime::on_detach() {
-  if (finished_)
+  if (life_ == life::finished)
     return;
-  if (pending_ != nullptr && pending_->kind == op_kind::effect && !session_ && !cancelling_) {
+  if (pending_.o != nullptr && pending_.o->kind == op_kind::effect && !session_ &&
+      life_ != life::cancelling) {
     // The engine stops. The handler cannot be interrupted and may already have acted: journal its
     // result when it comes, then detach, so the next engine does not run it again. (A detach during
     // a graceful stop is a supervisor's shutdown timeout: it detaches at once.)
-    detach_waits_effect_ = true;
+    life_ = life::detaching;
     return;
   }
   running_.reset();
-  pending_ = nullptr;
-  child_actor_ = nullptr;
-  finished_ = true;
+  pending_.o = nullptr;
+  pending_.child_actor = nullptr;
+  life_ = life::finished;
   outcome out;
   out.state = outcome_state::aborted;
   out.error = make_error(errc::engine_stopped, who() + " was detached: the engine stopped; it "
@@ -249,8 +247,8 @@ bool task_runtime::begin_live(op& o) {
       auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
       o.result = encode_u64(static_cast<std::uint64_t>(ns));
       auto text = utc_text(ns);
-      record(o, next_seq_, text);
-      append(event{.seq = next_seq_++, .kind = event_kind::now, .result = o.result,
+      record(o, pos_.next_seq, text);
+      append(event{.seq = pos_.next_seq++, .kind = event_kind::now, .result = o.result,
                    .text = std::move(text)});
       return true;
     }
@@ -264,14 +262,14 @@ bool task_runtime::begin_live(op& o) {
       }
       auto text = o.failed ? o.result
                            : "[0, " + o.text + ") -> " + std::to_string(decode_u64(o.result));
-      record(o, next_seq_, text);
-      append(event{.seq = next_seq_++, .kind = event_kind::random, .failed = o.failed,
+      record(o, pos_.next_seq, text);
+      append(event{.seq = pos_.next_seq++, .kind = event_kind::random, .failed = o.failed,
                    .request = o.request, .result = o.result, .text = std::move(text)});
       return true;
     }
     case op_kind::log:
       core_.task_log->info("[{} {}@{}] {}", to_string(id()), rec_.function, rec_.version, o.text);
-      append(event{.seq = next_seq_++, .kind = event_kind::log, .text = o.text});
+      append(event{.seq = pos_.next_seq++, .kind = event_kind::log, .text = o.text});
       return true;
     case op_kind::effect:
       if (core_.fx.find(o.name) == nullptr) {
@@ -283,7 +281,7 @@ bool task_runtime::begin_live(op& o) {
       return false;
     case op_kind::call:
       if (!prepare_call(o, o.version)) {
-        append(event{.seq = next_seq_++, .kind = event_kind::call, .failed = true,
+        append(event{.seq = pos_.next_seq++, .kind = event_kind::call, .failed = true,
                      .name = o.name, .result = o.result, .text = o.text + " -> error: " + o.result});
         return true;
       }
@@ -291,8 +289,8 @@ bool task_runtime::begin_live(op& o) {
     case op_kind::spawn:
       return start_spawn(o);
     case op_kind::send:
-      if (try_send(o, next_seq_)) {
-        ++next_seq_;
+      if (try_send(o, pos_.next_seq)) {
+        ++pos_.next_seq;
         return true;
       }
       return false;
@@ -310,10 +308,10 @@ bool task_runtime::begin_in_session(op& o) {
   };
   // Charge what the task used so far, so a bound is noticed mid-run: every 32 ops (reading a thread's
   // CPU clock is a system call; replay speed is measured in bench (f)), starting with the first.
-  if (session_ops_++ % 32 == 0) {
+  if (session_cpu_.ops++ % 32 == 0) {
     auto now = thread_cpu();
-    session_->spend(now - cpu_mark_);
-    cpu_mark_ = now;
+    session_->spend(now - session_cpu_.mark);
+    session_cpu_.mark = now;
   }
   switch (o.kind) {
     case op_kind::log:
@@ -344,10 +342,9 @@ bool task_runtime::begin_in_session(op& o) {
 void task_runtime::give_place_up() {
   // It waits for a timer, a message, a child or room in a mailbox: a task waiting for admission may
   // take its place (and may be the one it waits for). It takes one again in resume().
-  if (!holds_place_)
+  if (place_ != place::held)
     return;
-  holds_place_ = false;
-  gave_place_up_ = true;
+  place_ = place::given_up;
   core_.admitted.release();
 }
 
@@ -356,15 +353,15 @@ void task_runtime::suspend(op& o, std::coroutine_handle<> h) {
   if (abort_)
     return;
   if (o.kind == op_kind::sleep) { // its event is journaled (or replayed) already: wait for the deadline
-    pending_ = &o;
-    pending_seq_ = next_seq_ - 1;
-    auto remaining = std::chrono::nanoseconds{std::max<std::int64_t>(sleep_until_ - now_ns(), 0)};
-    self_->delayed_send(self_, remaining, timer_atom::value, pending_seq_);
+    pending_.o = &o;
+    pending_.seq = pos_.next_seq - 1;
+    auto remaining = std::chrono::nanoseconds{std::max<std::int64_t>(pending_.sleep_until - now_ns(), 0)};
+    self_->delayed_send(self_, remaining, timer_atom::value, pending_.seq);
     give_place_up();
     return;
   }
-  pending_ = &o;
-  pending_seq_ = next_seq_++;
+  pending_.o = &o;
+  pending_.seq = pos_.next_seq++;
   if (o.kind != op_kind::effect)
     give_place_up();
   switch (o.kind) {
@@ -373,7 +370,7 @@ void task_runtime::suspend(op& o, std::coroutine_handle<> h) {
       break;
     case op_kind::receive: // registered as the mailbox's waiter by begin_receive
       if (auto ns = static_cast<std::int64_t>(decode_u64(o.request)); ns >= 0)
-        self_->delayed_send(self_, std::chrono::nanoseconds{ns}, timer_atom::value, pending_seq_);
+        self_->delayed_send(self_, std::chrono::nanoseconds{ns}, timer_atom::value, pending_.seq);
       break;
     case op_kind::send: // registered with the full mailbox by try_send
     case op_kind::join: // waits for the child's end (on_call_done)
@@ -390,22 +387,22 @@ void task_runtime::on_journal_error(std::string message) {
 void task_runtime::complete() {
   // Nursery: the task ends after its spawned children. Failing (or after a child failed), it cancels
   // those still running first.
-  if (std::any_of(spawned_.begin(), spawned_.end(), [](const auto& kv) { return !kv.second.ended; })) {
-    if (!nursery_waiting_ && (running_->error() || child_failure_ != 0))
-      for (auto& [seq, c] : spawned_)
+  if (children_.any_running()) {
+    if (!children_.nursery_waiting && (running_->error() || children_.first_failure != 0))
+      for (auto& [seq, c] : children_.spawned)
         if (!c.ended)
           cancel_child(seq);
-    nursery_waiting_ = true;
+    children_.nursery_waiting = true;
     return;
   }
   if (ended_before_its_history())
     return;
   event ev;
-  ev.seq = next_seq_++;
+  ev.seq = pos_.next_seq++;
   outcome out;
   std::exception_ptr ep = running_->error();
-  if (!ep && child_failure_ != 0) { // a child's failure nobody observed is this task's failure
-    auto& c = spawned_[child_failure_];
+  if (!ep && children_.first_failure != 0) { // a child's failure nobody observed is this task's failure
+    auto& c = children_.spawned[children_.first_failure];
     ep = std::make_exception_ptr(call_error("spawned child task " + to_string(task_id{c.id}) + " (" +
                                             c.function + ") failed: " + failure_text(c)));
   }
@@ -427,7 +424,7 @@ void task_runtime::complete() {
     out.text = ev.text;
   }
   running_.reset();
-  finished_ = true;
+  life_ = life::finished;
   close_mailbox();
   if (session_) {
     end_in_session(std::move(out));
@@ -438,10 +435,10 @@ void task_runtime::complete() {
     return;
   }
   std::optional<shadow_run> shadow;
-  if (shadow_) {
-    if (own_recording_ && own_recording_->concurrent)
-      own_recording_.reset(); // read back from the journal, in depth-first order
-    shadow = shadow_run{rec_.id, rec_.root, rec_.version, shadow_, std::move(own_recording_)};
+  if (shadowing_.shadow) {
+    if (shadowing_.own && shadowing_.own->concurrent)
+      shadowing_.own.reset(); // read back from the journal, in depth-first order
+    shadow = shadow_run{rec_.id, rec_.root, rec_.version, shadowing_.shadow, std::move(shadowing_.own)};
     if (auto& r = shadow->recorded) {
       r->failed = ev.kind == event_kind::failed;
       r->output = ev.result;
@@ -483,8 +480,10 @@ void task_runtime::end_in_session(outcome out) {
 }
 
 void task_runtime::before_exit() {
-  if (std::exchange(holds_place_, false))
+  if (place_ == place::held) {
+    place_ = place::none;
     core_.admitted.release();
+  }
   if (session_ || rec_.parent != 0)
     return; // only roots (and supervised tasks, which are roots) have completion entries
   if (auto c = completion_ ? completion_ : core_.completions.find(id()))
@@ -492,14 +491,14 @@ void task_runtime::before_exit() {
 }
 
 void task_runtime::abort(caf::error err) {
-  if (finished_)
+  if (life_ == life::finished)
     return;
   drop_pending_effects();
   if (!session_)
     core_.log->warn("{}", describe(err)); // a session reports its own divergence
   running_.reset();
-  pending_ = nullptr;
-  finished_ = true;
+  pending_.o = nullptr;
+  life_ = life::finished;
   close_mailbox();
   exit_reason_ = err;
   outcome out;

@@ -25,20 +25,20 @@ bool task_runtime::begin_sleep(op& o) {
     deadline = now_ns() + static_cast<std::int64_t>(decode_u64(o.request));
     o.result = encode_u64(static_cast<std::uint64_t>(deadline));
     auto text = o.text + " (until " + utc_text(deadline) + ")";
-    record(o, next_seq_, text);
-    append(event{.seq = next_seq_++, .kind = event_kind::sleep, .request = o.request,
+    record(o, pos_.next_seq, text);
+    append(event{.seq = pos_.next_seq++, .kind = event_kind::sleep, .request = o.request,
                  .result = o.result, .text = std::move(text)});
   }
-  sleep_until_ = deadline;
+  pending_.sleep_until = deadline;
   return deadline <= now_ns();
 }
 
 void task_runtime::on_timer(std::uint32_t seq) {
-  if (pending_ == nullptr || seq != pending_seq_)
+  if (pending_.o == nullptr || seq != pending_.seq)
     return;
-  if (pending_->kind == op_kind::receive) { // timed out: journaled, so a replay times out there too
+  if (pending_.o->kind == op_kind::receive) { // timed out: journaled, so a replay times out there too
     core_.mail.stop_waiting(rec_.id);
-    auto& o = *std::exchange(pending_, nullptr);
+    auto& o = *std::exchange(pending_.o, nullptr);
     o.result = std::string(1, '\0');
     auto text = "timed out (" + o.text + ")";
     record(o, seq, text);
@@ -47,9 +47,9 @@ void task_runtime::on_timer(std::uint32_t seq) {
     resume(o.waiter);
     return;
   }
-  if (pending_->kind != op_kind::sleep)
+  if (pending_.o->kind != op_kind::sleep)
     return;
-  auto& o = *std::exchange(pending_, nullptr);
+  auto& o = *std::exchange(pending_.o, nullptr);
   resume(o.waiter);
 }
 } // namespace actors::detail
