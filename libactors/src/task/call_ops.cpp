@@ -214,7 +214,7 @@ void task_runtime::on_spawned_done(std::uint32_t seq, spawned_child& c, outcome 
   if (pending_.o != nullptr && pending_.o->kind == op_kind::join && pending_.join_seq == seq) {
     auto& o = *std::exchange(pending_.o, nullptr);
     finish_join(o, c, pending_.seq);
-    resume(o.waiter);
+    resume(&o);
     return;
   }
   if (children_.nursery_waiting && !children_.any_running())
@@ -282,7 +282,7 @@ void task_runtime::on_call_done(std::uint32_t seq, std::uint8_t state, std::stri
     pending_.child_actor = nullptr;
     auto& o = *std::exchange(pending_.o, nullptr);
     o.result = encode_u64(seq) + encode_u64(c.id);
-    resume(o.waiter);
+    resume(&o);
     return;
   }
   pending_.child_actor = nullptr;
@@ -302,6 +302,6 @@ void task_runtime::on_call_done(std::uint32_t seq, std::uint8_t state, std::stri
                .name = o.name + "@" + o.version, .ref = pending_.child,
                .request = std::move(o.request), .result = o.result,
                .text = o.text + " -> " + (o.failed ? "error: " + text : text)});
-  resume(o.waiter);
+  resume(&o);
 }
 } // namespace actors::detail

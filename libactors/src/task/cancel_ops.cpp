@@ -52,7 +52,7 @@ void task_runtime::end_cancelled() {
   if (life_ == life::finished)
     return;
   drop_pending_effects();
-  running_.reset();
+  continuation_->destroy();
   pending_.o = nullptr;
   pending_.child_actor = nullptr;
   life_ = life::finished;

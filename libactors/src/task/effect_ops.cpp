@@ -107,6 +107,6 @@ void task_runtime::on_effect_done(std::uint32_t seq, bool failed, std::string pa
     on_detach();
     return;
   }
-  resume(o.waiter);
+  resume(&o);
 }
 } // namespace actors::detail

@@ -67,7 +67,7 @@ void task_runtime::on_mail(std::uint32_t seq) {
     return; // another receive took it first? (never: one task, one mailbox) — keep waiting
   }
   auto& o = *std::exchange(pending_.o, nullptr);
-  resume(o.waiter);
+  resume(&o);
 }
 
 bool task_runtime::try_send(op& o, std::uint32_t seq) {
@@ -113,7 +113,7 @@ void task_runtime::on_mail_room(std::uint32_t seq) {
   if (!try_send(*pending_.o, seq))
     return; // full again: told again when there is room
   auto& o = *std::exchange(pending_.o, nullptr);
-  resume(o.waiter);
+  resume(&o);
 }
 
 void task_runtime::close_mailbox() {

@@ -117,7 +117,7 @@ bool task_runtime::ended_before_its_history() {
   // The code ended (returned or threw) where its journal goes on: a deterministic task cannot, a
   // damaged or edited journal (or code changed under a resumed task) can. As at any divergence nothing
   // is journaled — its end would take a seq the history already uses — and the task stays unfinished.
-  auto ep = running_->error();
+  auto ep = continuation_->error();
   const auto& ev = pos_.recorded[pos_.cursor];
   abort(make_error(errc::nondeterminism,
                    who() + " diverged from its journal at seq " + std::to_string(ev.seq) + " (the code " +

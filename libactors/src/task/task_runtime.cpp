@@ -1,4 +1,4 @@
-// task_runtime, the task's life: construction from its setup, starting and resuming its coroutine,
+// task_runtime, the task's life: construction from its setup, starting and resuming its continuation,
 // dispatching each op it awaits (from the journal, live, or in a session) and suspending on it, journal
 // appends, and its ends — completed or failed (after its spawned children), aborted, detached, or in a
 // session. The other kinds of operation live beside it: replay_ops, effect_ops, call_ops, mail_ops,
@@ -31,10 +31,6 @@ namespace {
 using eventlog::event;
 using eventlog::event_kind;
 
-std::string_view kind_name(op_kind k) {
-  return eventlog::to_string(event_kind_of(k));
-}
-
 /// CPU time the calling thread has used.
 std::chrono::nanoseconds thread_cpu() noexcept {
   timespec ts{};
@@ -44,43 +40,16 @@ std::chrono::nanoseconds thread_cpu() noexcept {
 
 } // namespace
 
-// --- the awaiter entry points (declared in actors/detail/op.hpp) -----------------------------------
-
-bool journaling(const task_runtime* rt) noexcept {
-  return rt->journaling();
-}
-
-void cancel_spawned(task_runtime* rt, std::uint32_t seq) {
-  rt->cancel_child(seq);
-}
-
-bool begin_op(task_runtime* rt, op& o) {
-  return rt->begin(o);
-}
-
-void suspend_op(task_runtime* rt, op& o, std::coroutine_handle<> h) {
-  rt->suspend(o, h);
-}
-
-void throw_op_failure(const op& o) {
-  if (o.kind == op_kind::call || o.kind == op_kind::spawn)
-    throw call_error("call to " + o.name + (o.version.empty() ? "" : "@" + o.version) +
-                     " failed: " + o.result);
-  if (o.kind == op_kind::join)
-    throw call_error("child task " + o.name + " failed: " + o.result);
-  auto name = o.kind == op_kind::effect && !o.name.empty() ? o.name : std::string{kind_name(o.kind)};
-  throw effect_error("effect '" + name + "' failed: " + o.result);
-}
-
 // --- task_runtime ----------------------------------------------------------------------------------
 
 task_runtime::task_runtime(engine_core& core, setup s)
   : core_(core),
     rec_(std::move(s.rec)),
-    fn_(std::move(s.fn)),
     input_(std::move(s.input)),
     pos_{.recorded = std::move(s.recorded), .last_lsn = s.created_lsn},
     ctx_(this),
+    coroutine_(std::in_place, std::move(s.fn)),
+    continuation_(&*coroutine_),
     parent_(std::move(s.parent)),
     completion_(std::move(s.entry_state)),
     session_(std::move(s.session)),
@@ -156,17 +125,14 @@ void task_runtime::start(caf::event_based_actor* self) {
     on_cancel();
     return;
   }
-  try {
-    running_ = fn_->start(ctx_, input_);
-  } catch (const std::exception& e) {
-    abort(make_error(errc::bad_input, who() + ": the journaled input does not decode as " +
-                                        fn_->input_type_name() + ": " + e.what()));
+  if (auto why = continuation_->start(ctx_, input_)) {
+    abort(make_error(errc::bad_input, who() + ": the journaled input " + *why));
     return;
   }
-  resume(running_->handle());
+  resume(nullptr);
 }
 
-void task_runtime::resume(std::coroutine_handle<> h) {
+void task_runtime::resume(op* answered) {
   if (place_ == place::given_up) { // it waited for a message, a timer or a child: it runs again
     place_ = place::held;
     core_.admitted.retake();
@@ -174,10 +140,10 @@ void task_runtime::resume(std::coroutine_handle<> h) {
   if (session_) {
     // A session's time bound counts the CPU its tasks use while they run (see replay_session).
     session_cpu_.mark = thread_cpu();
-    h.resume();
+    continuation_->resume(answered);
     session_->spend(thread_cpu() - session_cpu_.mark);
   } else {
-    h.resume();
+    continuation_->resume(answered);
   }
   after_resume();
 }
@@ -187,7 +153,7 @@ void task_runtime::after_resume() {
     abort(std::exchange(abort_, caf::error{}));
     return;
   }
-  if (running_ && running_->handle().done())
+  if (continuation_->done())
     complete();
 }
 
@@ -228,7 +194,7 @@ void task_runtime::on_detach() {
     life_ = life::detaching;
     return;
   }
-  running_.reset();
+  continuation_->destroy();
   pending_.o = nullptr;
   pending_.child_actor = nullptr;
   life_ = life::finished;
@@ -348,8 +314,7 @@ void task_runtime::give_place_up() {
   core_.admitted.release();
 }
 
-void task_runtime::suspend(op& o, std::coroutine_handle<> h) {
-  o.waiter = h;
+void task_runtime::suspend(op& o) {
   if (abort_)
     return;
   if (o.kind == op_kind::sleep) { // its event is journaled (or replayed) already: wait for the deadline
@@ -388,7 +353,7 @@ void task_runtime::complete() {
   // Nursery: the task ends after its spawned children. Failing (or after a child failed), it cancels
   // those still running first.
   if (children_.any_running()) {
-    if (!children_.nursery_waiting && (running_->error() || children_.first_failure != 0))
+    if (!children_.nursery_waiting && (continuation_->error() || children_.first_failure != 0))
       for (auto& [seq, c] : children_.spawned)
         if (!c.ended)
           cancel_child(seq);
@@ -400,7 +365,7 @@ void task_runtime::complete() {
   event ev;
   ev.seq = pos_.next_seq++;
   outcome out;
-  std::exception_ptr ep = running_->error();
+  std::exception_ptr ep = continuation_->error();
   if (!ep && children_.first_failure != 0) { // a child's failure nobody observed is this task's failure
     auto& c = children_.spawned[children_.first_failure];
     ep = std::make_exception_ptr(call_error("spawned child task " + to_string(task_id{c.id}) + " (" +
@@ -417,13 +382,13 @@ void task_runtime::complete() {
     out.text = ev.text;
   } else {
     ev.kind = event_kind::completed;
-    ev.result = running_->output_bytes();
+    ev.result = continuation_->output_bytes();
     if (core_.journal)
-      ev.text = running_->output_text();
+      ev.text = continuation_->output_text();
     out.payload = ev.result;
     out.text = ev.text;
   }
-  running_.reset();
+  continuation_->destroy();
   life_ = life::finished;
   close_mailbox();
   if (session_) {
@@ -496,7 +461,7 @@ void task_runtime::abort(caf::error err) {
   drop_pending_effects();
   if (!session_)
     core_.log->warn("{}", describe(err)); // a session reports its own divergence
-  running_.reset();
+  continuation_->destroy();
   pending_.o = nullptr;
   life_ = life::finished;
   close_mailbox();

@@ -1,7 +1,8 @@
 #pragma once
-// task_runtime — everything one task is: its record, its journal position, its coroutine and the
-// operation it waits for. Owned by the task's CAF actor (task_actor) and used only on that actor's
-// thread. It answers ops from the recorded journal while one remains (resume), then runs them live.
+// task_runtime — everything one task is: its record, its journal position, its continuation (what its
+// code is between steps: continuation/continuation.hpp) and the operation it waits for. Owned by the
+// task's CAF actor (task_actor) and used only on that actor's thread. It answers ops from the recorded
+// journal while one remains (resume), then runs them live.
 // Its member functions are defined by kind of operation: task_runtime.cpp (its life and the dispatch
 // of ops), replay_ops.cpp, effect_ops.cpp, call_ops.cpp, mail_ops.cpp, timer_ops.cpp, cancel_ops.cpp.
 //
@@ -13,7 +14,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <coroutine>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -30,6 +30,7 @@
 #include "actors/detail/op.hpp"
 #include "actors/eventlog/event.hpp"
 #include "actors/eventlog/journal.hpp"
+#include "continuation/coroutine_continuation.hpp"
 #include "engine/completion.hpp"
 #include "replay/replay_session.hpp"
 
@@ -115,8 +116,11 @@ public:
   void before_exit();
 
   // --- driven by ctx's awaiters -------------------------------------------------------------------
+  /// Starts `o`: answers it (from the journal, live or in its session) and returns true, or returns
+  /// false when the task must wait for it: then suspend(o), and the continuation resumes with `o` once
+  /// it is answered (or the task ends without it).
   bool begin(op& o);
-  void suspend(op& o, std::coroutine_handle<> h);
+  void suspend(op& o);
 
   // --- what ctx exposes ---------------------------------------------------------------------------
   task_id id() const noexcept { return task_id{rec_.id}; }
@@ -182,7 +186,10 @@ private:
   void finish_join(op& o, spawned_child& c, std::uint32_t seq);
   void on_spawned_done(std::uint32_t seq, spawned_child& c, outcome out);
   std::string failure_text(const spawned_child& c) const;
-  void resume(std::coroutine_handle<> h);
+  /// Runs the continuation on (its first step when `answered` is null, see continuation::resume), the
+  /// task holding a place again and, in a session, the CPU charged; then after_resume(). `answered` is
+  /// not used once the continuation runs (a coroutine's op lives in its frame).
+  void resume(op* answered);
   void after_resume();
   void complete();
   /// A resumed task whose code ended before the end of its journaled history: aborts it as diverged
@@ -286,13 +293,17 @@ private:
 
   engine_core& core_;
   eventlog::task_record rec_;
-  std::shared_ptr<const invoker> fn_;
   std::string input_;
   journal_position pos_;
   children_state children_;
   caf::error exit_reason_;
   ctx ctx_;
-  std::unique_ptr<running_task> running_;
+  /// What the task is between steps. A coroutine task's continuation lives here, inside the runtime
+  /// (a unique_ptr would cost an allocation per task on the hot path), after ctx_ (its frames refer to
+  /// ctx_); another kind (flows) would live beside it. continuation_ is the interface the runtime
+  /// drives: set by the constructor, never null.
+  std::optional<coroutine_continuation> coroutine_;
+  continuation* continuation_ = nullptr;
   caf::event_based_actor* self_ = nullptr;
   pending_op pending_;
   life life_ = life::running;

@@ -44,12 +44,12 @@ void task_runtime::on_timer(std::uint32_t seq) {
     record(o, seq, text);
     append(event{.seq = seq, .kind = event_kind::receive, .name = o.name, .request = o.request,
                  .result = o.result, .text = std::move(text)});
-    resume(o.waiter);
+    resume(&o);
     return;
   }
   if (pending_.o->kind != op_kind::sleep)
     return;
   auto& o = *std::exchange(pending_.o, nullptr);
-  resume(o.waiter);
+  resume(&o);
 }
 } // namespace actors::detail
