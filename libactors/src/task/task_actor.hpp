@@ -1,6 +1,6 @@
 #pragma once
 // task_actor — the CAF actor that runs one task: it owns the task's runtime and turns the messages that
-// complete its effects and calls into coroutine resumptions. It quits when the task has ended.
+// complete its effects and calls into resumptions of its continuation. It quits when the task has ended.
 
 #include <memory>
 

@@ -1,16 +1,19 @@
 #pragma once
-// task_runtime — everything one task is: its record, its journal position, its coroutine and the
-// operation it waits for. Owned by the task's CAF actor (task_actor) and used only on that actor's
-// thread. It answers ops from the recorded journal while one remains (resume), then runs them live.
+// task_runtime — everything one task is: its record, its journal position, its continuation (what its
+// code is between steps: continuation/continuation.hpp) and the operation it waits for. Owned by the
+// task's CAF actor (task_actor) and used only on that actor's thread. It answers ops from the recorded
+// journal while one remains (resume), then runs them live.
+// Its member functions are defined by kind of operation: task_runtime.cpp (its life and the dispatch
+// of ops), replay_ops.cpp, effect_ops.cpp, call_ops.cpp, mail_ops.cpp, timer_ops.cpp, cancel_ops.cpp.
 //
 // A runtime in a replay session (`setup::session`: a shadow run) journals nothing and calls no effect
 // handler: its leaf effects are answered by the session from another tree's recording, its calls start
 // children in the same session, and its end goes to its parent or, for the session's root, to the
 // session.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <coroutine>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -27,6 +30,7 @@
 #include "actors/detail/op.hpp"
 #include "actors/eventlog/event.hpp"
 #include "actors/eventlog/journal.hpp"
+#include "continuation/coroutine_continuation.hpp"
 #include "engine/completion.hpp"
 #include "replay/replay_session.hpp"
 
@@ -74,7 +78,7 @@ public:
 
   /// The task holds a place among engine_config::max_running_tasks (set by engine_core::admit before
   /// it spawns): it gives it up while it waits for anything but an effect, and when it ends.
-  void hold_place() noexcept { holds_place_ = true; }
+  void hold_place() noexcept { place_ = place::held; }
   /// It was cancelled while it waited for admission: it ends as cancelled when it starts, without
   /// running any of its code.
   void cancel_at_start() noexcept { cancel_at_start_ = true; }
@@ -103,7 +107,7 @@ public:
   /// Stops the task without a journaled end, as a crash would (the engine shuts down under a running
   /// supervisor): the next engine on the journal resumes it.
   void on_detach();
-  bool finished() const noexcept { return finished_; }
+  bool finished() const noexcept { return life_ == life::finished; }
   /// Why the task's actor exits, for monitors (supervisors): empty for a task that completed or was
   /// cancelled or detached; task_failed (it threw) or the error that stopped it otherwise.
   caf::error exit_reason() const;
@@ -112,8 +116,11 @@ public:
   void before_exit();
 
   // --- driven by ctx's awaiters -------------------------------------------------------------------
+  /// Starts `o`: answers it (from the journal, live or in its session) and returns true, or returns
+  /// false when the task must wait for it: then suspend(o), and the continuation resumes with `o` once
+  /// it is answered (or the task ends without it).
   bool begin(op& o);
-  void suspend(op& o, std::coroutine_handle<> h);
+  void suspend(op& o);
 
   // --- what ctx exposes ---------------------------------------------------------------------------
   task_id id() const noexcept { return task_id{rec_.id}; }
@@ -122,7 +129,7 @@ public:
   const std::string& version() const noexcept { return rec_.version; }
   /// Cancels the child spawned at `seq` if it runs (ctx::cancel).
   void cancel_child(std::uint32_t seq);
-  bool replaying() const noexcept { return session_ != nullptr || cursor_ < recorded_.size(); }
+  bool replaying() const noexcept { return session_ != nullptr || pos_.cursor < pos_.recorded.size(); }
   bool journaling() const noexcept;
   bool in_session() const noexcept { return session_ != nullptr; }
   bool in_background_session() const noexcept { return session_ && session_->background(); }
@@ -179,7 +186,10 @@ private:
   void finish_join(op& o, spawned_child& c, std::uint32_t seq);
   void on_spawned_done(std::uint32_t seq, spawned_child& c, outcome out);
   std::string failure_text(const spawned_child& c) const;
-  void resume(std::coroutine_handle<> h);
+  /// Runs the continuation on (its first step when `answered` is null, see continuation::resume), the
+  /// task holding a place again and, in a session, the CPU charged; then after_resume(). `answered` is
+  /// not used once the continuation runs (a coroutine's op lives in its frame).
+  void resume(op* answered);
   void after_resume();
   void complete();
   /// A resumed task whose code ended before the end of its journaled history: aborts it as diverged
@@ -204,36 +214,101 @@ private:
   caf::actor handle() const;
   std::string who() const;
 
+  void give_place_up();
+  /// A cancelled or aborted task's effect jobs that have not started are dropped (effects_wanted_).
+  void drop_pending_effects();
+
+  // --- state ------------------------------------------------------------------------------------
+
+  /// Where a task is in its life: one state machine (it replaces the flags cancelling_,
+  /// detach_waits_effect_ and finished_). running -> detaching (on_detach while an effect handler
+  /// runs) -> finished; running or detaching -> cancelling (on_cancel: a cancel outranks a detach) ->
+  /// finished; any -> finished (complete, abort, end_cancelled, on_detach).
+  enum class life : std::uint8_t {
+    running,    ///< its code runs or waits for an op
+    detaching,  ///< the engine stops while an effect runs: it detaches once the result is journaled
+    /// Cancelled: it ends once what it waits for has ended (cancel_wait_, its spawned children). Its
+    /// code is not resumed for an effect or call it waited for, but is by a timer or message that
+    /// comes in the meantime (kept as it was: see on_cancel).
+    cancelling,
+    finished, ///< ended (completed, failed, cancelled, aborted or detached): nothing of it runs again
+  };
+  /// What a cancelling task waits for besides its spawned children (it replaces the flags
+  /// cancel_waits_call_ and cancel_waits_effect_, which the pending op's one kind made exclusive).
+  enum class cancel_wait : std::uint8_t {
+    nothing,
+    call,   ///< the child of the pending call, told to cancel, has yet to end
+    effect, ///< cancelled gracefully: the running effect handler has yet to end (its result is journaled)
+  };
+  /// The task's place among engine_config::max_running_tasks, counted in engine_core::admission (it
+  /// replaces the flags holds_place_ and gave_place_up_).
+  enum class place : std::uint8_t {
+    none,     ///< not counted: not admitted through admission, or released at its end
+    held,     ///< counted (hold_place)
+    given_up, ///< held one, gave it up to wait (give_place_up); takes one again on waking (resume)
+  };
+
+  /// Where the task is in its journal: the history it answers ops from, and where live events go.
+  struct journal_position {
+    std::vector<eventlog::event> recorded; ///< setup::recorded, its ops only (not started, ends, routes)
+    std::size_t cursor = 0;                ///< the next recorded event to answer
+    std::uint32_t next_seq = 1;            ///< the seq of the next event it journals
+    std::uint32_t floor_seq = 1; ///< live events number from here at least (after a restart)
+    /// The lsn of its last append (setup::created_lsn at first). Written, not read: kept as it was.
+    eventlog::lsn last_lsn = 0;
+  };
+  /// The op the suspended task waits for, and what begin() prepared for it before suspend().
+  struct pending_op {
+    op* o = nullptr;
+    std::uint32_t seq = 0;
+    std::uint64_t child = 0;       ///< the child of the pending call (or of a spawn, in a session)
+    caf::actor child_actor;        ///< the child started for the pending call (not for resumed children)
+    std::uint32_t join_seq = 0;    ///< the spawn seq of the child the pending join waits for
+    route_decision route;          ///< how the call being prepared was routed
+    std::int64_t sleep_until = 0;  ///< the deadline (ns since the epoch) of the sleep being prepared
+  };
+  /// Its children: those a resumed task's journal names, and those ctx::spawn started (its nursery).
+  struct children_state {
+    std::unordered_map<std::uint32_t, eventlog::task_record> journaled; ///< setup::children, by seq
+    std::map<std::uint32_t, spawned_child> spawned;                    ///< by the seq of their spawn
+    std::uint32_t first_failure = 0; ///< the spawn seq of the first child that failed, until observed
+    /// The body has ended; waiting for spawned children. Not a `life`: a cancelling task's body can
+    /// end too (a timer resumed it), and it still ends as cancelled.
+    bool nursery_waiting = false;
+    bool any_running() const noexcept {
+      return std::any_of(spawned.begin(), spawned.end(), [](const auto& kv) { return !kv.second.ended; });
+    }
+  };
+  /// What the task's leaf effects are recorded for: shadow runs compare against these recordings.
+  struct shadowing_state {
+    const function_entry* shadow = nullptr;            ///< setup::shadow
+    std::vector<std::shared_ptr<recording>> recorders; ///< setup::recorders, then `own`
+    std::shared_ptr<recording> own;                    ///< this task's tree, when it is shadowed
+  };
+  /// In a session: the CPU its time bound counts (replay_session::spend).
+  struct session_cpu {
+    std::chrono::nanoseconds mark{0}; ///< thread CPU time already charged
+    std::uint32_t ops = 0;            ///< ops so far (CPU charged every 32)
+  };
+
   engine_core& core_;
   eventlog::task_record rec_;
-  std::shared_ptr<const invoker> fn_;
   std::string input_;
-  std::vector<eventlog::event> recorded_;
-  std::size_t cursor_ = 0;
-  std::unordered_map<std::uint32_t, eventlog::task_record> children_; // by parent_seq
-  std::map<std::uint32_t, spawned_child> spawned_;
-  std::uint32_t join_seq_ = 0;      ///< the spawn seq of the child the pending join waits for
-  std::uint32_t child_failure_ = 0; ///< the spawn seq of the first child that failed, until observed
-  bool nursery_waiting_ = false;    ///< the body has ended; waiting for spawned children
-  std::uint32_t next_seq_ = 1;
-  std::uint32_t floor_seq_ = 1; ///< live events number from here at least (after a restart)
+  journal_position pos_;
+  children_state children_;
   caf::error exit_reason_;
-  eventlog::lsn last_lsn_ = 0;
   ctx ctx_;
-  std::unique_ptr<running_task> running_;
+  /// What the task is between steps. A coroutine task's continuation lives here, inside the runtime
+  /// (a unique_ptr would cost an allocation per task on the hot path), after ctx_ (its frames refer to
+  /// ctx_); another kind (flows) would live beside it. continuation_ is the interface the runtime
+  /// drives: set by the constructor, never null.
+  std::optional<coroutine_continuation> coroutine_;
+  continuation* continuation_ = nullptr;
   caf::event_based_actor* self_ = nullptr;
-  op* pending_ = nullptr;
-  std::uint32_t pending_seq_ = 0;
-  std::uint64_t pending_child_ = 0;
-  caf::actor child_actor_;   ///< the child started for the pending call (not for resumed children)
-  bool cancel_waits_call_ = false;   ///< cancelling: the called child has yet to end
-  bool cancel_waits_effect_ = false; ///< cancelling gracefully: the running effect has yet to end
-  bool detach_waits_effect_ = false; ///< detaching (engine stop): the running effect has yet to end
-  bool cancelling_ = false;  ///< cancelled while waiting for a child or an effect: end once it is done
-  std::int64_t sleep_until_ = 0; ///< the deadline (ns since the epoch) of the sleep being prepared
-  route_decision pending_route_;   ///< how the call being prepared was routed
+  pending_op pending_;
+  life life_ = life::running;
+  cancel_wait cancel_wait_ = cancel_wait::nothing;
   caf::error abort_;
-  bool finished_ = false;
   caf::actor parent_;
   std::shared_ptr<completion> completion_; ///< setup::entry_state
   /// Shared with this task's effect jobs in the worker pool: cleared when the task ends cancelled or
@@ -242,20 +317,16 @@ private:
   /// Resumed from the journal: its effect mark, which tells the first effect dispatched whether it
   /// was in flight at the crash, and how often (dispatch_effect); cleared by that dispatch.
   std::optional<eventlog::effect_mark> resumed_mark_;
-  void give_place_up();
-  /// A cancelled or aborted task's effect jobs that have not started are dropped (effects_wanted_).
-  void drop_pending_effects();
-  bool holds_place_ = false; ///< counted in engine_core::admission (see hold_place)
-  bool gave_place_up_ = false; ///< held one, gave it up to wait; takes one again on waking
+  place place_ = place::none;
+  /// Set by admission before the task starts (cancel_at_start) and read once by start(): a request
+  /// waiting for it, not a state it is in, so not a `life`.
   bool cancel_at_start_ = false;
   std::uint64_t rng_state_ = 0; ///< splitmix64 state, seeded on the first random() (most tasks never draw)
   std::shared_ptr<replay_session> session_;
-  const function_entry* shadow_ = nullptr;
-  std::vector<std::shared_ptr<recording>> recorders_;
-  bool spawned_by_parent_ = false; ///< setup::spawned
-  std::shared_ptr<recording> own_recording_; ///< this task's tree, when it is shadowed
-  std::chrono::nanoseconds cpu_mark_{0};     ///< in a session: thread CPU time already charged
-  std::uint32_t session_ops_ = 0;            ///< in a session: ops so far (CPU charged every 32)
+  shadowing_state shadowing_;
+  /// setup::spawned: a fact about how it was started (which a session's answers need), fixed for life.
+  bool spawned_by_parent_ = false;
+  session_cpu session_cpu_;
 };
 
 } // namespace actors::detail
