@@ -14,6 +14,7 @@
 #include "actors/errc.hpp"
 #include "actors/eventlog/journal.hpp"
 #include "engine/engine_impl.hpp"
+#include "replay/replay.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/tell.hpp"
 #include "supervisor/supervisor.hpp"
@@ -382,7 +383,7 @@ caf::expected<replay_report> engine::replay(task_id id, const replay_options& op
   auto rec = detail::read_recording(*c.journal, id.value());
   if (!rec)
     return std::move(rec.error());
-  return c.replay(std::move(*rec), opts);
+  return detail::run_replay(c.tasks, *c.routing.table(), std::move(*rec), opts);
 }
 
 std::vector<divergence> engine::divergences(std::string_view fn, std::size_t limit) const {

@@ -34,11 +34,11 @@
 #include "actors/router.hpp"
 #include "actors/routing.hpp"
 #include "engine/admission.hpp"
-#include "engine/completion.hpp"
+#include "task/completion.hpp"
 #include "engine/engine_lock.hpp"
 #include "engine/keyed_starts.hpp"
 #include "engine/routing_state.hpp"
-#include "engine/supervision_host.hpp"
+#include "engine/hosts.hpp"
 #include "engine/task_ids.hpp"
 #include "task/mailbox.hpp"
 #include "replay/replay_session.hpp"
@@ -100,17 +100,16 @@ struct engine_core {
   keyed_starts keyed{*this};
   /// Supervisors of this engine (supervisor/), and what they may ask of it.
   std::unique_ptr<supervision_state> supervisors;
-  supervision_host supervision{*this};
+  engine_supervisor_host supervision{*this};
   /// In-flight tasks, shadow runs and their pending work, for drain().
   work_count work;
   std::unique_ptr<worker_pool> pool;
   std::unique_ptr<caf::actor_system_config> system_cfg;
   std::unique_ptr<caf::actor_system> system;
-  shadow_runner shadows{*this};
-
-  struct counters { // bumped by every thread that runs a step of a task: one cache line per thread
-    sharded_counter started, resumed, completed, failed, effects_executed, effects_replayed;
-  } stats;
+  task_counters stats;
+  /// What tasks (task/) and replays and shadow runs (replay/) may ask of this engine.
+  engine_task_host tasks{*this};
+  shadow_runner shadows{tasks};
 
   /// Takes the journal's lock unless this engine holds it already (journal_claim::claim with this
   /// engine's journal). Errors: `journal_in_use`, journal_failure.
@@ -170,7 +169,7 @@ struct engine_core {
   caf::error await_durable(eventlog::lsn n, const std::function<std::string()>& what);
 
   /// Runs the ended (or stopped) task `id` again under the same id (restart.cpp; supervisors reach it
-  /// through supervision_host::restart_child):
+  /// through engine_supervisor_host::restart_child):
   /// journals a `restarted` event and resumes the task from its history — up to its end; for a task
   /// that failed, up to the message it failed on (consumed, as OTP drops it) or the failed effect or
   /// call it failed at (retried) — or, with `fresh` or for a task that completed, from its input.
@@ -205,10 +204,6 @@ struct engine_core {
   /// would block the engine's destructor forever.
   template <class F>
   void keeping_thread_logger(F f);
-
-  /// Runs `rec` (a recorded tree) again in a foreground replay session with `opts` and blocks until it
-  /// ends (replay/replay.cpp).
-  caf::expected<replay_report> replay(recording rec, const replay_options& opts);
 
   /// Delivers a task's end — to `parent` (a call_done message for the call at `parent_seq`) when the
   /// task was called by a running parent, else to the completion registry — and counts it out of

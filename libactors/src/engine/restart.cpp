@@ -91,7 +91,7 @@ caf::expected<engine_core::restarted_task> engine_core::restart_task(task_id id,
     std::lock_guard guard{completion->mx};
     completion->supervised = true;
   }
-  auto actor = spawn(std::make_unique<task_runtime>(*this, std::move(s)));
+  auto actor = spawn(std::make_unique<task_runtime>(tasks, std::move(s)));
   name_actor(*completion, actor);
   return restarted_task{std::move(actor), fresh || completed};
 }

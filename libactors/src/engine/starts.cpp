@@ -69,7 +69,7 @@ engine_core::launch_root(prepared_root p, bool supervised, eventlog::lsn* create
   s.created_lsn = created;
   s.entry_state = completion;
   s.shadow = p.shadow;
-  auto rt = std::make_unique<task_runtime>(*this, std::move(s));
+  auto rt = std::make_unique<task_runtime>(tasks, std::move(s));
   // engine::start's tasks wait for a place (max_running_tasks); a supervisor's children do not.
   auto actor = supervised ? spawn(std::move(rt)) : admitted.admit(std::move(rt));
   if (actor)

@@ -227,7 +227,7 @@ void engine::impl::resume_unfinished() {
     c.log->info("resuming task {} ({}@{}) from {} journaled events", to_string(task_id{s.rec.id}),
                 s.rec.function, s.rec.version, s.recorded.size());
     auto id = task_id{s.rec.id};
-    auto actor = c.spawn(std::make_unique<detail::task_runtime>(c, std::move(s)));
+    auto actor = c.spawn(std::make_unique<detail::task_runtime>(c.tasks, std::move(s)));
     if (auto entry = c.completions.find(id))
       c.name_actor(*entry, actor);
   }

@@ -1,23 +1,22 @@
-// engine::replay (DESIGN §4): a recorded tree runs again in a foreground replay session — with the
-// versions it ran, or others for some functions — and the report says where it departs.
+#include "replay/replay.hpp"
 
 #include <future>
 
-#include "actors/engine.hpp"
 #include "actors/errc.hpp"
-#include "engine/engine_core.hpp"
-#include "replay/replay_session.hpp"
+#include "task/task_host.hpp"
 #include "task/task_runtime.hpp"
 
 namespace actors::detail {
 
-caf::expected<replay_report> engine_core::replay(recording rec, const replay_options& opts) {
+caf::expected<replay_report> run_replay(task_host& host, const routing_table& in_force, recording rec,
+                                        const replay_options& opts) {
+  const auto& routes = host.functions();
   auto name = "task " + to_string(task_id{rec.task}) + " (" + rec.function + "@" + rec.version + ")";
   // Versions, weakest first: what the recording ran, the engine's overrides for the tree, the options.
   session_options so;
   so.cpu_bound = opts.cpu_bound;
   so.versions = rec.versions;
-  for (const auto& [key, version] : routing.table()->overrides())
+  for (const auto& [key, version] : in_force.overrides())
     if (key.first == rec.root || key.first == rec.task)
       so.versions[key.second] = version;
   for (const auto& [fn, version] : opts.versions) {
@@ -58,7 +57,7 @@ caf::expected<replay_report> engine_core::replay(recording rec, const replay_opt
   s.entry = entry;
   s.input = recorded.input;
   s.session = session;
-  spawn(std::make_unique<task_runtime>(*this, std::move(s)));
+  host.spawn(std::make_unique<task_runtime>(host, std::move(s)), false);
   done.wait();
 
   replay_report r;

@@ -30,7 +30,7 @@
 
 #include "actors/detail/op.hpp"
 #include "actors/eventlog/event.hpp"
-#include "engine/completion.hpp"
+#include "task/completion.hpp"
 #include "continuation/journal_match.hpp"
 
 namespace actors::eventlog {

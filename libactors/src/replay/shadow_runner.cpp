@@ -15,7 +15,10 @@
 
 #include "actors/engine.hpp"
 #include "runtime/clock.hpp"
-#include "engine/engine_core.hpp"
+#include "actors/eventlog/journal.hpp"
+#include "runtime/work_count.hpp"
+#include "runtime/worker_pool.hpp"
+#include "task/task_host.hpp"
 #include "replay/replay_session.hpp"
 #include "runtime/lean_scheduler.hpp"
 #include "task/task_runtime.hpp"
@@ -44,7 +47,7 @@ public:
 
 } // namespace
 
-shadow_runner::shadow_runner(engine_core& core) : core_(core) {}
+shadow_runner::shadow_runner(task_host& host) : host_(host) {}
 
 shadow_runner::~shadow_runner() {
   stop();
@@ -53,12 +56,12 @@ shadow_runner::~shadow_runner() {
 caf::actor_system& shadow_runner::actors() {
   std::call_once(system_once_, [this] {
     system_cfg_ = std::make_unique<caf::actor_system_config>();
-    system_cfg_->set("scheduler.max-threads", std::max<std::size_t>(1, core_.cfg.shadow_threads));
+    system_cfg_->set("scheduler.max-threads", std::max<std::size_t>(1, host_.config().shadow_threads));
     system_cfg_->set("scheduler.policy", caf::atom("sharing"));
     use_lean_scheduler(*system_cfg_, false);
-    if (core_.cfg.shadow_idle_priority)
+    if (host_.config().shadow_idle_priority)
       system_cfg_->add_thread_hook<idle_priority_hook>();
-    core_.keeping_thread_logger([this] { system_ = std::make_unique<caf::actor_system>(*system_cfg_); });
+    host_.keeping_thread_logger([this] { system_ = std::make_unique<caf::actor_system>(*system_cfg_); });
   });
   return *system_;
 }
@@ -86,7 +89,7 @@ shadow_counts& shadow_runner::counts_locked(const shadow_run& r) {
 }
 
 void shadow_runner::launch(shadow_run r) {
-  if (in_flight_.fetch_add(1, std::memory_order_acq_rel) >= core_.cfg.max_shadow_runs) {
+  if (in_flight_.fetch_add(1, std::memory_order_acq_rel) >= host_.config().max_shadow_runs) {
     in_flight_.fetch_sub(1, std::memory_order_acq_rel);
     std::lock_guard guard{mx_};
     ++counts_locked(r).skipped;
@@ -99,13 +102,13 @@ void shadow_runner::launch(shadow_run r) {
     return;
   }
   // Resumed after a crash: the journal has the tree. Read it on the pool, not on the writer thread.
-  core_.work.enter();
-  core_.pool->submit_after(0, [this, r](const caf::error&) {
-    auto rec = read_recording(*core_.journal, r.task);
+  host_.work().enter();
+  host_.pool().submit_after(0, [this, r](const caf::error&) {
+    auto rec = read_recording(*host_.journal(), r.task);
     if (rec) {
       start(r, std::move(*rec));
     } else {
-      core_.log->error("shadow run of {}@{} for task {} skipped: {}", r.candidate->name,
+      host_.log().error("shadow run of {}@{} for task {} skipped: {}", r.candidate->name,
                  r.candidate->version, to_string(task_id{r.task}), describe(rec.error()));
       {
         std::lock_guard guard{mx_};
@@ -113,13 +116,13 @@ void shadow_runner::launch(shadow_run r) {
       }
       in_flight_.fetch_sub(1, std::memory_order_acq_rel);
     }
-    core_.work.leave();
+    host_.work().leave();
   });
 }
 
 void shadow_runner::start(const shadow_run& r, recording rec) {
   session_options opts;
-  opts.cpu_bound = core_.cfg.shadow_timeout;
+  opts.cpu_bound = host_.config().shadow_timeout;
   opts.background = true;
   opts.on_end = [this, r](const replay_session& s) { ended(r, s); };
   auto session = std::make_shared<replay_session>(std::move(rec), std::move(opts));
@@ -136,7 +139,7 @@ void shadow_runner::start(const shadow_run& r, recording rec) {
   s.entry = r.candidate;
   s.input = session->recorded().input;
   s.session = std::move(session);
-  core_.spawn(std::make_unique<task_runtime>(core_, std::move(s)));
+  host_.spawn(std::make_unique<task_runtime>(host_, std::move(s)), false);
 }
 
 void shadow_runner::ended(const shadow_run& r, const replay_session& s) {
@@ -151,7 +154,7 @@ void shadow_runner::ended(const shadow_run& r, const replay_session& s) {
   if (!point)
     return;
   // An experiment's finding, not a fault of the engine: info, like Scientist's "mismatch" publication.
-  core_.log->info("shadow {} {} -> {} diverged on task {} at {} ({}): primary {} | candidate {}",
+  host_.log().info("shadow {} {} -> {} diverged on task {} at {} ({}): primary {} | candidate {}",
             r.candidate->name, r.primary, r.candidate->version, to_string(task_id{r.task}),
             position_text(point->position), point->what, point->recorded, point->replayed);
   eventlog::divergence_record d;
@@ -164,12 +167,12 @@ void shadow_runner::ended(const shadow_run& r, const replay_session& s) {
   d.primary_side = std::move(point->recorded);
   d.candidate_side = std::move(point->replayed);
   // drain() returns only once the record is durable: count it in flight until then.
-  core_.work.enter();
-  auto lsn = core_.journal->append_divergence(std::move(d));
-  core_.journal->when_durable(lsn, [this](const caf::error& err) {
+  host_.work().enter();
+  auto lsn = host_.journal()->append_divergence(std::move(d));
+  host_.journal()->when_durable(lsn, [this](const caf::error& err) {
     if (err)
-      core_.log->error("a shadow divergence could not be journaled: {}", describe(err));
-    core_.work.leave();
+      host_.log().error("a shadow divergence could not be journaled: {}", describe(err));
+    host_.work().leave();
   });
 }
 

@@ -17,6 +17,7 @@
 
 #include "actors/engine.hpp"
 #include "replay/replay_session.hpp"
+#include "task/task_host.hpp"
 
 namespace caf {
 class actor_system;
@@ -29,21 +30,10 @@ struct function_entry;
 
 namespace actors::detail {
 
-struct engine_core;
-
-/// A finished primary task whose candidate is to shadow-run against its journal.
-struct shadow_run {
-  std::uint64_t task = 0;
-  std::uint64_t root = 0;
-  std::string primary;                       ///< the version that served the task
-  const function_entry* candidate = nullptr; ///< the version that shadow-runs
-  /// The primary's tree as it ran (in memory), or nullptr: read it from the journal.
-  std::shared_ptr<recording> recorded;
-};
 
 class shadow_runner {
 public:
-  explicit shadow_runner(engine_core& core);
+  explicit shadow_runner(task_host& host);
   ~shadow_runner();
 
   /// Starts the shadow run of `r` (its end is durable): runs the candidate in a replay session against
@@ -68,7 +58,7 @@ private:
   /// The counts of `r`'s (function, primary, candidate). Needs mx_.
   shadow_counts& counts_locked(const shadow_run& r);
 
-  engine_core& core_;
+  task_host& host_;
   std::unique_ptr<caf::actor_system_config> system_cfg_;
   std::unique_ptr<caf::actor_system> system_;
   std::once_flag system_once_;

@@ -1,7 +1,7 @@
 #pragma once
 // supervisor_host — what a supervisor needs from the engine that runs it: starting, taking over,
 // restarting and letting go of child tasks, the journal, a logger, seeds and the actor system. The
-// engine implements it (engine/supervision_host.hpp), so supervisor/ includes nothing of engine/ and
+// engine implements it (engine_supervisor_host, engine/hosts.hpp), so supervisor/ includes nothing of engine/ and
 // the engine calls down into supervisors only. Every member may be called from any supervisor's
 // thread; implementations are thread-safe. Internal.
 

@@ -2,10 +2,18 @@
 // or waiting for one a crash left behind, spawns and joins (the nursery), cancelling a spawned child,
 // and hearing of a child's end. Member functions of task_runtime.
 
+#include <spdlog/spdlog.h>
+
 #include "task/task_runtime.hpp"
 
 #include "actors/errc.hpp"
-#include "engine/engine_core.hpp"
+#include "task/task_host.hpp"
+#include "actors/effects.hpp"
+#include "actors/engine.hpp"
+#include "actors/eventlog/journal.hpp"
+#include "runtime/work_count.hpp"
+#include "runtime/worker_pool.hpp"
+#include "task/mailbox.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/tell.hpp"
 #include "task/messages.hpp"
@@ -22,8 +30,8 @@ caf::expected<route_decision> task_runtime::route_call(const std::string& fn,
                                                        const std::string& pinned) const {
   if (session_ && pinned.empty())
     if (auto* v = session_->version_for(fn))
-      return core_.route(fn, rec_.root, *v);
-  return core_.route(fn, rec_.root, pinned);
+      return host_.route(fn, rec_.root, *v);
+  return host_.route(fn, rec_.root, pinned);
 }
 
 bool task_runtime::prepare_call(op& o, const std::string& pinned) {
@@ -72,11 +80,11 @@ void task_runtime::dispatch_call(op& o) {
 }
 
 std::uint64_t task_runtime::start_child(const op& o, std::uint32_t seq, caf::actor& actor) {
-  auto route_entry = core_.routes.find(o.name, o.version);
+  auto route_entry = host_.functions().find(o.name, o.version);
   auto inv = std::static_pointer_cast<const invoker>(route_entry->impl);
   eventlog::task_record child;
-  child.id = session_ ? session_->next_child_id([this] { return core_.ids.next().value(); })
-                     : core_.ids.next().value();
+  child.id = session_ ? session_->next_child_id([this] { return host_.new_id().value(); })
+                     : host_.new_id().value();
   for (auto& r : shadowing_.recorders) // a shadow run of this tree's recording takes the same ids
     r->children.push_back(child.id);
   child.parent = rec_.id;
@@ -89,8 +97,8 @@ std::uint64_t task_runtime::start_child(const op& o, std::uint32_t seq, caf::act
   child.route = describe(pending_.route);
   auto id = child.id;
   eventlog::lsn created = 0;
-  if (core_.journal && !session_)
-    created = core_.journal->append_task(child, o.request, o.text);
+  if (host_.journal() && !session_)
+    created = host_.journal()->append_task(child, o.request, o.text);
   setup s;
   s.session = session_;
   s.rec = std::move(child);
@@ -99,11 +107,11 @@ std::uint64_t task_runtime::start_child(const op& o, std::uint32_t seq, caf::act
   s.input = o.request;
   s.created_lsn = created;
   s.parent = handle(); // the child reports straight to this actor
-  if (core_.journal && !session_) // no shadow runs inside shadow runs
+  if (host_.journal() && !session_) // no shadow runs inside shadow runs
     s.shadow = pending_.route.shadow;
   s.recorders = shadowing_.recorders;
   s.spawned = o.kind == op_kind::spawn;
-  actor = core_.spawn(std::make_unique<task_runtime>(core_, std::move(s)));
+  actor = host_.spawn(std::make_unique<task_runtime>(host_, std::move(s)), false);
   return id;
 }
 
@@ -185,7 +193,7 @@ void task_runtime::cancel_child(std::uint32_t seq) {
   if (i->second.actor)
     tell(i->second.actor, cancel_atom::value);
   else
-    core_.cancel_running(task_id{i->second.id}); // resumed on its own: through the registry
+    host_.cancel_running(task_id{i->second.id}); // resumed on its own: through the registry
 }
 
 void task_runtime::on_spawned_done(std::uint32_t seq, spawned_child& c, outcome out) {
@@ -232,11 +240,11 @@ void task_runtime::watch_child(std::uint32_t seq, const eventlog::task_record& c
     tell(self, call_done_atom::value, seq, static_cast<std::uint8_t>(out.state),
                    out.payload, out.text, out.error);
   };
-  if (core_.completions.on_complete(task_id{child.id}, deliver))
+  if (host_.completions().on_complete(task_id{child.id}, deliver))
     return;
   // Not running in this engine: it finished before the crash (read its end), or it cannot resume.
   outcome out;
-  auto evs = core_.journal ? core_.journal->events(child.id)
+  auto evs = host_.journal() ? host_.journal()->events(child.id)
                            : caf::expected<std::vector<event>>{std::vector<event>{}};
   if (!evs) {
     out.state = outcome_state::aborted;

@@ -2,12 +2,20 @@
 // running effect journal its result, then ends with a journaled `cancelled`; effect jobs not yet
 // started are dropped. Member functions of task_runtime.
 
+#include <spdlog/spdlog.h>
+
 #include "task/task_runtime.hpp"
 
 #include <algorithm>
 
 #include "actors/errc.hpp"
-#include "engine/engine_core.hpp"
+#include "task/task_host.hpp"
+#include "actors/effects.hpp"
+#include "actors/engine.hpp"
+#include "actors/eventlog/journal.hpp"
+#include "runtime/work_count.hpp"
+#include "runtime/worker_pool.hpp"
+#include "task/mailbox.hpp"
 #include "runtime/tell.hpp"
 #include "task/messages.hpp"
 
@@ -33,7 +41,7 @@ void task_runtime::on_cancel(bool graceful) {
     if (pending_.child_actor) {
       tell(pending_.child_actor, cancel_atom::value);
       cancel_wait_ = cancel_wait::call;
-    } else if (core_.cancel_running(task_id{pending_.child})) { // a resumed child: a registry entry
+    } else if (host_.cancel_running(task_id{pending_.child})) { // a resumed child: a registry entry
       cancel_wait_ = cancel_wait::call;
     } // else it is not running here: nothing to wait for
   }
@@ -64,9 +72,9 @@ void task_runtime::end_cancelled() {
     end_in_session(std::move(out));
     return;
   }
-  core_.log->info("{} cancelled", who());
-  if (!core_.journal) {
-    core_.finished(id(), std::move(out), parent_, rec_.parent_seq, completion_.get());
+  host_.log().info("{} cancelled", who());
+  if (!host_.journal()) {
+    host_.finished(id(), std::move(out), parent_, rec_.parent_seq, completion_.get());
     return;
   }
   // Cancelled while it replays its history, the task ends after the whole history: its end must not take
@@ -74,9 +82,9 @@ void task_runtime::end_cancelled() {
   for (std::size_t i = pos_.cursor; i < pos_.recorded.size(); ++i)
     pos_.next_seq = std::max(pos_.next_seq, pos_.recorded[i].seq + 1);
   auto lsn = append(event{.seq = pos_.next_seq++, .kind = event_kind::cancelled, .text = "cancelled"});
-  core_.journal->when_durable(lsn, [&core = core_, id = id(), out = std::move(out), parent = parent_,
+  host_.journal()->when_durable(lsn, [&host = host_, id = id(), out = std::move(out), parent = parent_,
                                     seq = rec_.parent_seq](const caf::error&) mutable {
-    core.finished(id, std::move(out), parent, seq);
+    host.finished(id, std::move(out), parent, seq, nullptr);
   });
 }
 

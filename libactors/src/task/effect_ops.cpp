@@ -2,11 +2,19 @@
 // the task journaled is durable, with its effect mark) and journaling its result; random draws; adding
 // journaled leaf effects to the in-memory recordings of shadowed trees. Member functions of task_runtime.
 
+#include <spdlog/spdlog.h>
+
 #include "task/task_runtime.hpp"
 
 #include <exception>
 
-#include "engine/engine_core.hpp"
+#include "task/task_host.hpp"
+#include "actors/effects.hpp"
+#include "actors/engine.hpp"
+#include "actors/eventlog/journal.hpp"
+#include "runtime/work_count.hpp"
+#include "runtime/worker_pool.hpp"
+#include "task/mailbox.hpp"
 #include "runtime/tell.hpp"
 #include "task/messages.hpp"
 
@@ -24,7 +32,7 @@ void task_runtime::record(const op& o, std::uint32_t seq, const std::string& tex
 // A uniform draw in [0, n) (Lemire's multiply-shift with rejection) from a splitmix64 stream.
 std::uint64_t task_runtime::draw(std::uint64_t n) {
   if (rng_state_ == 0)
-    rng_state_ = core_.ids.seed() | 1;
+    rng_state_ = host_.new_seed() | 1;
   auto next = [this] {
     auto z = (rng_state_ += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -44,7 +52,7 @@ std::uint64_t task_runtime::draw(std::uint64_t n) {
 }
 
 void task_runtime::dispatch_effect(op& o) {
-  auto* h = core_.fx.find(o.name);
+  auto* h = host_.handlers().find(o.name);
   effect_context cx{id(), pending_.seq};
   // An effect whose mark is this one's was handed to its handler by an earlier engine, which stopped
   // before journaling the result: this is attempt mark + 1.
@@ -55,12 +63,12 @@ void task_runtime::dispatch_effect(op& o) {
   // last, so its lsn covers the rest: durable before the handler runs, it tells a resumed engine
   // that this handler was started (DESIGN-NOTES §27).
   eventlog::lsn after = 0;
-  if (core_.journal)
-    after = core_.journal->mark_effect(
+  if (host_.journal())
+    after = host_.journal()->mark_effect(
       eventlog::effect_mark{.task = rec_.id, .seq = cx.seq, .attempt = cx.attempt, .name = o.name});
   if (!effects_wanted_)
     effects_wanted_ = std::make_shared<std::atomic<bool>>(true);
-  core_.pool->submit_after(after, [&core = core_, h, request = o.request, cx, self = handle(),
+  host_.pool().submit_after(after, [&host = host_, h, request = o.request, cx, self = handle(),
                                    wanted = effects_wanted_](const caf::error& err) mutable {
     if (!wanted->load(std::memory_order_acquire))
       return; // the task ended (cancelled) before its handler started: nothing to run it for
@@ -81,7 +89,7 @@ void task_runtime::dispatch_effect(op& o) {
       r.bytes = "unknown exception";
       r.text = "error: " + r.bytes;
     }
-    core.stats.effects_executed.fetch_add(1, std::memory_order_relaxed);
+    host.counters().effects_executed.fetch_add(1, std::memory_order_relaxed);
     tell(self, effect_done_atom::value, cx.seq, failed, std::move(r.bytes),
                    std::move(r.text));
   });

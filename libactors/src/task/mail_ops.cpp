@@ -2,10 +2,18 @@
 // message), send (into the target's mailbox with its journal row, waiting while it is full), and
 // closing the mailbox at the task's end. Member functions of task_runtime.
 
+#include <spdlog/spdlog.h>
+
 #include "task/task_runtime.hpp"
 
 #include "actors/errc.hpp"
-#include "engine/engine_core.hpp"
+#include "task/task_host.hpp"
+#include "actors/effects.hpp"
+#include "actors/engine.hpp"
+#include "actors/eventlog/journal.hpp"
+#include "runtime/work_count.hpp"
+#include "runtime/worker_pool.hpp"
+#include "task/mailbox.hpp"
 #include "runtime/clock.hpp"
 
 namespace actors::detail {
@@ -24,12 +32,12 @@ bool task_runtime::begin_receive(op& o) {
 }
 
 bool task_runtime::take_message(op& o, std::uint32_t seq) {
-  auto load = [&core = core_](std::uint64_t target) {
-    return core.journal ? core.journal->pending_messages(target)
+  auto load = [&host = host_](std::uint64_t target) {
+    return host.journal() ? host.journal()->pending_messages(target)
                         : caf::expected<std::vector<eventlog::message_record>>{
                             std::vector<eventlog::message_record>{}};
   };
-  auto m = core_.mail.take(rec_.id, handle(), seq, load);
+  auto m = host_.mail().take(rec_.id, handle(), seq, load);
   if (!m) {
     abort_ = make_error(errc::journal_failure,
                         who() + " cannot read its mailbox from the journal: " + describe(m.error()));
@@ -71,7 +79,7 @@ void task_runtime::on_mail(std::uint32_t seq) {
 }
 
 bool task_runtime::try_send(op& o, std::uint32_t seq) {
-  if (!core_.task_alive(o.target)) {
+  if (!host_.task_alive(o.target)) {
     o.failed = true;
     o.result = "cannot send to task " + o.name + ": it is not running";
     record(o, seq, "error: " + o.result);
@@ -80,7 +88,7 @@ bool task_runtime::try_send(op& o, std::uint32_t seq) {
     return true;
   }
   eventlog::message_record m;
-  m.id = core_.ids.next().value();
+  m.id = host_.new_id().value();
   m.target = o.target;
   m.sender = rec_.id;
   m.sender_seq = seq;
@@ -90,15 +98,15 @@ bool task_runtime::try_send(op& o, std::uint32_t seq) {
   // The journal's rendering, and the in-memory recording's: the same, so a shadow run of a live primary
   // reports what a replay from the journal reports.
   auto text = o.text + " -> task " + o.name + " (" + o.type + ")";
-  auto res = core_.mail.post(
-    m, core_.cfg.mailbox_capacity,
+  auto res = host_.mail().post(
+    m, host_.config().mailbox_capacity,
     [&](const eventlog::message_record& msg) {
-      if (!core_.journal || session_)
+      if (!host_.journal() || session_)
         return;
       event ev{.task = rec_.id, .seq = seq, .kind = event_kind::send, .name = o.name,
                .ref = msg.id, .request = o.request, .text = text};
       ev.ts = now_ns();
-      pos_.last_lsn = core_.journal->append_message(msg, std::move(ev));
+      pos_.last_lsn = host_.journal()->append_message(msg, std::move(ev));
     },
     handle(), seq);
   if (res == mailboxes::post_result::full)
@@ -118,7 +126,7 @@ void task_runtime::on_mail_room(std::uint32_t seq) {
 
 void task_runtime::close_mailbox() {
   // A supervised task keeps its mailbox while its supervisor may restart it.
-  if (!session_ && !core_.supervised(rec_.id))
-    core_.mail.close(rec_.id);
+  if (!session_ && !host_.supervised(rec_.id))
+    host_.mail().close(rec_.id);
 }
 } // namespace actors::detail

@@ -2,13 +2,21 @@
 // (continuation/journal_match.hpp) and answers them until it runs out; a departure from it, damage in
 // it, or code that ends before it does stops the task as diverged. Member functions of task_runtime.
 
+#include <spdlog/spdlog.h>
+
 #include "task/task_runtime.hpp"
 
 #include <algorithm>
 #include <string>
 
 #include "actors/errc.hpp"
-#include "engine/engine_core.hpp"
+#include "task/task_host.hpp"
+#include "actors/effects.hpp"
+#include "actors/engine.hpp"
+#include "actors/eventlog/journal.hpp"
+#include "runtime/work_count.hpp"
+#include "runtime/worker_pool.hpp"
+#include "task/mailbox.hpp"
 #include "task/runtime_support.hpp"
 
 namespace actors::detail {
@@ -24,7 +32,7 @@ bool task_runtime::replay(op& o) {
       consumed(pos_.recorded[pos_.cursor++].seq);
       return true; // already printed in the run that journaled it
     }
-    core_.task_log->info("[{} {}@{}] {}", to_string(id()), rec_.function, rec_.version, o.text);
+    host_.task_log().info("[{} {}@{}] {}", to_string(id()), rec_.function, rec_.version, o.text);
     return true; // a log line the journal does not have: print it, never journal mid-history
   }
   while (pos_.cursor < pos_.recorded.size() && pos_.recorded[pos_.cursor].kind == event_kind::log)
@@ -80,7 +88,7 @@ bool task_runtime::replay(op& o) {
     }
   }
   if (o.kind == op_kind::effect)
-    core_.stats.effects_replayed.fetch_add(1, std::memory_order_relaxed);
+    host_.counters().effects_replayed.fetch_add(1, std::memory_order_relaxed);
   o.failed = ev.failed;
   o.result = std::move(ev.result);
   ++pos_.cursor;

@@ -20,7 +20,13 @@
 
 #include "actors/errc.hpp"
 #include "runtime/clock.hpp"
-#include "engine/engine_core.hpp"
+#include "task/task_host.hpp"
+#include "actors/effects.hpp"
+#include "actors/engine.hpp"
+#include "actors/eventlog/journal.hpp"
+#include "runtime/work_count.hpp"
+#include "runtime/worker_pool.hpp"
+#include "task/mailbox.hpp"
 #include "task/messages.hpp"
 #include "task/runtime_support.hpp"
 
@@ -42,8 +48,8 @@ std::chrono::nanoseconds thread_cpu() noexcept {
 
 // --- task_runtime ----------------------------------------------------------------------------------
 
-task_runtime::task_runtime(engine_core& core, setup s)
-  : core_(core),
+task_runtime::task_runtime(task_host& host, setup s)
+  : host_(host),
     rec_(std::move(s.rec)),
     input_(std::move(s.input)),
     pos_{.recorded = std::move(s.recorded), .last_lsn = s.created_lsn},
@@ -60,10 +66,10 @@ task_runtime::task_runtime(engine_core& core, setup s)
   // Resumed from the journal (its history begins with `started`): the effect at the end of that
   // history may have been in flight when the engine stopped; its mark says whether, and how often.
   if (!pos_.recorded.empty() && pos_.recorded.front().kind == event_kind::started && journaling()) {
-    if (auto m = core_.journal->effect_mark_of(rec_.id))
+    if (auto m = host_.journal()->effect_mark_of(rec_.id))
       resumed_mark_ = std::move(*m);
     else
-      core_.log->warn("{}: cannot read its effect mark ({}); an effect run again is told attempt 1",
+      host_.log().warn("{}: cannot read its effect mark ({}); an effect run again is told attempt 1",
                       who(), describe(m.error()));
   }
   // A restarted task's new run numbers its events after the restart (its history keeps only what the
@@ -95,11 +101,11 @@ task_runtime::task_runtime(engine_core& core, setup s)
 
 task_runtime::~task_runtime() {
   if (place_ == place::held) // the actor went without before_exit (its system stopped): spawn nothing now
-    core_.admitted.release(false);
+    host_.release_place(false);
 }
 
 bool task_runtime::journaling() const noexcept {
-  return core_.journal != nullptr && !session_; // a session renders only what it reports
+  return host_.journal() != nullptr && !session_; // a session renders only what it reports
 }
 
 std::string task_runtime::who() const {
@@ -111,11 +117,11 @@ caf::actor task_runtime::handle() const {
 }
 
 eventlog::lsn task_runtime::append(event ev) {
-  if (!core_.journal || session_)
+  if (!host_.journal() || session_)
     return 0;
   ev.task = rec_.id;
   ev.ts = now_ns();
-  pos_.last_lsn = core_.journal->append(std::move(ev));
+  pos_.last_lsn = host_.journal()->append(std::move(ev));
   return pos_.last_lsn;
 }
 
@@ -135,7 +141,7 @@ void task_runtime::start(caf::event_based_actor* self) {
 void task_runtime::resume(op* answered) {
   if (place_ == place::given_up) { // it waited for a message, a timer or a child: it runs again
     place_ = place::held;
-    core_.admitted.retake();
+    host_.retake_place();
   }
   if (session_) {
     // A session's time bound counts the CPU its tasks use while they run (see replay_session).
@@ -203,7 +209,7 @@ void task_runtime::on_detach() {
   out.error = make_error(errc::engine_stopped, who() + " was detached: the engine stopped; it "
                                                        "resumes from its journal in the next engine");
   exit_reason_ = out.error;
-  core_.finished(id(), std::move(out), parent_, rec_.parent_seq, completion_.get());
+  host_.finished(id(), std::move(out), parent_, rec_.parent_seq, completion_.get());
 }
 
 bool task_runtime::begin_live(op& o) {
@@ -234,11 +240,11 @@ bool task_runtime::begin_live(op& o) {
       return true;
     }
     case op_kind::log:
-      core_.task_log->info("[{} {}@{}] {}", to_string(id()), rec_.function, rec_.version, o.text);
+      host_.task_log().info("[{} {}@{}] {}", to_string(id()), rec_.function, rec_.version, o.text);
       append(event{.seq = pos_.next_seq++, .kind = event_kind::log, .text = o.text});
       return true;
     case op_kind::effect:
-      if (core_.fx.find(o.name) == nullptr) {
+      if (host_.handlers().find(o.name) == nullptr) {
         abort_ = make_error(errc::unhandled_effect,
                             who() + " performed effect '" + o.name +
                               "', which has no handler installed (effects::handle<" +
@@ -311,7 +317,7 @@ void task_runtime::give_place_up() {
   if (place_ != place::held)
     return;
   place_ = place::given_up;
-  core_.admitted.release();
+  host_.release_place(true);
 }
 
 void task_runtime::suspend(op& o) {
@@ -383,7 +389,7 @@ void task_runtime::complete() {
   } else {
     ev.kind = event_kind::completed;
     ev.result = continuation_->output_bytes();
-    if (core_.journal)
+    if (host_.journal())
       ev.text = continuation_->output_text();
     out.payload = ev.result;
     out.text = ev.text;
@@ -395,8 +401,8 @@ void task_runtime::complete() {
     end_in_session(std::move(out));
     return;
   }
-  if (!core_.journal) {
-    core_.finished(id(), std::move(out), parent_, rec_.parent_seq, completion_.get());
+  if (!host_.journal()) {
+    host_.finished(id(), std::move(out), parent_, rec_.parent_seq, completion_.get());
     return;
   }
   std::optional<shadow_run> shadow;
@@ -412,7 +418,7 @@ void task_runtime::complete() {
   }
   auto lsn = append(std::move(ev));
   // Durability rule: the result is reported only once it is durable.
-  core_.journal->when_durable(lsn, [&core = core_, id = id(), out = std::move(out),
+  host_.journal()->when_durable(lsn, [&host = host_, id = id(), out = std::move(out),
                                     parent = parent_, seq = rec_.parent_seq, entry = completion_,
                                     shadow = std::move(shadow)](const caf::error& err) mutable {
     if (err) {
@@ -423,14 +429,14 @@ void task_runtime::complete() {
       shadow.reset();
     }
     if (!shadow) {
-      core.finished(id, std::move(out), parent, seq, entry.get());
+      host.finished(id, std::move(out), parent, seq, entry.get());
       return;
     }
     // The caller hears first; the shadow run starts after. Held in flight in between for drain().
-    core.work.enter();
-    core.finished(id, std::move(out), parent, seq, entry.get());
-    core.shadows.launch(std::move(*shadow));
-    core.work.leave();
+    host.work().enter();
+    host.finished(id, std::move(out), parent, seq, entry.get());
+    host.launch_shadow(std::move(*shadow));
+    host.work().leave();
   });
 }
 
@@ -441,17 +447,17 @@ void task_runtime::end_in_session(outcome out) {
                    std::move(out.text), std::move(out.error));
   else
     session_->finish(out);
-  core_.work.leave();
+  host_.work().leave();
 }
 
 void task_runtime::before_exit() {
   if (place_ == place::held) {
     place_ = place::none;
-    core_.admitted.release();
+    host_.release_place(true);
   }
   if (session_ || rec_.parent != 0)
     return; // only roots (and supervised tasks, which are roots) have completion entries
-  if (auto c = completion_ ? completion_ : core_.completions.find(id()))
+  if (auto c = completion_ ? completion_ : host_.completions().find(id()))
     c->actor_quits(self_->address());
 }
 
@@ -460,7 +466,7 @@ void task_runtime::abort(caf::error err) {
     return;
   drop_pending_effects();
   if (!session_)
-    core_.log->warn("{}", describe(err)); // a session reports its own divergence
+    host_.log().warn("{}", describe(err)); // a session reports its own divergence
   continuation_->destroy();
   pending_.o = nullptr;
   life_ = life::finished;
@@ -472,6 +478,6 @@ void task_runtime::abort(caf::error err) {
   if (session_)
     end_in_session(std::move(out));
   else
-    core_.finished(id(), std::move(out), parent_, rec_.parent_seq, completion_.get());
+    host_.finished(id(), std::move(out), parent_, rec_.parent_seq, completion_.get());
 }
 } // namespace actors::detail

@@ -31,7 +31,7 @@
 #include "actors/eventlog/event.hpp"
 #include "actors/eventlog/journal.hpp"
 #include "continuation/coroutine_continuation.hpp"
-#include "engine/completion.hpp"
+#include "task/completion.hpp"
 #include "replay/replay_session.hpp"
 
 namespace caf {
@@ -40,7 +40,7 @@ class event_based_actor;
 
 namespace actors::detail {
 
-struct engine_core;
+class task_host;
 
 class task_runtime {
 public:
@@ -73,10 +73,10 @@ public:
     std::shared_ptr<detail::completion> entry_state;
   };
 
-  task_runtime(engine_core& core, setup s);
+  task_runtime(task_host& host, setup s);
   ~task_runtime();
 
-  /// The task holds a place among engine_config::max_running_tasks (set by engine_core::admit before
+  /// The task holds a place among engine_config::max_running_tasks (set by admission::admit before
   /// it spawns): it gives it up while it waits for anything but an effect, and when it ends.
   void hold_place() noexcept { place_ = place::held; }
   /// It was cancelled while it waited for admission: it ends as cancelled when it starts, without
@@ -240,7 +240,7 @@ private:
     call,   ///< the child of the pending call, told to cancel, has yet to end
     effect, ///< cancelled gracefully: the running effect handler has yet to end (its result is journaled)
   };
-  /// The task's place among engine_config::max_running_tasks, counted in engine_core::admission (it
+  /// The task's place among engine_config::max_running_tasks, counted by the engine's admission (it
   /// replaces the flags holds_place_ and gave_place_up_).
   enum class place : std::uint8_t {
     none,     ///< not counted: not admitted through admission, or released at its end
@@ -291,7 +291,7 @@ private:
     std::uint32_t ops = 0;            ///< ops so far (CPU charged every 32)
   };
 
-  engine_core& core_;
+  task_host& host_;
   eventlog::task_record rec_;
   std::string input_;
   journal_position pos_;

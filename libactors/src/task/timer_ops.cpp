@@ -2,9 +2,17 @@
 // task sleeps only what is left) and its timer wakes the task; the same timer ends a receive's wait.
 // Member functions of task_runtime.
 
+#include <spdlog/spdlog.h>
+
 #include "task/task_runtime.hpp"
 
-#include "engine/engine_core.hpp"
+#include "task/task_host.hpp"
+#include "actors/effects.hpp"
+#include "actors/engine.hpp"
+#include "actors/eventlog/journal.hpp"
+#include "runtime/work_count.hpp"
+#include "runtime/worker_pool.hpp"
+#include "task/mailbox.hpp"
 #include "runtime/clock.hpp"
 #include "task/runtime_support.hpp"
 
@@ -37,7 +45,7 @@ void task_runtime::on_timer(std::uint32_t seq) {
   if (pending_.o == nullptr || seq != pending_.seq)
     return;
   if (pending_.o->kind == op_kind::receive) { // timed out: journaled, so a replay times out there too
-    core_.mail.stop_waiting(rec_.id);
+    host_.mail().stop_waiting(rec_.id);
     auto& o = *std::exchange(pending_.o, nullptr);
     o.result = std::string(1, '\0');
     auto text = "timed out (" + o.text + ")";

@@ -1,4 +1,4 @@
-#include "engine/completion.hpp"
+#include "task/completion.hpp"
 
 namespace actors::detail {
 
