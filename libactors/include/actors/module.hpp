@@ -120,14 +120,16 @@ using module_entry_fn = const module_descriptor* (*)() noexcept;
 
 /// Whether `a` and `b` denote the same type, also when one comes from a module: a module loaded with
 /// RTLD_LOCAL has its own `std::type_info` objects, so their addresses differ from the program's. Compares
-/// the mangled names, as libstdc++'s operator== does (a type with internal linkage — one in an anonymous
-/// namespace — equals only itself). Thread-safe.
+/// the mangled names, as libstdc++'s operator== does, except that a type involving an anonymous
+/// namespace (internal linkage: its mangled name holds "_GLOBAL__N_") equals only itself. g++ marks such
+/// names and libstdc++ honours the mark; clang++ does not mark them, so there `==` would equate two
+/// translation units' unrelated `(anonymous namespace)::input`. Thread-safe.
 inline bool same_type(const std::type_info& a, const std::type_info& b) noexcept {
-#if defined(__GLIBCXX__)
-  return a == b; // libstdc++ compares by name unless the name marks internal linkage
-#else
-  return &a == &b || std::strcmp(a.name(), b.name()) == 0;
-#endif
+  if (&a == &b)
+    return true;
+  if (std::strstr(a.name(), "_GLOBAL__N_") != nullptr)
+    return false;
+  return std::strcmp(a.name(), b.name()) == 0;
 }
 
 /// Collects what one module registers: versions of functions and effect handlers. The loading program

@@ -269,7 +269,8 @@ caf::expected<std::shared_ptr<const loaded_module>> load_module(const std::strin
   auto shown = quoted_path(abs);
 
   file_descriptor file;
-  file.fd = ::open(abs.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer (fstat then refuses it).
+  file.fd = ::open(abs.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (file.fd < 0) {
     auto e = errno;
     if (e == ENOENT || e == ENOTDIR)
