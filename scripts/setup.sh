@@ -11,7 +11,7 @@ set -euo pipefail
 packages=(
   build-essential g++ cmake ninja-build pkg-config git
   libcaf-dev libboost-serialization-dev libsqlite3-dev sqlite3
-  libspdlog-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev
+  libspdlog-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev libssl-dev
   libyaml-cpp-dev libcpp-httplib-dev libbenchmark-dev
   "$@" # extra packages a caller needs too (scripts/fuzz.sh: clang and libFuzzer; scripts/test.sh
        # with CXX=clang++-16: clang-16)

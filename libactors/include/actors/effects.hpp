@@ -66,6 +66,13 @@ public:
   /// problem reported by `validate()`.
   template <class E, class F>
   effects& handle(F fn) {
+    return add(E::name, make_handler<E>(std::move(fn)));
+  }
+
+  /// The type-erased handler that `handle<E>(fn)` installs, for installing elsewhere (`add`, or a
+  /// module's `module_builder::handle`). Thread-safe.
+  template <class E, class F>
+  static std::shared_ptr<const effect_handler> make_handler(F fn) {
     using result_type = typename E::result_type;
     auto h = std::make_shared<effect_handler>();
     h->type = &typeid(E);
@@ -77,7 +84,7 @@ public:
       else
         return make(fn(e));
     };
-    return add(E::name, std::move(h));
+    return h;
   }
 
   /// Installs a type-erased handler under `name`. Chainable.

@@ -32,6 +32,16 @@ enum class errc : std::uint8_t {
   start_key_conflict,   ///< engine::start with a start key already used by a task of another function.
   journal_in_use,       ///< Another engine serves the journal (holds its lock file): this one may not
                         ///< resume or start tasks on it.
+  module_not_found,     ///< A module file that does not exist or cannot be opened (the path, errno text).
+  not_a_module,         ///< A module path that is a directory, not a shared object, or a shared object
+                        ///< without libactors' entry point (<actors/module.hpp>).
+  module_load_failed,   ///< dlopen refused a shared object (dlerror's text), or the process still has an
+                        ///< earlier, different build of it loaded.
+  incompatible_module,  ///< A module built against another libactors, standard library or layout; the
+                        ///< message names the field: "built against libactors 0.2.0, this is 0.1.0".
+  invalid_module,       ///< A module whose registration threw, registered nothing, or registered an
+                        ///< invalid name, a duplicate or clashing effect types.
+  version_exists,       ///< A module registers a (function, version) that the program already has.
 };
 
 /// Returns the code's name, e.g. "unknown_function".

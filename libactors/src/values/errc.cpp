@@ -33,6 +33,12 @@ std::string_view to_string(errc x) noexcept {
     case errc::unknown_supervisor: return "unknown_supervisor";
     case errc::start_key_conflict: return "start_key_conflict";
     case errc::journal_in_use: return "journal_in_use";
+    case errc::module_not_found: return "module_not_found";
+    case errc::not_a_module: return "not_a_module";
+    case errc::module_load_failed: return "module_load_failed";
+    case errc::incompatible_module: return "incompatible_module";
+    case errc::invalid_module: return "invalid_module";
+    case errc::version_exists: return "version_exists";
   }
   return "unknown";
 }

@@ -2,7 +2,8 @@
 // coroutine task that calls a task performing a user effect whose struct holds a std::string, run on an
 // in-memory journal. The effect is performed as `cx.perform<fetch_balance>(id)` (built inside libactors),
 // the spelling that is safe on every supported compiler, GCC 12 included (README, "Compiler notes").
-// Exits 0 iff both tasks return what they should.
+// Then opens a module built against the package (ledger_module.cpp, module_check.cpp). Exits 0 iff
+// both tasks return what they should and the module loads and answers.
 #include <actors/actors.hpp>
 
 #include <cstdint>
@@ -10,6 +11,8 @@
 #include <string>
 
 #include "ledger.hpp"
+
+int check_module(const char* path); // module_check.cpp
 
 actors::task<std::int64_t> twice(actors::ctx& cx, std::int64_t x) {
   co_await cx.log("twice {}", x);
@@ -38,5 +41,7 @@ int main() {
     return 1;
   }
   std::printf("consumer: twice(21) = %lld\n", static_cast<long long>(*r));
-  return check_balance(eng, "consumer");
+  if (int status = check_balance(eng, "consumer"); status != 0)
+    return status;
+  return check_module(LEDGER_MODULE);
 }
