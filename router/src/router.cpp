@@ -153,22 +153,41 @@ caf::error check_name(std::string_view field, std::string_view name) {
 
 router& router::add_entry(std::string name, std::string version,
                           std::shared_ptr<const function_impl> impl) {
-  if (auto err = check_name("function name", name)) {
-    problems_.push_back(message_of(err));
-    return *this;
-  }
-  if (auto err = check_name("version name of function '" + name + "'", version)) {
-    problems_.push_back(message_of(err));
-    return *this;
-  }
-  if (find(name, version) != nullptr) {
-    problems_.push_back("function '" + name + "' version '" + version + "' registered twice");
-    return *this;
-  }
-  auto& slot = table_[name];
-  slot.versions.push_back(std::make_shared<function_entry>(
+  return add_entry(std::make_shared<function_entry>(
     function_entry{std::move(name), std::move(version), std::move(impl)}));
+}
+
+router& router::add_entry(std::shared_ptr<function_entry> e) {
+  if (!e) {
+    problems_.push_back("a null function entry was registered");
+    return *this;
+  }
+  if (auto err = check_name("function name", e->name)) {
+    problems_.push_back(message_of(err));
+    return *this;
+  }
+  if (auto err = check_name("version name of function '" + e->name + "'", e->version)) {
+    problems_.push_back(message_of(err));
+    return *this;
+  }
+  if (find(e->name, e->version) != nullptr) {
+    problems_.push_back("function '" + e->name + "' version '" + e->version + "' registered twice");
+    return *this;
+  }
+  auto& slot = table_[e->name];
+  slot.versions.push_back(std::move(e));
   return *this;
+}
+
+std::shared_ptr<function_entry> router::find_shared(std::string_view name,
+                                                    std::string_view version) const {
+  auto i = table_.find(name);
+  if (i == table_.end())
+    return nullptr;
+  for (const auto& e : i->second.versions)
+    if (e->version == version)
+      return e;
+  return nullptr;
 }
 
 caf::error router::validate() const {

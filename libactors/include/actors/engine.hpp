@@ -157,6 +157,23 @@ struct shadow_counts {
                                  ///< could not be read (logged)
 };
 
+/// Where a version is in its life in a running engine (DESIGN §11): `active` (routed to); `draining`
+/// (retired: no new work is routed to it, tasks that run it finish on it); `drained` (retired, and no
+/// task runs it any more).
+enum class version_state : std::uint8_t { active, draining, drained };
+
+/// Returns "active", "draining", "drained".
+std::string_view to_string(version_state x) noexcept;
+
+/// One version as engine::versions reports it.
+struct version_info {
+  std::string function;
+  std::string version;
+  version_state state = version_state::active;
+  std::uint64_t module = 0; ///< the module that brought it; 0: compiled into the program
+  std::size_t tasks = 0;    ///< tasks that run it now: running, waiting, or queued for admission
+};
+
 /// A caller-chosen name for one start of a task (engine::start): "order-42", "user-7/signup". A start
 /// with a key already used returns the task started with it instead of starting another.
 struct start_key {
@@ -391,8 +408,34 @@ public:
   /// The journal, or nullptr when journaling is off or the engine failed to start. For tools and tests.
   eventlog::journal* journal() noexcept;
 
-  /// The router this engine routes with.
-  const router& routes() const noexcept;
+  /// The versions this engine routes with now (a copy: versions added or retired later do not show).
+  router routes() const;
+
+  // --- live versions (DESIGN §11) ------------------------------------------------------------------
+  /// Registers `f`, a coroutine function `actors::task<Out>(actors::ctx&, In)`, as version `version`
+  /// of function `fn` in the running engine: routed to at once, as registered versions are (a new
+  /// function's first version is its default; policies may name it from now on). Thread-safe.
+  /// Errors: bad_input (a name check_name refuses), version_exists, wrong_input_type /
+  /// wrong_output_type (the function's other versions take or return other types), or status().
+  template <class F>
+  caf::expected<void> add_version(std::string fn, std::string version, F f) {
+    return add_version_erased(std::move(fn), std::move(version), detail::invoker_factory<F>::make(std::move(f)));
+  }
+
+  /// Retires version `version` of `fn`: no new work is routed to it (the function's default becomes
+  /// its first active version); the tasks that run it — running, waiting, queued for admission, and
+  /// the children calls pin to it — finish on it, and it is `drained` once none is left. Retiring a
+  /// retired version does nothing. Thread-safe.
+  /// Errors: unknown_function / unknown_version; version_in_use naming the routing policy or the
+  /// per-task override that names the version (change or clear it first); or status().
+  caf::expected<void> retire(std::string_view fn, std::string_view version);
+
+  /// Every version of `fn` (of every function if empty) with its state, module and tasks, in
+  /// registration order. Thread-safe.
+  std::vector<version_info> versions(std::string_view fn = {}) const;
+
+  /// Blocks until version `version` of `fn` is drained, or `timeout` passes; returns whether it is.
+  bool await_drained(std::string_view fn, std::string_view version, std::chrono::milliseconds timeout);
 
 private:
   template <class T>
@@ -451,6 +494,8 @@ private:
                                                          std::size_t stride);
 
   caf::expected<std::string> wait_bytes(task_id id, const std::type_info& out_type);
+  caf::expected<void> add_version_erased(std::string fn, std::string version,
+                                         std::shared_ptr<const function_impl> impl);
   caf::expected<void> send_erased(task_id id, std::string type, std::string bytes, std::string text);
 
   struct impl;

@@ -41,7 +41,9 @@ enum class errc : std::uint8_t {
                         ///< message names the field: "built against libactors 0.2.0, this is 0.1.0".
   invalid_module,       ///< A module whose registration threw, registered nothing, or registered an
                         ///< invalid name, a duplicate or clashing effect types.
-  version_exists,       ///< A module registers a (function, version) that the program already has.
+  version_exists,       ///< A (function, version) that the engine already has (engine::add_version, a
+                        ///< module's registration).
+  version_in_use,       ///< engine::retire of a version that a routing policy or override names.
 };
 
 /// Returns the code's name, e.g. "unknown_function".

@@ -100,22 +100,22 @@ caf::expected<std::string> engine::wait_bytes(task_id id, const std::type_info& 
   auto name = [&](const std::string& f, const std::string& v) {
     return "task " + to_string(id) + " (" + f + "@" + v + ")";
   };
-  auto check_type = [&](const std::type_info* t, const std::string& f,
-                        const std::string& v) -> caf::error {
-    if (t != nullptr && *t != out_type)
-      return make_error(errc::wrong_output_type, name(f, v) + " returns " + type_name(*t) +
-                                                   ", not " + type_name(out_type));
+  // By mangled name, as libstdc++ compares types (the version may come from a module, or be gone).
+  auto check_type = [&](const detail::version_signature& sig) -> caf::error {
+    if (sig.output_type != out_type.name())
+      return make_error(errc::wrong_output_type, name(sig.function, sig.version) + " returns " +
+                                                   sig.output_type_name + ", not " + type_name(out_type));
     return {};
   };
   if (auto comp = c.completions.find(id)) {
-    const auto& e = *comp->entry;
-    if (auto err = check_type(&e.impl->output_type(), e.name, e.version))
+    const auto& e = *comp->signature;
+    if (auto err = check_type(e))
       return err;
     auto out = c.completions.wait(id, *comp);
     switch (out.state) {
       case detail::outcome_state::completed: return std::move(out.payload);
       case detail::outcome_state::failed:
-        return make_error(errc::task_failed, name(e.name, e.version) + " failed: " + out.payload);
+        return make_error(errc::task_failed, name(e.function, e.version) + " failed: " + out.payload);
       default: return out.error;
     }
   }
@@ -128,8 +128,8 @@ caf::expected<std::string> engine::wait_bytes(task_id id, const std::type_info& 
     return make_error(errc::unknown_task, "no task " + to_string(id) + " in journal '" +
                                             c.journal->path() + "'");
   const auto& r = **rec;
-  if (auto* entry = c.routes.find(r.function, r.version)) {
-    if (auto err = check_type(&entry->impl->output_type(), r.function, r.version))
+  if (auto v = c.functions.current()->pin(r.function, r.version)) {
+    if (auto err = check_type(*v.signature()))
       return err;
   }
   if (r.status == eventlog::task_status::running)
@@ -200,11 +200,12 @@ caf::error check_children(detail::engine_core& c, const supervision::supervisor_
       auto err = from_router(route.error());
       return make_error(static_cast<errc>(err.code()), where + describe(err).substr(describe(err).find(": ") + 2));
     }
-    auto inv = std::static_pointer_cast<const detail::invoker>(route->entry->impl);
+    const auto& entry = *route->decision.entry;
+    auto inv = std::static_pointer_cast<const detail::invoker>(entry.impl);
     if (!ch.input(inv->input_type()))
       return make_error(errc::wrong_input_type,
-                        where + "function '" + route->entry->name + "' version '" +
-                          route->entry->version + "' takes " + inv->input_type_name() + ", not " +
+                        where + "function '" + entry.name + "' version '" +
+                          entry.version + "' takes " + inv->input_type_name() + ", not " +
                           type_name(*ch.input_type));
   }
   return {};
@@ -439,8 +440,52 @@ eventlog::journal* engine::journal() noexcept {
   return impl_->core ? impl_->core->journal.get() : nullptr;
 }
 
-const router& engine::routes() const noexcept {
-  return impl_->core->routes;
+router engine::routes() const {
+  return impl_->core->functions.current()->routes;
+}
+
+std::string_view to_string(version_state x) noexcept {
+  switch (x) {
+    case version_state::active: return "active";
+    case version_state::draining: return "draining";
+    case version_state::drained: return "drained";
+  }
+  return "?";
+}
+
+caf::expected<void> engine::add_version_erased(std::string fn, std::string version,
+                                               std::shared_ptr<const function_impl> impl) {
+  if (impl_->status)
+    return impl_->status;
+  auto& c = *impl_->core;
+  auto name = fn + "@" + version;
+  if (auto err = c.functions.add(std::move(fn), std::move(version), std::move(impl)))
+    return err;
+  c.log->info("versions: {} added", name);
+  return caf::unit;
+}
+
+caf::expected<void> engine::retire(std::string_view fn, std::string_view version) {
+  if (impl_->status)
+    return impl_->status;
+  auto& c = *impl_->core;
+  if (auto err = c.functions.retire(fn, version, *c.routing.table()))
+    return err;
+  c.log->info("versions: {}@{} retired", fn, version);
+  return caf::unit;
+}
+
+std::vector<version_info> engine::versions(std::string_view fn) const {
+  if (impl_->status)
+    return {};
+  return impl_->core->functions.versions(fn);
+}
+
+bool engine::await_drained(std::string_view fn, std::string_view version,
+                           std::chrono::milliseconds timeout) {
+  if (impl_->status)
+    return false;
+  return impl_->core->functions.await_drained(fn, version, timeout);
 }
 
 } // namespace actors

@@ -36,6 +36,7 @@
 #include "engine/admission.hpp"
 #include "task/completion.hpp"
 #include "engine/engine_lock.hpp"
+#include "engine/function_table.hpp"
 #include "engine/keyed_starts.hpp"
 #include "engine/routing_state.hpp"
 #include "engine/hosts.hpp"
@@ -82,7 +83,8 @@ struct engine_core {
 
   // --- what the engine was built with (immutable once it runs) ------------------------------------
   engine_config cfg;
-  router routes;
+  /// The live function table: every version, added and retired while the engine runs.
+  function_table functions;
   effects fx;
   std::shared_ptr<spdlog::logger> log;      ///< the engine's own messages
   std::shared_ptr<spdlog::logger> task_log; ///< lines from ctx::log
@@ -115,10 +117,11 @@ struct engine_core {
   /// engine's journal). Errors: `journal_in_use`, journal_failure.
   caf::error claim_journal(engine_lock::purpose why = engine_lock::purpose::start);
 
-  /// Routes a call of `fn` in the tree rooted at `root` under the policies in force.
-  caf::expected<route_decision> route(std::string_view fn, std::uint64_t root,
+  /// Routes a call of `fn` in the tree rooted at `root` under the policies in force, against the live
+  /// function table, holding the versions it chose.
+  caf::expected<routed_version> route(std::string_view fn, std::uint64_t root,
                                       std::string_view pinned) const {
-    return routing.route(fn, root, pinned);
+    return functions.route(*routing.table(), fn, root, pinned);
   }
 
   /// Whether `id` is run by a supervisor (which may restart it): its mailbox outlives a run.
@@ -148,10 +151,10 @@ struct engine_core {
   struct prepared_root {
     eventlog::task_record rec;
     std::shared_ptr<const invoker> fn;
-    const function_entry* entry = nullptr;
+    version_ref version;
     std::string input; ///< serialized
     std::string text;  ///< rendered, for the started event
-    const function_entry* shadow = nullptr;
+    version_ref shadow;
   };
   /// Draws the id, routes and encodes the input. Errors: start_root's; nothing is journaled.
   caf::expected<prepared_root> prepare_root(std::string_view fn, std::string_view pinned,

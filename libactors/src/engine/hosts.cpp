@@ -20,8 +20,8 @@ eventlog::journal* engine_task_host::journal() const noexcept {
 const effects& engine_task_host::handlers() const noexcept {
   return core_.fx;
 }
-const router& engine_task_host::functions() const noexcept {
-  return core_.routes;
+std::shared_ptr<const function_snapshot> engine_task_host::functions() const {
+  return core_.functions.current();
 }
 mailboxes& engine_task_host::mail() noexcept {
   return core_.mail;
@@ -50,7 +50,7 @@ task_id engine_task_host::new_id() noexcept {
 std::uint64_t engine_task_host::new_seed() noexcept {
   return core_.ids.seed();
 }
-caf::expected<route_decision> engine_task_host::route(std::string_view fn, std::uint64_t root,
+caf::expected<routed_version> engine_task_host::route(std::string_view fn, std::uint64_t root,
                                                       std::string_view pinned) const {
   return core_.route(fn, root, pinned);
 }

@@ -18,7 +18,7 @@ public:
   const engine_config& config() const noexcept override;
   eventlog::journal* journal() const noexcept override;
   const effects& handlers() const noexcept override;
-  const router& functions() const noexcept override;
+  std::shared_ptr<const function_snapshot> functions() const override;
   mailboxes& mail() noexcept override;
   completion_registry& completions() noexcept override;
   worker_pool& pool() noexcept override;
@@ -28,7 +28,7 @@ public:
   spdlog::logger& task_log() noexcept override;
   task_id new_id() noexcept override;
   std::uint64_t new_seed() noexcept override;
-  caf::expected<route_decision> route(std::string_view fn, std::uint64_t root,
+  caf::expected<routed_version> route(std::string_view fn, std::uint64_t root,
                                       std::string_view pinned) const override;
   caf::actor spawn(std::unique_ptr<task_runtime> rt, bool counted) override;
   void finished(task_id id, outcome out, const caf::actor& parent, std::uint32_t parent_seq,

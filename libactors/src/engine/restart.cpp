@@ -51,8 +51,8 @@ caf::expected<engine_core::restarted_task> engine_core::restart_task(task_id id,
     return make_error(errc::unknown_task, "no task " + to_string(id) + " in journal '" +
                                             journal->path() + "'");
   auto name = "task " + to_string(id) + " (" + (*rec)->function + "@" + (*rec)->version + ")";
-  auto* entry = routes.find((*rec)->function, (*rec)->version);
-  if (entry == nullptr)
+  auto version = functions.current()->pin((*rec)->function, (*rec)->version);
+  if (!version)
     return make_error(errc::unknown_version, name + " cannot restart: " + (*rec)->function + "@" +
                                                (*rec)->version + " is not registered");
   auto evs = journal->events(id.value());
@@ -81,12 +81,13 @@ caf::expected<engine_core::restarted_task> engine_core::restart_task(task_id id,
   s.input = history.front().request;
   s.recorded = std::move(history);
   s.children = std::move(*children);
-  s.fn = std::static_pointer_cast<const invoker>(entry->impl);
-  s.entry = entry;
+  s.fn = std::static_pointer_cast<const invoker>(version.entry().impl);
+  auto signature = version.signature();
+  s.version = std::move(version);
   s.rec = std::move(**rec);
   s.rec.status = eventlog::task_status::running;
   s.rec.finished = 0;
-  auto completion = completions.restart(id, entry); // whoever waits for the task waits for this run
+  auto completion = completions.restart(id, std::move(signature)); // whoever waits for the task waits for this run
   {
     std::lock_guard guard{completion->mx};
     completion->supervised = true;

@@ -57,7 +57,7 @@ caf::expected<void> engine::impl::reload_routing_file(bool force, bool at_start)
     return caf::unit;
   }
   file_text = std::move(*text);
-  auto policies = parse_routing_file(file_text, path, c.routes);
+  auto policies = parse_routing_file(file_text, path, c.functions.current()->routes);
   if (!policies) {
     text_error = from_router(policies.error());
     return refuse(text_error);
@@ -108,8 +108,10 @@ caf::expected<void> engine::set_policy(std::string_view fn, routing_policy p) {
   if (impl_->status)
     return impl_->status;
   auto& c = *impl_->core;
-  if (auto err = routing_table::check(c.routes, fn, p))
+  if (auto err = routing_table::check(c.functions.current()->routes, fn, p))
     return from_router(err);
+  if (auto err = c.functions.check_routable(fn, p))
+    return err;
   c.log->info("routing: {} -> {}", fn, to_string(p));
   eventlog::route_record r{std::string{fn}, 0, std::string{to_string(p.mode)}, p.primary, p.candidate,
                            p.percent, 0};
@@ -137,8 +139,11 @@ caf::expected<void> engine::override_route(task_id root, std::string_view fn,
   if (impl_->status)
     return impl_->status;
   auto& c = *impl_->core;
-  if (auto err = routing_table::check(c.routes, fn, policy::primary(std::string{version})))
+  auto pinned = policy::primary(std::string{version});
+  if (auto err = routing_table::check(c.functions.current()->routes, fn, pinned))
     return from_router(err);
+  if (auto err = c.functions.check_routable(fn, pinned))
+    return err;
   if (auto err = c.check_known_task(root))
     return err;
   c.log->info("routing: {} in the tree of task {} -> {}", fn, to_string(root), version);

@@ -18,18 +18,14 @@ std::optional<policy_mode> mode_of(std::string_view s) {
 
 } // namespace
 
-caf::expected<route_decision> routing_state::route(std::string_view fn, std::uint64_t root,
-                                                   std::string_view pinned) const {
-  return table()->route(core_.routes, fn, root, pinned);
-}
-
 void routing_state::rebuild_locked() {
   auto policies = file_policies_;
+  auto versions = core_.functions.current();
   routing_table t;
   for (const auto& r : runtime_routes_) {
     auto mode = mode_of(r.mode);
     auto p = routing_policy{mode.value_or(policy_mode::primary), r.primary, r.candidate, r.percent};
-    caf::error err = mode ? routing_table::check(core_.routes, r.function, p)
+    caf::error err = mode ? routing_table::check(versions->routes, r.function, p)
                           : make_error(errc::invalid_configuration, "unknown mode '" + r.mode + "'");
     if (err) {
       core_.log->warn("a route in the journal is not applied here: {}{}: {}", quoted_name(r.function),

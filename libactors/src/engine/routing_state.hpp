@@ -31,10 +31,6 @@ class routing_state {
 public:
   explicit routing_state(engine_core& core) : core_(core) {}
 
-  /// Routes a call of `fn` in the tree rooted at `root` under the policies in force (`pinned`: a
-  /// version the caller asked for). Errors: the router's (unknown function or version).
-  caf::expected<route_decision> route(std::string_view fn, std::uint64_t root,
-                                      std::string_view pinned) const;
   /// The table in force (a snapshot: later changes replace it, never modify it).
   std::shared_ptr<const routing_table> table() const { return table_.load(std::memory_order_acquire); }
 

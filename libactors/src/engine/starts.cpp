@@ -22,7 +22,7 @@ engine_core::prepare_root(std::string_view fn, std::string_view pinned, const er
   auto route_to = route(fn, root, pinned);
   if (!route_to)
     return from_router(route_to.error());
-  const auto& entry = *route_to->entry;
+  const auto& entry = *route_to->decision.entry;
   auto inv = std::static_pointer_cast<const invoker>(entry.impl);
   auto bytes = in.encode(in.value, inv->input_type());
   if (!bytes)
@@ -37,14 +37,14 @@ engine_core::prepare_root(std::string_view fn, std::string_view pinned, const er
   rec.version = entry.version;
   rec.input_type = inv->input_type_name();
   rec.created = now_ns();
-  rec.route = describe(*route_to);
+  rec.route = describe(route_to->decision);
   rec.start_key = key;
   p.fn = std::move(inv);
-  p.entry = &entry;
+  p.version = std::move(route_to->version);
   p.input = std::move(*bytes);
   p.text = in.render(in.value);
   if (journal) // a shadow run needs the primary's journal
-    p.shadow = route_to->shadow;
+    p.shadow = std::move(route_to->shadow);
   return p;
 }
 
@@ -59,16 +59,16 @@ engine_core::launch_root(prepared_root p, bool supervised, eventlog::lsn* create
     created = journal->append_task(p.rec, p.input, std::move(p.text));
   if (created_lsn != nullptr)
     *created_lsn = created;
-  auto completion = completions.create(id, p.entry);
+  auto completion = completions.create(id, p.version.signature());
   completion->supervised = supervised; // before it runs: not even its first end escapes its supervisor
   task_runtime::setup s;
   s.rec = std::move(p.rec);
   s.fn = std::move(p.fn);
-  s.entry = p.entry;
+  s.version = std::move(p.version);
   s.input = std::move(p.input);
   s.created_lsn = created;
   s.entry_state = completion;
-  s.shadow = p.shadow;
+  s.shadow = std::move(p.shadow);
   auto rt = std::make_unique<task_runtime>(tasks, std::move(s));
   // engine::start's tasks wait for a place (max_running_tasks); a supervisor's children do not.
   auto actor = supervised ? spawn(std::move(rt)) : admitted.admit(std::move(rt));

@@ -81,7 +81,7 @@ caf::error engine::impl::start() {
 
 caf::error engine::impl::check_config() {
   auto& c = *core;
-  if (auto err = c.routes.validate())
+  if (auto err = c.functions.registration_error())
     return from_router(err);
   if (auto err = c.fx.validate())
     return err;
@@ -157,6 +157,7 @@ caf::error engine::impl::load_routes() {
 
 void engine::impl::resume_unfinished() {
   auto& c = *core;
+  auto versions = c.functions.current();
   auto unfinished = c.journal->unfinished_tasks();
   if (!unfinished) {
     c.log->error("cannot read unfinished tasks: {}", describe(unfinished.error()));
@@ -179,13 +180,13 @@ void engine::impl::resume_unfinished() {
       ended_cancelled = true;
       continue;
     }
-    auto* entry = c.routes.find(rec.function, rec.version);
-    if (entry == nullptr) {
+    auto version = versions->pin(rec.function, rec.version);
+    if (!version) {
       c.log->warn("task {} ({}@{}) is unfinished but {}@{} is not registered: not resumed",
                   to_string(task_id{rec.id}), rec.function, rec.version, rec.function, rec.version);
       continue;
     }
-    auto inv = std::static_pointer_cast<const detail::invoker>(entry->impl);
+    auto inv = std::static_pointer_cast<const detail::invoker>(version.entry().impl);
     if (inv->input_type_name() != rec.input_type) {
       c.log->warn("task {} ({}@{}) is unfinished but its input type {} is not the registered {}: "
                   "not resumed",
@@ -209,10 +210,10 @@ void engine::impl::resume_unfinished() {
     s.recorded = std::move(*events);
     s.children = std::move(*children);
     s.fn = std::move(inv);
-    s.entry = entry;
+    s.version = std::move(version);
     // Routed by a shadow policy before the crash ("shadow v2"): the candidate still shadow-runs.
     if (rec.route.starts_with("shadow "))
-      s.shadow = c.routes.find(rec.function, std::string_view{rec.route}.substr(7));
+      s.shadow = versions->pin(rec.function, std::string_view{rec.route}.substr(7));
     s.rec = std::move(rec);
     ready.push_back(std::move(s));
   }
@@ -221,7 +222,7 @@ void engine::impl::resume_unfinished() {
       c.log->error("cannot journal the end of cancelled tasks: {}", describe(err));
   // Register every outcome before any actor runs: resumed parents attach to resumed children.
   for (auto& s : ready)
-    c.completions.create(task_id{s.rec.id}, s.entry);
+    c.completions.create(task_id{s.rec.id}, s.version.signature());
   for (auto& s : ready) {
     c.stats.resumed.fetch_add(1, std::memory_order_relaxed);
     c.log->info("resuming task {} ({}@{}) from {} journaled events", to_string(task_id{s.rec.id}),

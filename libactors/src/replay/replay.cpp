@@ -10,7 +10,8 @@ namespace actors::detail {
 
 caf::expected<replay_report> run_replay(task_host& host, const routing_table& in_force, recording rec,
                                         const replay_options& opts) {
-  const auto& routes = host.functions();
+  auto versions_now = host.functions();
+  const auto& routes = versions_now->routes;
   auto name = "task " + to_string(task_id{rec.task}) + " (" + rec.function + "@" + rec.version + ")";
   // Versions, weakest first: what the recording ran, the engine's overrides for the tree, the options.
   session_options so;
@@ -54,7 +55,7 @@ caf::expected<replay_report> run_replay(task_host& host, const routing_table& in
   s.rec.input_type = recorded.input_type;
   s.rec.route = "replay";
   s.fn = std::move(inv);
-  s.entry = entry;
+  s.version = versions_now->pin(entry);
   s.input = recorded.input;
   s.session = session;
   host.spawn(std::make_unique<task_runtime>(host, std::move(s)), false);

@@ -79,11 +79,11 @@ std::vector<shadow_counts> shadow_runner::totals() const {
 }
 
 shadow_counts& shadow_runner::counts_locked(const shadow_run& r) {
-  auto& c = totals_[shadow_key{r.candidate->name, r.primary, r.candidate->version}];
+  auto& c = totals_[shadow_key{r.candidate.entry().name, r.primary, r.candidate.entry().version}];
   if (c.function.empty()) {
-    c.function = r.candidate->name;
+    c.function = r.candidate.entry().name;
     c.primary = r.primary;
-    c.candidate = r.candidate->version;
+    c.candidate = r.candidate.entry().version;
   }
   return c;
 }
@@ -108,8 +108,8 @@ void shadow_runner::launch(shadow_run r) {
     if (rec) {
       start(r, std::move(*rec));
     } else {
-      host_.log().error("shadow run of {}@{} for task {} skipped: {}", r.candidate->name,
-                 r.candidate->version, to_string(task_id{r.task}), describe(rec.error()));
+      host_.log().error("shadow run of {}@{} for task {} skipped: {}", r.candidate.entry().name,
+                 r.candidate.entry().version, to_string(task_id{r.task}), describe(rec.error()));
       {
         std::lock_guard guard{mx_};
         ++counts_locked(r).skipped;
@@ -126,17 +126,17 @@ void shadow_runner::start(const shadow_run& r, recording rec) {
   opts.background = true;
   opts.on_end = [this, r](const replay_session& s) { ended(r, s); };
   auto session = std::make_shared<replay_session>(std::move(rec), std::move(opts));
-  auto inv = std::static_pointer_cast<const invoker>(r.candidate->impl);
+  auto inv = std::static_pointer_cast<const invoker>(r.candidate.entry().impl);
   task_runtime::setup s;
   s.rec.id = r.task; // the candidate sees the primary's identity: ctx::id() may feed its requests
   s.rec.root = r.root;
-  s.rec.function = r.candidate->name;
-  s.rec.version = r.candidate->version;
+  s.rec.function = r.candidate.entry().name;
+  s.rec.version = r.candidate.entry().version;
   s.rec.input_type = inv->input_type_name();
   s.rec.created = now_ns();
   s.rec.route = "shadow of " + r.primary;
   s.fn = std::move(inv);
-  s.entry = r.candidate;
+  s.version = r.candidate;
   s.input = session->recorded().input;
   s.session = std::move(session);
   host_.spawn(std::make_unique<task_runtime>(host_, std::move(s)), false);
@@ -155,13 +155,13 @@ void shadow_runner::ended(const shadow_run& r, const replay_session& s) {
     return;
   // An experiment's finding, not a fault of the engine: info, like Scientist's "mismatch" publication.
   host_.log().info("shadow {} {} -> {} diverged on task {} at {} ({}): primary {} | candidate {}",
-            r.candidate->name, r.primary, r.candidate->version, to_string(task_id{r.task}),
+            r.candidate.entry().name, r.primary, r.candidate.entry().version, to_string(task_id{r.task}),
             position_text(point->position), point->what, point->recorded, point->replayed);
   eventlog::divergence_record d;
   d.task = r.task;
-  d.function = r.candidate->name;
+  d.function = r.candidate.entry().name;
   d.primary_version = r.primary;
-  d.candidate_version = r.candidate->version;
+  d.candidate_version = r.candidate.entry().version;
   d.position = point->position;
   d.what = std::move(point->what);
   d.primary_side = std::move(point->recorded);

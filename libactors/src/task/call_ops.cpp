@@ -7,6 +7,7 @@
 #include "task/task_runtime.hpp"
 
 #include "actors/errc.hpp"
+#include "actors/module.hpp"
 #include "task/task_host.hpp"
 #include "actors/effects.hpp"
 #include "actors/engine.hpp"
@@ -26,7 +27,7 @@ using eventlog::event_kind;
 // Routes a call and checks its types. On failure sets o.failed / o.result and returns false.
 // Routes a call: in a session that fixes the function's version (replay), to that version unless the
 // call is pinned; otherwise as any live call.
-caf::expected<route_decision> task_runtime::route_call(const std::string& fn,
+caf::expected<routed_version> task_runtime::route_call(const std::string& fn,
                                                        const std::string& pinned) const {
   if (session_ && pinned.empty())
     if (auto* v = session_->version_for(fn))
@@ -41,10 +42,12 @@ bool task_runtime::prepare_call(op& o, const std::string& pinned) {
     o.result = describe(route.error());
     return false;
   }
-  const auto& entry = *route->entry;
+  const auto& entry = *route->decision.entry;
   auto inv = static_cast<const invoker*>(entry.impl.get());
   o.version = entry.version;
-  pending_.route = *route;
+  pending_.route = route->decision;
+  pending_.version = std::move(route->version);
+  pending_.shadow = std::move(route->shadow);
   auto bytes = o.encode(inv->input_type());
   if (!bytes) {
     o.failed = true;
@@ -52,7 +55,7 @@ bool task_runtime::prepare_call(op& o, const std::string& pinned) {
                inv->input_type_name() + ", not " + type_name(*o.input_type);
     return false;
   }
-  if (*o.output_type != inv->output_type()) {
+  if (!same_type(*o.output_type, inv->output_type())) {
     o.failed = true;
     o.result = "function '" + o.name + "' version '" + entry.version + "' returns " +
                inv->output_type_name() + ", not " + type_name(*o.output_type);
@@ -80,8 +83,9 @@ void task_runtime::dispatch_call(op& o) {
 }
 
 std::uint64_t task_runtime::start_child(const op& o, std::uint32_t seq, caf::actor& actor) {
-  auto route_entry = host_.functions().find(o.name, o.version);
-  auto inv = std::static_pointer_cast<const invoker>(route_entry->impl);
+  // The version prepare_call routed to (held, so it cannot drain before the child has it).
+  auto version = std::move(pending_.version);
+  auto inv = std::static_pointer_cast<const invoker>(version.entry().impl);
   eventlog::task_record child;
   child.id = session_ ? session_->next_child_id([this] { return host_.new_id().value(); })
                      : host_.new_id().value();
@@ -103,12 +107,12 @@ std::uint64_t task_runtime::start_child(const op& o, std::uint32_t seq, caf::act
   s.session = session_;
   s.rec = std::move(child);
   s.fn = std::move(inv);
-  s.entry = route_entry;
+  s.version = std::move(version);
   s.input = o.request;
   s.created_lsn = created;
   s.parent = handle(); // the child reports straight to this actor
   if (host_.journal() && !session_) // no shadow runs inside shadow runs
-    s.shadow = pending_.route.shadow;
+    s.shadow = std::move(pending_.shadow);
   s.recorders = shadowing_.recorders;
   s.spawned = o.kind == op_kind::spawn;
   actor = host_.spawn(std::make_unique<task_runtime>(host_, std::move(s)), false);

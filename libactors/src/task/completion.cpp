@@ -2,9 +2,10 @@
 
 namespace actors::detail {
 
-std::shared_ptr<completion> completion_registry::create(task_id id, const function_entry* entry) {
+std::shared_ptr<completion> completion_registry::create(task_id id,
+                                                        std::shared_ptr<const version_signature> signature) {
   auto c = std::make_shared<completion>();
-  c->entry = entry;
+  c->signature = std::move(signature);
   auto& s = shard_of(id);
   std::lock_guard guard{s.mx};
   s.entries[id] = c;
@@ -86,17 +87,18 @@ void completion_registry::publish(task_id id, completion& c) {
   }
 }
 
-std::shared_ptr<completion> completion_registry::restart(task_id id, const function_entry* entry) {
+std::shared_ptr<completion> completion_registry::restart(task_id id,
+                                                         std::shared_ptr<const version_signature> signature) {
   if (auto c = find(id)) {
     std::lock_guard guard{c->mx};
     if (!c->done) {
-      c->entry = entry;
+      c->signature = signature;
       c->held = false;
       c->result = outcome{};
       return c;
     }
   }
-  return create(id, entry);
+  return create(id, std::move(signature));
 }
 
 void completion_registry::set_supervised(task_id id, bool on) {

@@ -21,6 +21,7 @@
 
 #include "actors/router.hpp"
 #include "actors/task_id.hpp"
+#include "task/version_ref.hpp"
 
 namespace actors::detail {
 
@@ -39,7 +40,9 @@ struct outcome {
 };
 
 struct completion {
-  const function_entry* entry = nullptr; ///< What the task runs (owned by the engine's router).
+  /// What the task runs: names and output type, owned by the engine (it outlives the version, which
+  /// may be retired and unloaded while this entry is kept for a later wait).
+  std::shared_ptr<const version_signature> signature;
   caf::actor_addr actor;                 ///< The task's actor (weak), while it runs; guarded by mx.
   caf::actor_addr exited;                ///< The last actor of the task that quit; guarded by mx.
   bool cancel_pending = false;           ///< Cancelled before it had an actor; guarded by mx.
@@ -83,7 +86,7 @@ public:
   void set_retain_bound(std::size_t n) noexcept { retain_bound_ = n; }
 
   /// Registers a running task.
-  std::shared_ptr<completion> create(task_id id, const function_entry* entry);
+  std::shared_ptr<completion> create(task_id id, std::shared_ptr<const version_signature> signature);
 
   /// The entry of `id`, or nullptr (never registered, already waited for, or dropped).
   std::shared_ptr<completion> find(task_id id) const;
@@ -97,7 +100,7 @@ public:
   void complete(task_id id, outcome out, completion* entry = nullptr);
 
   /// The entry of a task a supervisor runs again: the existing one, its waiters kept, or a new one.
-  std::shared_ptr<completion> restart(task_id id, const function_entry* entry);
+  std::shared_ptr<completion> restart(task_id id, std::shared_ptr<const version_signature> signature);
 
   /// Marks `id` supervised (its ends are held) or, with false, lets it go: a held end is reported now.
   void set_supervised(task_id id, bool on);

@@ -19,6 +19,7 @@
 #include "actors/router.hpp"
 #include "actors/task_id.hpp"
 #include "runtime/sharded_counter.hpp"
+#include "task/version_ref.hpp"
 
 namespace spdlog {
 class logger;
@@ -47,7 +48,7 @@ struct shadow_run {
   std::uint64_t task = 0;
   std::uint64_t root = 0;
   std::string primary;                       ///< the version that served the task
-  const function_entry* candidate = nullptr; ///< the version that shadow-runs
+  version_ref candidate;                     ///< the version that shadow-runs (held until it has)
   /// The primary's tree as it ran (in memory), or nullptr: read it from the journal.
   std::shared_ptr<recording> recorded;
 };
@@ -65,8 +66,9 @@ public:
   /// The journal, or nullptr when journaling is off.
   virtual eventlog::journal* journal() const noexcept = 0;
   virtual const effects& handlers() const noexcept = 0;
-  /// Every registered version (for pinned lookups and replays; routing goes through route()).
-  virtual const router& functions() const noexcept = 0;
+  /// Every version the engine has now, retired ones included (for replays and lookups by name;
+  /// routing goes through route()).
+  virtual std::shared_ptr<const function_snapshot> functions() const = 0;
   virtual mailboxes& mail() noexcept = 0;
   virtual completion_registry& completions() noexcept = 0;
   virtual worker_pool& pool() noexcept = 0;
@@ -81,8 +83,9 @@ public:
   virtual std::uint64_t new_seed() noexcept = 0;
 
   // --- the engine's decisions and actions ---------------------------------------------------------
-  /// Routes a call of `fn` in the tree rooted at `root` under the policies in force.
-  virtual caf::expected<route_decision> route(std::string_view fn, std::uint64_t root,
+  /// Routes a call of `fn` in the tree rooted at `root` under the policies in force, holding the
+  /// versions it chose. Errors: unknown function or version (or every version retired).
+  virtual caf::expected<routed_version> route(std::string_view fn, std::uint64_t root,
                                               std::string_view pinned) const = 0;
   /// Spawns the actor that runs `rt` (a shadow run's on the shadow runs' actor system) and counts it in
   /// flight unless `counted` already.

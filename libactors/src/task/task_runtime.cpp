@@ -50,6 +50,7 @@ std::chrono::nanoseconds thread_cpu() noexcept {
 
 task_runtime::task_runtime(task_host& host, setup s)
   : host_(host),
+    version_(std::move(s.version)),
     rec_(std::move(s.rec)),
     input_(std::move(s.input)),
     pos_{.recorded = std::move(s.recorded), .last_lsn = s.created_lsn},
@@ -59,7 +60,7 @@ task_runtime::task_runtime(task_host& host, setup s)
     parent_(std::move(s.parent)),
     completion_(std::move(s.entry_state)),
     session_(std::move(s.session)),
-    shadowing_{.shadow = s.shadow, .recorders = std::move(s.recorders)},
+    shadowing_{.shadow = std::move(s.shadow), .recorders = std::move(s.recorders)},
     spawned_by_parent_(s.spawned) {
   for (auto& c : s.children)
     children_.journaled.emplace(c.parent_seq, std::move(c));
@@ -409,7 +410,7 @@ void task_runtime::complete() {
   if (shadowing_.shadow) {
     if (shadowing_.own && shadowing_.own->concurrent)
       shadowing_.own.reset(); // read back from the journal, in depth-first order
-    shadow = shadow_run{rec_.id, rec_.root, rec_.version, shadowing_.shadow, std::move(shadowing_.own)};
+    shadow = shadow_run{rec_.id, rec_.root, rec_.version, std::move(shadowing_.shadow), std::move(shadowing_.own)};
     if (auto& r = shadow->recorded) {
       r->failed = ev.kind == event_kind::failed;
       r->output = ev.result;

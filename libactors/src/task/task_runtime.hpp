@@ -33,6 +33,7 @@
 #include "continuation/coroutine_continuation.hpp"
 #include "task/completion.hpp"
 #include "replay/replay_session.hpp"
+#include "task/version_ref.hpp"
 
 namespace caf {
 class event_based_actor;
@@ -48,7 +49,9 @@ public:
   struct setup {
     eventlog::task_record rec;
     std::shared_ptr<const invoker> fn;
-    const function_entry* entry = nullptr;       ///< what `fn` is registered as (router-owned)
+    /// The version `fn` is, held for the task's life (so a retired version drains only once its
+    /// tasks have ended).
+    version_ref version;
     std::string input;                           ///< serialized input
     std::vector<eventlog::event> recorded;       ///< events after `started` (resume only)
     std::vector<eventlog::task_record> children; ///< journaled children (resume only)
@@ -62,7 +65,7 @@ public:
     std::shared_ptr<replay_session> session;
     /// Once this task has finished (completed or failed) and its end is durable, this version of the
     /// same function shadow-runs against its journal (the task was routed by a shadow policy).
-    const function_entry* shadow = nullptr;
+    version_ref shadow;
     /// Recordings of shadowed ancestors' trees this task's leaf effects belong to (in memory, so a
     /// shadow run need not read the journal back). Children inherit them.
     std::vector<std::shared_ptr<recording>> recorders;
@@ -152,7 +155,7 @@ private:
   /// is told when to try again).
   bool try_send(op& o, std::uint32_t seq);
   bool prepare_call(op& o, const std::string& pinned);
-  caf::expected<route_decision> route_call(const std::string& fn, const std::string& pinned) const;
+  caf::expected<routed_version> route_call(const std::string& fn, const std::string& pinned) const;
   std::uint64_t draw(std::uint64_t n);
   void dispatch_effect(op& o);
   /// Adds a leaf effect this task journaled to the recordings it belongs to.
@@ -265,6 +268,8 @@ private:
     caf::actor child_actor;        ///< the child started for the pending call (not for resumed children)
     std::uint32_t join_seq = 0;    ///< the spawn seq of the child the pending join waits for
     route_decision route;          ///< how the call being prepared was routed
+    version_ref version;           ///< the version route chose (handed to the child it starts)
+    version_ref shadow;            ///< route's shadow candidate
     std::int64_t sleep_until = 0;  ///< the deadline (ns since the epoch) of the sleep being prepared
   };
   /// Its children: those a resumed task's journal names, and those ctx::spawn started (its nursery).
@@ -281,7 +286,7 @@ private:
   };
   /// What the task's leaf effects are recorded for: shadow runs compare against these recordings.
   struct shadowing_state {
-    const function_entry* shadow = nullptr;            ///< setup::shadow
+    version_ref shadow;                                ///< setup::shadow
     std::vector<std::shared_ptr<recording>> recorders; ///< setup::recorders, then `own`
     std::shared_ptr<recording> own;                    ///< this task's tree, when it is shadowed
   };
@@ -292,6 +297,9 @@ private:
   };
 
   task_host& host_;
+  /// setup::version: declared first, so the task lets go of its version only once its frames, its
+  /// children's handles and everything else of it are gone.
+  version_ref version_;
   eventlog::task_record rec_;
   std::string input_;
   journal_position pos_;

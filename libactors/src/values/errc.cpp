@@ -39,6 +39,7 @@ std::string_view to_string(errc x) noexcept {
     case errc::incompatible_module: return "incompatible_module";
     case errc::invalid_module: return "invalid_module";
     case errc::version_exists: return "version_exists";
+    case errc::version_in_use: return "version_in_use";
   }
   return "unknown";
 }

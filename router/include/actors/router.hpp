@@ -114,6 +114,15 @@ public:
   /// Registers an already type-erased function. Chainable; errors as for `add`.
   router& add_entry(std::string name, std::string version, std::shared_ptr<const function_impl> impl);
 
+  /// Registers `e` itself (not a copy): find() and resolve() of this router then return `e.get()`, as
+  /// they do in every router that holds the same entry (an engine's live function table builds its
+  /// routing snapshots this way, so an entry keeps its address while versions come and go).
+  /// Chainable; errors as for `add`.
+  router& add_entry(std::shared_ptr<function_entry> e);
+
+  /// The entry for exactly (name, version) as this router holds it (shared), or nullptr.
+  std::shared_ptr<function_entry> find_shared(std::string_view name, std::string_view version) const;
+
   /// Returns the first registration problem, or an empty error if the table is consistent.
   [[nodiscard]] caf::error validate() const;
 
