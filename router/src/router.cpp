@@ -179,17 +179,6 @@ router& router::add_entry(std::shared_ptr<function_entry> e) {
   return *this;
 }
 
-std::shared_ptr<function_entry> router::find_shared(std::string_view name,
-                                                    std::string_view version) const {
-  auto i = table_.find(name);
-  if (i == table_.end())
-    return nullptr;
-  for (const auto& e : i->second.versions)
-    if (e->version == version)
-      return e;
-  return nullptr;
-}
-
 caf::error router::validate() const {
   if (problems_.empty())
     return {};

@@ -59,7 +59,7 @@ class ctx {
 public:
   using clock = std::chrono::system_clock;
 
-  explicit ctx(detail::task_runtime* rt) noexcept : rt_(rt) {}
+  explicit ctx(detail::runtime_base* rt) noexcept : rt_(rt) {}
   ctx(const ctx&) = delete;
   ctx& operator=(const ctx&) = delete;
 
@@ -201,7 +201,7 @@ private:
 
   /// The op of effect `e`; `value` is left for the caller to point at the awaited effect.
   template <class E>
-  static detail::op effect_op(detail::task_runtime* rt, const E& e) {
+  static detail::op effect_op(detail::runtime_base* rt, const E& e) {
     detail::op o;
     o.kind = detail::op_kind::effect;
     o.name = E::name;
@@ -280,13 +280,13 @@ public:
   }
 
   /// This task's id, its call tree's root, and what it runs.
-  task_id id() const noexcept;
-  task_id root() const noexcept;
-  const std::string& function() const noexcept;
-  const std::string& version_name() const noexcept;
+  task_id id() const noexcept { return task_id{rt_->ops->id(*rt_)}; }
+  task_id root() const noexcept { return task_id{rt_->ops->root(*rt_)}; }
+  const std::string& function() const noexcept { return rt_->ops->function(*rt_); }
+  const std::string& version_name() const noexcept { return rt_->ops->version(*rt_); }
 
   /// True while effects are being answered from the journal (resume); false once running live.
-  bool replaying() const noexcept;
+  bool replaying() const noexcept { return rt_->ops->replaying(*rt_); }
 
 private:
   template <class T>
@@ -295,7 +295,7 @@ private:
   /// Spawn's awaiter: like an op, but yields the child's handle.
   template <class T>
   struct spawn_awaiter {
-    detail::task_runtime* rt;
+    detail::runtime_base* rt;
     detail::op o;
     bool await_ready() { return detail::begin_op(rt, o); }
     void await_suspend(std::coroutine_handle<> h) { detail::suspend_op(rt, o, h); }
@@ -346,7 +346,7 @@ private:
   struct owned_effect_awaiter {
     using result_type = typename E::result_type;
     template <class... Args>
-    owned_effect_awaiter(detail::task_runtime* rt, Args&&... args)
+    owned_effect_awaiter(detail::runtime_base* rt, Args&&... args)
       : effect{std::forward<Args>(args)...}, inner{rt, effect_op(rt, effect)} {}
     bool await_ready() {
       inner.o.value = &effect;
@@ -359,7 +359,7 @@ private:
     detail::op_awaiter<result_type, decode_bytes<result_type>> inner;
   };
 
-  detail::task_runtime* rt_;
+  detail::runtime_base* rt_;
 };
 
 /// A spawned child task (ctx::spawn): `co_await` it to join it. A handle belongs to the task that
@@ -380,9 +380,9 @@ public:
 
 private:
   friend class ctx;
-  spawned(detail::task_runtime* rt, std::uint32_t seq, std::uint64_t id)
+  spawned(detail::runtime_base* rt, std::uint32_t seq, std::uint64_t id)
     : rt_(rt), seq_(seq), id_(id) {}
-  detail::task_runtime* rt_;
+  detail::runtime_base* rt_;
   std::uint32_t seq_;
   std::uint64_t id_;
 };

@@ -93,6 +93,12 @@ public:
   /// The handler for effect `name`, or nullptr.
   const effect_handler* find(std::string_view name) const noexcept;
 
+  /// The handler for effect `name` as this table holds it (shared), or nullptr.
+  std::shared_ptr<const effect_handler> find_shared(std::string_view name) const;
+
+  /// The names of the installed effects, sorted.
+  std::vector<std::string> names() const;
+
   /// Returns the first registration problem, or an empty error.
   [[nodiscard]] caf::error validate() const;
 

@@ -174,6 +174,18 @@ struct version_info {
   std::size_t tasks = 0;    ///< tasks that run it now: running, waiting, or queued for admission
 };
 
+/// Identifies a module loaded into an engine (engine::load_module); never 0.
+using module_id = std::uint64_t;
+
+/// One loaded module as engine::modules reports it.
+struct module_info {
+  module_id id = 0;
+  std::string name;                  ///< the ACTORS_MODULE name
+  std::string path;                  ///< absolute
+  std::string content_hash;          ///< SHA-256 of the file at load time, hex
+  std::vector<std::string> versions; ///< what it registered, "function@version"
+};
+
 /// A caller-chosen name for one start of a task (engine::start): "order-42", "user-7/signup". A start
 /// with a key already used returns the task started with it instead of starting another.
 struct start_key {
@@ -436,6 +448,25 @@ public:
 
   /// Blocks until version `version` of `fn` is drained, or `timeout` passes; returns whether it is.
   bool await_drained(std::string_view fn, std::string_view version, std::chrono::milliseconds timeout);
+
+  /// Loads the module (a shared library with an ACTORS_MODULE entry point, <actors/module.hpp>) at
+  /// `path` and adds its versions (active) and effect handlers to the running engine, all or nothing.
+  /// Thread-safe. Errors, each naming the path: module_not_found (no such file, or unreadable),
+  /// not_a_module (not a shared object, or no entry point), module_load_failed (dlopen's error),
+  /// incompatible_module (built against another libactors or standard library: the field that
+  /// differs), invalid_module (its registration threw or registered nothing or something invalid, or
+  /// it handles an effect that already has a handler), version_exists (a version the engine has),
+  /// wrong_input_type / wrong_output_type (other types than the function's other versions); status().
+  caf::expected<module_id> load_module(const std::string& path);
+
+  /// Unloads module `id`: its versions and handlers leave the engine, and its library is closed once
+  /// nothing runs its code any more. Every version of the module must be drained first (retire, then
+  /// let its tasks finish). Thread-safe. Errors: unknown_module; module_in_use naming each version that
+  /// is active or draining and its tasks; status().
+  caf::expected<void> unload_module(module_id id);
+
+  /// The modules loaded now, in load order.
+  std::vector<module_info> modules() const;
 
 private:
   template <class T>

@@ -44,6 +44,9 @@ enum class errc : std::uint8_t {
   version_exists,       ///< A (function, version) that the engine already has (engine::add_version, a
                         ///< module's registration).
   version_in_use,       ///< engine::retire of a version that a routing policy or override names.
+  unknown_module,       ///< No module with that id is loaded in this engine.
+  module_in_use,        ///< engine::unload_module of a module with a version that is not drained (the
+                        ///< message names the versions and their tasks).
 };
 
 /// Returns the code's name, e.g. "unknown_function".

@@ -481,6 +481,26 @@ std::vector<version_info> engine::versions(std::string_view fn) const {
   return impl_->core->functions.versions(fn);
 }
 
+caf::expected<module_id> engine::load_module(const std::string& path) {
+  if (impl_->status)
+    return impl_->status;
+  return impl_->core->modules.load(path);
+}
+
+caf::expected<void> engine::unload_module(module_id id) {
+  if (impl_->status)
+    return impl_->status;
+  if (auto err = impl_->core->modules.unload(id))
+    return err;
+  return caf::unit;
+}
+
+std::vector<module_info> engine::modules() const {
+  if (impl_->status)
+    return {};
+  return impl_->core->modules.list();
+}
+
 bool engine::await_drained(std::string_view fn, std::string_view version,
                            std::chrono::milliseconds timeout) {
   if (impl_->status)

@@ -30,7 +30,7 @@ caf::error from_router(const caf::error& err) {
 }
 
 engine_core::engine_core(engine_config config, router r, effects e)
-  : cfg(std::move(config)), functions(r), fx(std::move(e)),
+  : cfg(std::move(config)), functions(r), handlers(e),
     supervisors(std::make_unique<supervision_state>()) {}
 
 engine_core::~engine_core() {

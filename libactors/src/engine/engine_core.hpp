@@ -35,9 +35,11 @@
 #include "actors/routing.hpp"
 #include "engine/admission.hpp"
 #include "task/completion.hpp"
+#include "engine/effect_table.hpp"
 #include "engine/engine_lock.hpp"
 #include "engine/function_table.hpp"
 #include "engine/keyed_starts.hpp"
+#include "engine/module_registry.hpp"
 #include "engine/routing_state.hpp"
 #include "engine/hosts.hpp"
 #include "engine/task_ids.hpp"
@@ -85,7 +87,8 @@ struct engine_core {
   engine_config cfg;
   /// The live function table: every version, added and retired while the engine runs.
   function_table functions;
-  effects fx;
+  /// The live effect handlers: the program's and those of loaded modules.
+  effect_table handlers;
   std::shared_ptr<spdlog::logger> log;      ///< the engine's own messages
   std::shared_ptr<spdlog::logger> task_log; ///< lines from ctx::log
 
@@ -100,6 +103,9 @@ struct engine_core {
   mailboxes mail;
   admission admitted{*this, cfg.max_running_tasks};
   keyed_starts keyed{*this};
+  /// The modules loaded into this engine (their versions are in `functions`, their handlers in
+  /// `handlers`).
+  module_registry modules{*this};
   /// Supervisors of this engine (supervisor/), and what they may ask of it.
   std::unique_ptr<supervision_state> supervisors;
   engine_supervisor_host supervision{*this};

@@ -4,6 +4,7 @@
 
 #include "actors/errc.hpp"
 #include "actors/module.hpp"
+#include "modules/loaded_module.hpp"
 
 namespace actors::detail {
 
@@ -25,16 +26,8 @@ version_state state_of(const live_version& v) noexcept {
 function_table::function_table(const router& initial) : registration_(initial.validate()) {
   std::lock_guard guard{mx_};
   for (const auto& fn : initial.functions())
-    for (const auto& v : initial.versions(fn)) {
-      auto lv = std::make_shared<live_version>();
-      lv->entry = initial.find_shared(fn, v);
-      const auto& out = lv->entry->impl->output_type();
-      lv->signature = std::make_shared<const version_signature>(
-        version_signature{fn, v, out.name(), type_name(out)});
-      lv->order = next_order_++;
-      lv->drained = [this](const live_version& x) { on_drained(x); };
-      versions_.push_back(std::move(lv));
-    }
+    for (const auto& v : initial.versions(fn))
+      insert_locked(*initial.find(fn, v), 0);
   publish_locked();
 }
 
@@ -80,6 +73,39 @@ caf::expected<routed_version> function_table::route(const routing_table& in_forc
   return r;
 }
 
+caf::error function_table::check_locked(const std::string& fn, const std::string& version,
+                                        const function_impl& impl, const std::string& who) const {
+  if (find_locked(fn, version))
+    return make_error(errc::version_exists, who + ": function '" + fn + "' already has a version '" + version + "'");
+  for (const auto& v : versions_) {
+    if (v->entry->name != fn)
+      continue;
+    const auto& other = *v->entry->impl;
+    if (!same_type(other.input_type(), impl.input_type()))
+      return make_error(errc::wrong_input_type,
+                        who + ": " + qualified(fn, version) + " takes " + type_name(impl.input_type()) +
+                          ", but " + qualified(fn, v->entry->version) + " takes " + type_name(other.input_type()));
+    if (!same_type(other.output_type(), impl.output_type()))
+      return make_error(errc::wrong_output_type,
+                        who + ": " + qualified(fn, version) + " returns " + type_name(impl.output_type()) +
+                          ", but " + qualified(fn, v->entry->version) + " returns " +
+                          type_name(other.output_type()));
+  }
+  return {};
+}
+
+void function_table::insert_locked(function_entry e, std::uint64_t module) {
+  auto lv = std::make_shared<live_version>();
+  const auto& out = e.impl->output_type();
+  lv->signature = std::make_shared<const version_signature>(
+    version_signature{e.name, e.version, out.name(), type_name(out)});
+  lv->entry = std::make_shared<function_entry>(std::move(e));
+  lv->module = module;
+  lv->order = next_order_++;
+  lv->drained = [this](const live_version& x) { on_drained(x); };
+  versions_.push_back(std::move(lv));
+}
+
 caf::error function_table::add(std::string fn, std::string version,
                                std::shared_ptr<const function_impl> impl, std::uint64_t module) {
   if (auto err = check_name("function name", fn))
@@ -89,33 +115,64 @@ caf::error function_table::add(std::string fn, std::string version,
   if (!impl)
     return make_error(errc::bad_input, "version " + qualified(fn, version) + " has no code (a null impl)");
   std::lock_guard guard{mx_};
-  if (find_locked(fn, version))
-    return make_error(errc::version_exists, "function '" + fn + "' already has a version '" + version + "'");
-  for (const auto& v : versions_) {
-    if (v->entry->name != fn)
-      continue;
-    const auto& other = *v->entry->impl;
-    if (!same_type(other.input_type(), impl->input_type()))
-      return make_error(errc::wrong_input_type,
-                        qualified(fn, version) + " takes " + type_name(impl->input_type()) + ", but " +
-                          qualified(fn, v->entry->version) + " takes " + type_name(other.input_type()));
-    if (!same_type(other.output_type(), impl->output_type()))
-      return make_error(errc::wrong_output_type,
-                        qualified(fn, version) + " returns " + type_name(impl->output_type()) +
-                          ", but " + qualified(fn, v->entry->version) + " returns " +
-                          type_name(other.output_type()));
-  }
-  auto lv = std::make_shared<live_version>();
-  const auto& out = impl->output_type();
-  lv->signature = std::make_shared<const version_signature>(
-    version_signature{fn, version, out.name(), type_name(out)});
-  lv->entry = std::make_shared<function_entry>(function_entry{std::move(fn), std::move(version), std::move(impl)});
-  lv->module = module;
-  lv->order = next_order_++;
-  lv->drained = [this](const live_version& x) { on_drained(x); };
-  versions_.push_back(std::move(lv));
+  if (auto err = check_locked(fn, version, *impl, "add_version " + qualified(fn, version)))
+    return err;
+  insert_locked(function_entry{std::move(fn), std::move(version), std::move(impl)}, module);
   publish_locked();
   return {};
+}
+
+caf::error function_table::check_module_locked(const std::string& path,
+                                               const std::vector<function_entry>& fns) const {
+  auto who = "module " + quoted_path(path);
+  for (std::size_t i = 0; i < fns.size(); ++i) {
+    if (auto err = check_locked(fns[i].name, fns[i].version, *fns[i].impl, who))
+      return err;
+    for (std::size_t j = 0; j < i; ++j) // versions of one function within the module agree too
+      if (fns[j].name == fns[i].name &&
+          (!same_type(fns[j].impl->input_type(), fns[i].impl->input_type()) ||
+           !same_type(fns[j].impl->output_type(), fns[i].impl->output_type())))
+        return make_error(errc::wrong_input_type, who + ": " + qualified(fns[i].name, fns[i].version) +
+                                                    " and " + qualified(fns[j].name, fns[j].version) +
+                                                    " take or return different types");
+  }
+  return {};
+}
+
+caf::error function_table::check_module(const std::string& path, const std::vector<function_entry>& fns) const {
+  std::lock_guard guard{mx_};
+  return check_module_locked(path, fns);
+}
+
+caf::error function_table::add_module(std::uint64_t module, const std::string& path,
+                                      const std::vector<function_entry>& fns) {
+  std::lock_guard guard{mx_};
+  if (auto err = check_module_locked(path, fns))
+    return err;
+  for (const auto& e : fns)
+    insert_locked(e, module);
+  publish_locked();
+  return {};
+}
+
+std::vector<version_info> function_table::undrained(std::uint64_t module) const {
+  std::vector<version_info> out;
+  std::lock_guard guard{mx_};
+  for (const auto& v : versions_)
+    if (v->module == module && state_of(*v) != version_state::drained)
+      out.push_back(version_info{v->entry->name, v->entry->version, state_of(*v), v->module,
+                                 v->holders.load(std::memory_order_acquire)});
+  return out;
+}
+
+bool function_table::remove_module(std::uint64_t module) {
+  std::lock_guard guard{mx_};
+  for (const auto& v : versions_)
+    if (v->module == module && state_of(*v) != version_state::drained)
+      return false;
+  std::erase_if(versions_, [&](const auto& v) { return v->module == module; });
+  publish_locked();
+  return true;
 }
 
 caf::error function_table::retire(std::string_view fn, std::string_view version,

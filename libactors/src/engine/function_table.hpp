@@ -59,6 +59,21 @@ public:
   caf::error add(std::string fn, std::string version, std::shared_ptr<const function_impl> impl,
                  std::uint64_t module = 0);
 
+  /// Adds every version `fns` of module `module` (loaded from `path`), active, or none of them.
+  /// Errors: version_exists (the table has one of them), wrong_input_type / wrong_output_type (one
+  /// takes or returns another type than a version of the same function), each naming the module's path.
+  caf::error add_module(std::uint64_t module, const std::string& path, const std::vector<function_entry>& fns);
+  /// add_module's checks alone (nothing is added).
+  caf::error check_module(const std::string& path, const std::vector<function_entry>& fns) const;
+
+  /// What stops module `module`'s versions from being removed: the versions that are active or still
+  /// draining, with their holders ("lookupUser@v2 is active"); empty when every one is drained.
+  std::vector<version_info> undrained(std::uint64_t module) const;
+  /// Removes module `module`'s versions if every one is drained (else returns false and changes
+  /// nothing). A holder that pins one of them from an older snapshot afterwards keeps it alive (and its
+  /// code loaded) until it lets go.
+  bool remove_module(std::uint64_t module);
+
   /// Retires (fn, version): no new work is routed to it. Errors: unknown_function / unknown_version;
   /// version_in_use naming the policy or override of `in_force` that names it. Retiring a retired
   /// version is not an error.
@@ -84,6 +99,13 @@ private:
   void publish_locked();
   void on_drained(const live_version& v);
   std::shared_ptr<live_version> find_locked(std::string_view fn, std::string_view version) const;
+  /// add()'s checks of (fn, version, impl) against the table (needs mx_); `who` names the newcomer.
+  caf::error check_locked(const std::string& fn, const std::string& version, const function_impl& impl,
+                          const std::string& who) const;
+  /// add_module's checks (needs mx_).
+  caf::error check_module_locked(const std::string& path, const std::vector<function_entry>& fns) const;
+  /// Appends a new live version (needs mx_; publish after).
+  void insert_locked(function_entry e, std::uint64_t module);
 
   std::atomic<std::shared_ptr<const function_snapshot>> current_;
   mutable std::mutex mx_;

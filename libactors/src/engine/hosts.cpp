@@ -17,8 +17,8 @@ const engine_config& engine_task_host::config() const noexcept {
 eventlog::journal* engine_task_host::journal() const noexcept {
   return core_.journal.get();
 }
-const effects& engine_task_host::handlers() const noexcept {
-  return core_.fx;
+std::shared_ptr<const effect_handler> engine_task_host::handler(std::string_view name) const {
+  return core_.handlers.find(name);
 }
 std::shared_ptr<const function_snapshot> engine_task_host::functions() const {
   return core_.functions.current();

@@ -17,7 +17,7 @@ public:
 
   const engine_config& config() const noexcept override;
   eventlog::journal* journal() const noexcept override;
-  const effects& handlers() const noexcept override;
+  std::shared_ptr<const effect_handler> handler(std::string_view name) const override;
   std::shared_ptr<const function_snapshot> functions() const override;
   mailboxes& mail() noexcept override;
   completion_registry& completions() noexcept override;

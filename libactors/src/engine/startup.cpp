@@ -83,7 +83,7 @@ caf::error engine::impl::check_config() {
   auto& c = *core;
   if (auto err = c.functions.registration_error())
     return from_router(err);
-  if (auto err = c.fx.validate())
+  if (auto err = c.handlers.registration_error())
     return err;
   if (c.cfg.scheduler_policy != "sharing" && c.cfg.scheduler_policy != "stealing")
     return make_error(errc::invalid_configuration, "engine_config::scheduler_policy is '" +

@@ -1,73 +1,37 @@
-// ctx's side of the engine: the out-of-line accessors of actors::ctx, and the awaiter entry points its
-// templates call (declared in actors/detail/op.hpp) — how a coroutine's co_await reaches its task's
-// runtime (task_runtime::begin, then task_runtime::suspend with the awaiting coroutine in op::waiter).
+// ctx's side of the engine: the runtime's entry points (runtime_ops, actors/detail/op.hpp) that ctx and
+// its awaiters call through the runtime they hold — how a coroutine's co_await reaches its task's
+// runtime (task_runtime::begin, then task_runtime::suspend with the awaiting coroutine in op::waiter),
+// also from a module's code (op_failure.cpp throws what a failed op throws).
 
 #include "actors/ctx.hpp"
 
-#include "continuation/journal_match.hpp"
 #include "task/task_runtime.hpp"
-
-namespace actors {
-
-task_id ctx::id() const noexcept {
-  return rt_->id();
-}
-
-task_id ctx::root() const noexcept {
-  return rt_->root();
-}
-
-const std::string& ctx::function() const noexcept {
-  return rt_->function();
-}
-
-const std::string& ctx::version_name() const noexcept {
-  return rt_->version();
-}
-
-bool ctx::replaying() const noexcept {
-  return rt_->replaying();
-}
-
-} // namespace actors
 
 namespace actors::detail {
 
+// --- the runtime's entry points (runtime_ops, actors/detail/op.hpp) -------------------------------
+
 namespace {
 
-std::string_view kind_name(op_kind k) {
-  return eventlog::to_string(event_kind_of(k));
+task_runtime& rt_of(runtime_base& b) noexcept {
+  return static_cast<task_runtime&>(b);
+}
+const task_runtime& rt_of(const runtime_base& b) noexcept {
+  return static_cast<const task_runtime&>(b);
 }
 
 } // namespace
 
-// --- the awaiter entry points (declared in actors/detail/op.hpp) -----------------------------------
-
-bool journaling(const task_runtime* rt) noexcept {
-  return rt->journaling();
-}
-
-void cancel_spawned(task_runtime* rt, std::uint32_t seq) {
-  rt->cancel_child(seq);
-}
-
-bool begin_op(task_runtime* rt, op& o) {
-  return rt->begin(o);
-}
-
-void suspend_op(task_runtime* rt, op& o, std::coroutine_handle<> h) {
-  o.waiter = h; // what the runtime's continuation resumes once `o` is answered
-  rt->suspend(o);
-}
-
-void throw_op_failure(const op& o) {
-  if (o.kind == op_kind::call || o.kind == op_kind::spawn)
-    throw call_error("call to " + o.name + (o.version.empty() ? "" : "@" + o.version) +
-                     " failed: " + o.result);
-  if (o.kind == op_kind::join)
-    throw call_error("child task " + o.name + " failed: " + o.result);
-  auto name = o.kind == op_kind::effect && !o.name.empty() ? o.name : std::string{kind_name(o.kind)};
-  throw effect_error("effect '" + name + "' failed: " + o.result);
-}
+const runtime_ops task_runtime_ops{
+  .journaling = [](const runtime_base& b) noexcept { return rt_of(b).journaling(); },
+  .begin = [](runtime_base& b, op& o) { return rt_of(b).begin(o); },
+  .suspend = [](runtime_base& b, op& o) { rt_of(b).suspend(o); },
+  .cancel_spawned = [](runtime_base& b, std::uint32_t seq) { rt_of(b).cancel_child(seq); },
+  .id = [](const runtime_base& b) noexcept { return rt_of(b).id().value(); },
+  .root = [](const runtime_base& b) noexcept { return rt_of(b).root().value(); },
+  .function = [](const runtime_base& b) noexcept -> const std::string& { return rt_of(b).function(); },
+  .version = [](const runtime_base& b) noexcept -> const std::string& { return rt_of(b).version(); },
+  .replaying = [](const runtime_base& b) noexcept { return rt_of(b).replaying(); },
+};
 
 } // namespace actors::detail

@@ -52,7 +52,7 @@ std::uint64_t task_runtime::draw(std::uint64_t n) {
 }
 
 void task_runtime::dispatch_effect(op& o) {
-  auto* h = host_.handlers().find(o.name);
+  auto h = host_.handler(o.name); // shared: a module's handler keeps its code loaded while it runs
   effect_context cx{id(), pending_.seq};
   // An effect whose mark is this one's was handed to its handler by an earlier engine, which stopped
   // before journaling the result: this is attempt mark + 1.

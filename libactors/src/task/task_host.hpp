@@ -26,6 +26,7 @@ class logger;
 }
 namespace actors {
 struct engine_config;
+struct effect_handler;
 class effects;
 namespace eventlog {
 class journal;
@@ -65,7 +66,8 @@ public:
   virtual const engine_config& config() const noexcept = 0;
   /// The journal, or nullptr when journaling is off.
   virtual eventlog::journal* journal() const noexcept = 0;
-  virtual const effects& handlers() const noexcept = 0;
+  /// The handler of effect `name` (shared: a module's keeps the module's code loaded), or nullptr.
+  virtual std::shared_ptr<const effect_handler> handler(std::string_view name) const = 0;
   /// Every version the engine has now, retired ones included (for replays and lookups by name;
   /// routing goes through route()).
   virtual std::shared_ptr<const function_snapshot> functions() const = 0;

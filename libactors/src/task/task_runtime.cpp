@@ -49,7 +49,8 @@ std::chrono::nanoseconds thread_cpu() noexcept {
 // --- task_runtime ----------------------------------------------------------------------------------
 
 task_runtime::task_runtime(task_host& host, setup s)
-  : host_(host),
+  : runtime_base{&task_runtime_ops},
+    host_(host),
     version_(std::move(s.version)),
     rec_(std::move(s.rec)),
     input_(std::move(s.input)),
@@ -245,7 +246,7 @@ bool task_runtime::begin_live(op& o) {
       append(event{.seq = pos_.next_seq++, .kind = event_kind::log, .text = o.text});
       return true;
     case op_kind::effect:
-      if (host_.handlers().find(o.name) == nullptr) {
+      if (!host_.handler(o.name)) {
         abort_ = make_error(errc::unhandled_effect,
                             who() + " performed effect '" + o.name +
                               "', which has no handler installed (effects::handle<" +

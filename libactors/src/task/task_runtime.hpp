@@ -43,7 +43,10 @@ namespace actors::detail {
 
 class task_host;
 
-class task_runtime {
+/// The entry points of every task_runtime (ctx.cpp).
+extern const runtime_ops task_runtime_ops;
+
+class task_runtime : public runtime_base {
 public:
   /// What a task starts from: its record and input, plus, when resumed, its journal so far.
   struct setup {

@@ -20,6 +20,19 @@ const effect_handler* effects::find(std::string_view name) const noexcept {
   return i == handlers_.end() ? nullptr : i->second.get();
 }
 
+std::shared_ptr<const effect_handler> effects::find_shared(std::string_view name) const {
+  auto i = handlers_.find(name);
+  return i == handlers_.end() ? nullptr : i->second;
+}
+
+std::vector<std::string> effects::names() const {
+  std::vector<std::string> out;
+  out.reserve(handlers_.size());
+  for (const auto& [name, h] : handlers_)
+    out.push_back(name);
+  return out;
+}
+
 caf::error effects::validate() const {
   if (problems_.empty())
     return {};

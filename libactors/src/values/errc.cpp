@@ -40,6 +40,8 @@ std::string_view to_string(errc x) noexcept {
     case errc::invalid_module: return "invalid_module";
     case errc::version_exists: return "version_exists";
     case errc::version_in_use: return "version_in_use";
+    case errc::unknown_module: return "unknown_module";
+    case errc::module_in_use: return "module_in_use";
   }
   return "unknown";
 }

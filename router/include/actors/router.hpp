@@ -120,9 +120,6 @@ public:
   /// Chainable; errors as for `add`.
   router& add_entry(std::shared_ptr<function_entry> e);
 
-  /// The entry for exactly (name, version) as this router holds it (shared), or nullptr.
-  std::shared_ptr<function_entry> find_shared(std::string_view name, std::string_view version) const;
-
   /// Returns the first registration problem, or an empty error if the table is consistent.
   [[nodiscard]] caf::error validate() const;
 

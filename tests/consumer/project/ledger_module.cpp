@@ -1,5 +1,5 @@
 // A module built against the installed package with actors_add_module() and -Wall -Wextra -Werror
-// (<actors/module.hpp>): a version of "twice" and a handler of the ledger effect.
+// (<actors/module.hpp>): a version of "twice" that performs the ledger effect, and its handler.
 #include <actors/module.hpp>
 
 #include <cstdint>
@@ -9,8 +9,9 @@
 
 namespace {
 
-actors::task<std::int64_t> twice_v2(actors::ctx&, std::int64_t x) {
-  co_return x + x;
+actors::task<std::int64_t> twice_v2(actors::ctx& cx, std::int64_t x) {
+  auto extra = co_await cx.perform<fetch_balance>(std::string{"abcde"});
+  co_return x + x + extra;
 }
 
 } // namespace

@@ -17,7 +17,29 @@
 
 namespace actors::detail {
 
-class task_runtime;
+struct op;
+struct runtime_base;
+
+/// How a task's code reaches the runtime that runs it: functions of the engine, which its runtime
+/// (runtime_base::ops) points at. Code compiled elsewhere — a module (<actors/module.hpp>), which links
+/// its own copy of libactors — so calls the engine's runtime, never a copy of it that could differ from
+/// it. Every member takes the runtime it was found in.
+struct runtime_ops {
+  bool (*journaling)(const runtime_base& rt) noexcept;
+  bool (*begin)(runtime_base& rt, op& o);
+  void (*suspend)(runtime_base& rt, op& o);
+  void (*cancel_spawned)(runtime_base& rt, std::uint32_t seq);
+  std::uint64_t (*id)(const runtime_base& rt) noexcept;
+  std::uint64_t (*root)(const runtime_base& rt) noexcept;
+  const std::string& (*function)(const runtime_base& rt) noexcept;
+  const std::string& (*version)(const runtime_base& rt) noexcept;
+  bool (*replaying)(const runtime_base& rt) noexcept;
+};
+
+/// What public code sees of a task's runtime: its entry points. The engine's runtime derives from it.
+struct runtime_base {
+  const runtime_ops* ops = nullptr;
+};
 
 /// What an op does. Mirrors eventlog::event_kind for the kinds task code can await (value for value,
 /// checked at compile time in libactors/src/continuation/journal_match.hpp).
@@ -72,21 +94,30 @@ inline op builtin_op(op_kind k) {
 }
 
 /// True if the task's engine journals (renderings for tools are only computed then).
-bool journaling(const task_runtime* rt) noexcept;
+inline bool journaling(const runtime_base* rt) noexcept {
+  return rt->ops->journaling(*rt);
+}
 
 /// Starts `o`: answers it from the journal or locally (returns true), or returns false when the task
 /// must suspend until the runtime resumes it.
-bool begin_op(task_runtime* rt, op& o);
+inline bool begin_op(runtime_base* rt, op& o) {
+  return rt->ops->begin(*rt, o);
+}
 /// Suspends the awaiting coroutine `h` on `o` (dispatches live work).
-void suspend_op(task_runtime* rt, op& o, std::coroutine_handle<> h);
+inline void suspend_op(runtime_base* rt, op& o, std::coroutine_handle<> h) {
+  o.waiter = h; // what the runtime's continuation resumes once `o` is answered
+  rt->ops->suspend(*rt, o);
+}
 /// Cancels the child spawned at `seq` (ctx::cancel), if it still runs.
-void cancel_spawned(task_runtime* rt, std::uint32_t seq);
+inline void cancel_spawned(runtime_base* rt, std::uint32_t seq) {
+  rt->ops->cancel_spawned(*rt, seq);
+}
 /// Throws the exception that corresponds to a failed `o` (effect_error or call_error).
 [[noreturn]] void throw_op_failure(const op& o);
 
 template <class T, auto Decode>
 struct op_awaiter {
-  task_runtime* rt;
+  runtime_base* rt;
   op o;
 
   bool await_ready() { return begin_op(rt, o); }

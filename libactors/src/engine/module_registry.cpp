@@ -1,0 +1,91 @@
+#include "engine/module_registry.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "actors/errc.hpp"
+#include "actors/eventlog/journal.hpp"
+#include "engine/engine_core.hpp"
+#include "modules/loaded_module.hpp"
+
+namespace actors::detail {
+
+caf::expected<module_id> module_registry::load(const std::string& path) {
+  auto m = load_module(path);
+  if (!m)
+    return std::move(m.error());
+  const auto& mod = **m;
+  std::lock_guard guard{mx_};
+  auto id = next_;
+  auto fns = mod.functions();
+  // Checked before anything is added: versions first, then handlers (which change only under mx_, so
+  // their add cannot fail after the check; the versions' add checks again, add_version may have run).
+  if (auto err = core_.functions.check_module(mod.path(), fns))
+    return err;
+  if (auto err = core_.handlers.check_module(mod))
+    return err;
+  if (auto err = core_.functions.add_module(id, mod.path(), fns))
+    return err;
+  (void)core_.handlers.add_module(id, mod);
+  ++next_;
+  loaded l{*m, {}};
+  for (const auto& e : fns)
+    l.versions.push_back(e.name + "@" + e.version);
+  core_.log->info("modules: loaded module {} '{}' from {} (sha256 {}): {}", id, mod.name(), mod.path(),
+                  mod.content_hash(), fmt::join(l.versions, ", "));
+  loaded_.emplace(id, std::move(l));
+  return id;
+}
+
+std::string module_registry::describe_undrained(const std::vector<version_info>& vs) const {
+  std::string out;
+  for (const auto& v : vs) {
+    if (!out.empty())
+      out += "; ";
+    out += v.function + "@" + v.version + " is " + std::string{to_string(v.state)};
+    if (v.state == version_state::active) {
+      out += " (retire it first)";
+      continue;
+    }
+    out += " (" + std::to_string(v.tasks) + (v.tasks == 1 ? " task" : " tasks");
+    // Name them from the journal: the unfinished tasks of that version.
+    if (core_.journal)
+      if (auto unfinished = core_.journal->unfinished_tasks()) {
+        int named = 0;
+        for (const auto& rec : *unfinished)
+          if (rec.function == v.function && rec.version == v.version && named < 5) {
+            out += (named++ == 0 ? ": " : ", ") + to_string(task_id{rec.id});
+          }
+      }
+    out += ")";
+  }
+  return out;
+}
+
+caf::error module_registry::unload(module_id id) {
+  std::unique_lock guard{mx_};
+  auto i = loaded_.find(id);
+  if (i == loaded_.end())
+    return make_error(errc::unknown_module, "no module " + std::to_string(id) + " is loaded in this engine");
+  auto path = i->second.module->path();
+  if (!core_.functions.remove_module(id))
+    return make_error(errc::module_in_use, "module " + std::to_string(id) + " (" + path +
+                                             ") cannot be unloaded: " +
+                                             describe_undrained(core_.functions.undrained(id)));
+  core_.handlers.remove_module(id);
+  auto module = std::move(i->second.module); // the last reference of the registry
+  loaded_.erase(i);
+  guard.unlock();
+  module.reset(); // dlclose once no task, handler job or routing snapshot holds its code any more
+  core_.log->info("modules: unloaded module {} ({})", id, path);
+  return {};
+}
+
+std::vector<module_info> module_registry::list() const {
+  std::vector<module_info> out;
+  std::lock_guard guard{mx_};
+  for (const auto& [id, l] : loaded_)
+    out.push_back(module_info{id, l.module->name(), l.module->path(), l.module->content_hash(), l.versions});
+  return out;
+}
+
+} // namespace actors::detail
