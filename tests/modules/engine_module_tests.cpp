@@ -4,6 +4,8 @@
 // module loads in its place. Real dlopen of shared objects this build produces.
 
 #include <chrono>
+#include <filesystem>
+#include <random>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -169,4 +171,42 @@ TEST_CASE("a module's effect handler may not replace the program's", "[modules][
   auto t = eng.start("lookupUser", std::int64_t{1});
   REQUIRE(t);
   CHECK(eng.wait<shop::user>(*t).value() == shop::user{1, "program"});
+}
+
+TEST_CASE("replaying a task whose version was unloaded says so and offers another version",
+          "[modules][engine]") {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("actors-module-replay-" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(dir);
+  {
+    engine_config cfg;
+    cfg.journal = (dir / "journal.db").string();
+    engine eng{cfg, program(), effects{}};
+    REQUIRE_FALSE(eng.status());
+    auto id = eng.load_module(ACTORS_TEST_SHOP_MODULE);
+    REQUIRE(id);
+    auto t = eng.start("lookupUser", std::int64_t{7}, version{"v2"});
+    REQUIRE(t);
+    CHECK(eng.wait<shop::user>(*t).value() == shop::user{7, "ada"});
+    REQUIRE(eng.retire("lookupUser", "v2"));
+    REQUIRE(eng.retire("greet", "v2"));
+    REQUIRE(eng.await_drained("lookupUser", "v2", 60s));
+    REQUIRE(eng.await_drained("greet", "v2", 60s));
+    REQUIRE(eng.unload_module(*id));
+
+    auto gone = eng.replay(*t);
+    REQUIRE_FALSE(gone);
+    CHECK(gone.error() == make_error(errc::unknown_version, ""));
+    CHECK_THAT(describe(gone.error()), Catch::Contains("lookupUser@v2 is not registered") &&
+                                         Catch::Contains("unloaded") &&
+                                         Catch::Contains("--version lookupUser=v1"));
+    // With the offered version, the journal answers its effect (db.get has no handler any more).
+    replay_options opts;
+    opts.versions["lookupUser"] = "v1";
+    auto other = eng.replay(*t, opts);
+    REQUIRE(other);
+    CHECK_FALSE(other->divergence);
+    CHECK(other->replayed_version == "v1");
+  }
+  std::filesystem::remove_all(dir);
 }

@@ -31,9 +31,20 @@ caf::expected<replay_report> run_replay(task_host& host, const routing_table& in
   }
   const auto& version = so.versions.at(rec.function);
   const auto* entry = routes.find(rec.function, version);
-  if (entry == nullptr)
-    return make_error(errc::unknown_version, "replay of " + name + ": " + rec.function + "@" +
-                                               version + " is not registered in this engine");
+  if (entry == nullptr) {
+    // Retired and unloaded with its module, or never registered here: say what can run instead.
+    auto others = routes.versions(rec.function);
+    std::string offer;
+    for (const auto& v : others)
+      offer += (offer.empty() ? "" : ", ") + v;
+    return make_error(errc::unknown_version,
+                      "replay of " + name + ": " + rec.function + "@" + version +
+                        " is not registered in this engine (unloaded, or never loaded here)" +
+                        (others.empty() ? std::string{}
+                                        : "; replay it with another version, e.g. --version " +
+                                            rec.function + "=" + others.front() + " (registered: " +
+                                            offer + ")"));
+  }
   auto inv = std::static_pointer_cast<const invoker>(entry->impl);
   if (inv->input_type_name() != rec.input_type)
     return make_error(errc::wrong_input_type,
