@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -36,6 +37,14 @@ task<std::string> waiter_v1(ctx& cx, std::string who) {
 task<std::string> waiter_v2(ctx& cx, std::string who) {
   auto n = co_await cx.receive<std::int64_t>();
   co_return "v2 " + who + " " + std::to_string(n);
+}
+
+// A supervised child: fails on "poison", ends on anything else.
+task<std::string> poisonable(ctx& cx, std::string who) {
+  auto m = co_await cx.receive<std::string>();
+  if (m == "poison")
+    throw std::runtime_error(who + " took poison");
+  co_return who + " " + m;
 }
 
 // The same function name with another input type.
@@ -225,4 +234,36 @@ TEST_CASE("with every version retired, only a pinned start reaches one", "[live-
   auto by_override = eng.override_route(*pinned, "greet", "v1");
   REQUIRE_FALSE(by_override);
   CHECK_THAT(describe(by_override.error()), Catch::Contains("is retired"));
+}
+
+TEST_CASE("a supervised child's version stays draining between its runs, until its supervisor lets go",
+          "[live-versions][supervisor]") {
+  temp_dir dir;
+  router r;
+  r.add("child", "v1", poisonable);
+  engine eng{journaled(dir), r, effects{}};
+  REQUIRE_FALSE(eng.status());
+  supervision::supervisor_spec spec{.name = "s", .flags = {.intensity = 10, .period = 60s}};
+  spec.flags.backoff = {.initial = 3'600'000ms, .max = 3'600'000ms}; // the restart waits an hour
+  spec.children.push_back(worker("a", "child", std::string{"a"}));
+  REQUIRE(eng.supervise(spec));
+  auto a = eng.supervised_task("s", "a");
+  REQUIRE(a);
+
+  REQUIRE(eng.add_version("child", "v2", poisonable));
+  REQUIRE(eng.retire("child", "v1"));
+  REQUIRE(eng.send(*a, std::string{"poison"}));
+  // Its run has ended; the supervisor will restart it on v1 (resumed from its journal), so v1 is held.
+  REQUIRE(eng.await_supervision(
+    "s",
+    [](const std::vector<std::string>& log) {
+      return std::any_of(log.begin(), log.end(),
+                         [](const std::string& l) { return l.find("restarting a") != std::string::npos; });
+    },
+    60s));
+  CHECK_FALSE(eng.await_drained("child", "v1", 0ms));
+  CHECK(find_version(eng.versions("child"), "v1")->state == version_state::draining);
+
+  REQUIRE(eng.stop_supervisor("s")); // lets its children go
+  CHECK(eng.await_drained("child", "v1", 60s));
 }

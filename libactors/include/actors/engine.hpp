@@ -171,7 +171,8 @@ struct version_info {
   std::string version;
   version_state state = version_state::active;
   std::uint64_t module = 0; ///< the module that brought it; 0: compiled into the program
-  std::size_t tasks = 0;    ///< tasks that run it now: running, waiting, or queued for admission
+  std::size_t tasks = 0;    ///< what holds it now: tasks running, waiting or queued for admission,
+                            ///< and supervised children (also between two runs: a restart needs it)
 };
 
 /// Identifies a module loaded into an engine (engine::load_module); never 0.

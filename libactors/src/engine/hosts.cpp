@@ -92,7 +92,19 @@ engine_supervisor_host::start_child(const supervision::child_spec& spec, const s
                     return static_cast<const supervision::child_spec*>(p)->input(target);
                   },
                   [](const void* p) { return static_cast<const supervision::child_spec*>(p)->input_text; }};
-  return core_.start_root(spec.function, spec.version, in, true, {}, nullptr, link);
+  auto started = core_.start_root(spec.function, spec.version, in, true, {}, nullptr, link);
+  if (started)
+    hold_version(started->first);
+  return started;
+}
+
+void engine_supervisor_host::hold_version(task_id id) {
+  auto comp = core_.completions.find(id);
+  if (!comp || !comp->signature)
+    return;
+  auto v = core_.functions.current()->pin(comp->signature->function, comp->signature->version);
+  std::lock_guard guard{mx_};
+  held_.insert_or_assign(id.value(), std::move(v));
 }
 
 caf::actor engine_supervisor_host::take_over(task_id id) {
@@ -106,8 +118,10 @@ caf::actor engine_supervisor_host::take_over(task_id id) {
       return {};
     a = caf::actor_cast<caf::actor>(comp->actor);
   }
-  if (a)
+  if (a) {
     core_.completions.set_supervised(id, true);
+    hold_version(id);
+  }
   return a;
 }
 
@@ -116,11 +130,16 @@ engine_supervisor_host::restart_child(task_id id, bool fresh, const std::string&
   auto r = core_.restart_task(id, fresh, why);
   if (!r)
     return std::move(r.error());
+  hold_version(id); // a child the supervisor knew from the journal is held from its first restart on
   return restarted_child{std::move(r->actor), r->fresh};
 }
 
 void engine_supervisor_host::release_child(task_id id, bool still_running) {
   core_.completions.set_supervised(id, false); // a held end is reported now
+  {
+    std::lock_guard guard{mx_};
+    held_.erase(id.value()); // its version may drain now
+  }
   if (!still_running)
     core_.mail.close(id.value());
 }

@@ -7,6 +7,9 @@
 #include "supervisor/supervisor_host.hpp"
 #include "task/task_host.hpp"
 
+#include <mutex>
+#include <unordered_map>
+
 namespace actors::detail {
 
 struct engine_core;
@@ -61,7 +64,13 @@ public:
   supervision_state& supervisors() noexcept override;
 
 private:
+  /// Holds the version of supervised child `id` (as its completion entry names it) until its
+  /// supervisor lets it go: a child between two runs still needs its version for the restart.
+  void hold_version(task_id id);
+
   engine_core& core_;
+  std::mutex mx_;
+  std::unordered_map<std::uint64_t, version_ref> held_; ///< by task id; guarded by mx_
 };
 
 } // namespace actors::detail
