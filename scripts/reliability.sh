@@ -137,7 +137,7 @@ if skipped asan; then status[asan]=skipped; detail[asan]="skipped"; else
 fi
 
 # --- TSan: the concurrency tests -----------------------------------------------------------------
-tsan_tags="[load],[effects],[spawn],[mailbox],[supervisor],[cancel],[timer],[shadow],[start_key],[scheduler],[admission],[durable-start],[damage],[startup]"
+tsan_tags="[load],[effects],[spawn],[mailbox],[supervisor],[cancel],[timer],[shadow],[start_key],[scheduler],[admission],[durable-start],[damage],[startup],[live-versions]"
 if skipped tsan; then status[tsan]=skipped; detail[tsan]="skipped"; else
   begin "TSan, concurrency tests"
   if cmake --preset tsan >"$logs/tsan-configure.log" 2>&1 &&
