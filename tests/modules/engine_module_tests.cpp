@@ -4,6 +4,7 @@
 // module loads in its place. Real dlopen of shared objects this build produces.
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -207,6 +208,51 @@ TEST_CASE("replaying a task whose version was unloaded says so and offers anothe
     REQUIRE(other);
     CHECK_FALSE(other->divergence);
     CHECK(other->replayed_version == "v1");
+  }
+  std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+task<std::string> wait_v1(ctx& cx, std::string who) {
+  auto n = co_await cx.receive<std::int64_t>();
+  co_return "v1 " + who + " " + std::to_string(n);
+}
+
+} // namespace
+
+TEST_CASE("unload_module is refused while a version of it is draining, naming its tasks",
+          "[modules][engine]") {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("actors-module-drain-" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(dir);
+  {
+    engine_config cfg;
+    cfg.journal = (dir / "journal.db").string();
+    router r;
+    r.add("wait", "v1", wait_v1);
+    engine eng{cfg, r, effects{}};
+    REQUIRE_FALSE(eng.status());
+    ::setenv("ACTORS_TEST_MODULE_MODE", "waiter", 1); // misc_module registers wait v2
+    auto id = eng.load_module(ACTORS_TEST_MISC_MODULE);
+    ::unsetenv("ACTORS_TEST_MODULE_MODE");
+    REQUIRE(id);
+    auto open_task = eng.start("wait", std::string{"x"}, version{"v2"});
+    REQUIRE(open_task);
+    REQUIRE(eng.retire("wait", "v2"));
+
+    auto busy = eng.unload_module(*id);
+    REQUIRE_FALSE(busy);
+    CHECK(busy.error() == make_error(errc::module_in_use, ""));
+    CHECK_THAT(describe(busy.error()), Catch::Contains("wait@v2 is draining (1 task: " +
+                                                       to_string(*open_task) + ")"));
+    CHECK(is_library_loaded(ACTORS_TEST_MISC_MODULE));
+
+    REQUIRE(eng.send(*open_task, std::int64_t{3}));
+    CHECK(eng.wait<std::string>(*open_task).value() == "v2 x 3"); // it ends on its version
+    REQUIRE(eng.await_drained("wait", "v2", 60s));
+    REQUIRE(eng.unload_module(*id));
+    CHECK_FALSE(is_library_loaded(ACTORS_TEST_MISC_MODULE));
   }
   std::filesystem::remove_all(dir);
 }

@@ -7,6 +7,8 @@
 //   effect_clash     two effect types named "misc.same"
 //   wrong_input      lookupUser v8 taking std::string     wrong_output  lookupUser v9 returning std::string
 //   anon_type        anonType v2 taking a type from an anonymous namespace
+//   waiter           wait v2: receives a number, then returns (a task that stays open while a test
+//                    tries to unload the module)
 // Built three times: with the right stamp, and with a wrong libactors minor version or string ABI
 // (ACTORS_TESTING_MODULE_STAMP_MINOR / ACTORS_TESTING_MODULE_STAMP_CXX11_ABI).
 
@@ -65,6 +67,11 @@ actors::task<std::int64_t> anon_type(actors::ctx&, local_input in) {
   co_return in.x;
 }
 
+actors::task<std::string> wait_v2(actors::ctx& cx, std::string who) {
+  auto n = co_await cx.receive<std::int64_t>();
+  co_return "v2 " + who + " " + std::to_string(n);
+}
+
 } // namespace
 
 ACTORS_MODULE(misc) {
@@ -94,6 +101,8 @@ ACTORS_MODULE(misc) {
     m.add("lookupUser", "v9", lookup_as_text);
   else if (mode == "anon_type")
     m.add("anonType", "v2", anon_type);
+  else if (mode == "waiter")
+    m.add("wait", "v2", wait_v2);
   else
     throw std::invalid_argument("misc: unknown ACTORS_TEST_MODULE_MODE");
 }
