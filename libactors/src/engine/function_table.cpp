@@ -102,7 +102,7 @@ void function_table::insert_locked(function_entry e, std::uint64_t module) {
   lv->entry = std::make_shared<function_entry>(std::move(e));
   lv->module = module;
   lv->order = next_order_++;
-  lv->drained = [this](const live_version& x) { on_drained(x); };
+  lv->drained = [this] { on_drained(); };
   versions_.push_back(std::move(lv));
 }
 
@@ -206,7 +206,7 @@ caf::error function_table::retire(std::string_view fn, std::string_view version,
   bool idle = v->holders.load(std::memory_order_acquire) == 0;
   guard.unlock();
   if (idle)
-    on_drained(*v);
+    on_drained();
   return {};
 }
 
@@ -222,7 +222,7 @@ caf::error function_table::check_routable(std::string_view fn, const routing_pol
   return {};
 }
 
-void function_table::on_drained(const live_version&) {
+void function_table::on_drained() {
   {
     std::lock_guard guard{mx_}; // orders the wake-up after a waiter's check
     generation_.fetch_add(1, std::memory_order_acq_rel);

@@ -97,7 +97,7 @@ public:
 private:
   /// Publishes a snapshot of versions_ (needs mx_).
   void publish_locked();
-  void on_drained(const live_version& v);
+  void on_drained();
   std::shared_ptr<live_version> find_locked(std::string_view fn, std::string_view version) const;
   /// add()'s checks of (fn, version, impl) against the table (needs mx_); `who` names the newcomer.
   caf::error check_locked(const std::string& fn, const std::string& version, const function_impl& impl,

@@ -1,5 +1,8 @@
 #include "engine/module_registry.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <spdlog/spdlog.h>
 
 #include "actors/errc.hpp"
@@ -72,10 +75,18 @@ caf::error module_registry::unload(module_id id) {
                                              ") cannot be unloaded: " +
                                              describe_undrained(core_.functions.undrained(id)));
   core_.handlers.remove_module(id);
-  auto module = std::move(i->second.module); // the last reference of the registry
-  loaded_.erase(i);
+  std::weak_ptr<const loaded_module> watch = i->second.module;
+  loaded_.erase(i); // the registry's reference: dlclose once nothing else holds the module's code
   guard.unlock();
-  module.reset(); // dlclose once no task, handler job or routing snapshot holds its code any more
+  // A drained version's last task may still be on its way out on another thread (between letting go
+  // of its count and of its last pointer, a few microseconds): wait for it, briefly.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{2};
+  while (!watch.expired() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::microseconds{50});
+  if (!watch.expired())
+    core_.log->warn("modules: module {} ({}) is unloaded but something still holds its code; its "
+                    "library closes when that lets go",
+                    id, path);
   core_.log->info("modules: unloaded module {} ({})", id, path);
   return {};
 }

@@ -90,6 +90,9 @@ void task_runtime::dispatch_effect(op& o) {
       r.text = "error: " + r.bytes;
     }
     host.counters().effects_executed.fetch_add(1, std::memory_order_relaxed);
+    // Let go of the handler before the task hears of its result: once the task has ended, nothing of
+    // a module's handler is held any more (unload_module can close the library at once).
+    h.reset();
     tell(self, effect_done_atom::value, cx.seq, failed, std::move(r.bytes),
                    std::move(r.text));
   });

@@ -42,9 +42,9 @@ struct live_version {
   /// Retired (engine::retire): no new work is routed to it; drained once `holders` is 0.
   std::atomic<bool> retired{false};
   std::atomic<std::size_t> holders{0}; ///< version_refs alive
-  /// Called (by the last holder's thread) when a retired version's last holder lets go. Set once by the
-  /// function table before the version is published.
-  std::function<void(const live_version&)> drained;
+  /// Called (by the last holder's thread, after it has let go of the version) when a retired
+  /// version's last holder lets go. Set once by the function table before the version is published.
+  std::function<void()> drained;
 };
 
 /// A counted reference to a live version: the version a task runs. Empty when default-constructed.
@@ -83,10 +83,15 @@ private:
   void release() noexcept {
     if (!v_)
       return;
-    if (v_->holders.fetch_sub(1, std::memory_order_acq_rel) == 1 &&
-        v_->retired.load(std::memory_order_acquire) && v_->drained)
-      v_->drained(*v_);
-    v_.reset();
+    auto v = std::move(v_);
+    if (v->holders.fetch_sub(1, std::memory_order_acq_rel) != 1 || !v->retired.load(std::memory_order_acquire))
+      return;
+    // The last holder: let go of the version first (it may be the last reference to a module's code),
+    // then say it drained, so whoever waits for that finds nothing of it held by this thread.
+    auto drained = v->drained;
+    v.reset();
+    if (drained)
+      drained();
   }
   std::shared_ptr<live_version> v_;
 };
