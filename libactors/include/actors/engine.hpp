@@ -461,8 +461,9 @@ public:
   caf::expected<module_id> load_module(const std::string& path);
 
   /// Unloads module `id`: its versions and handlers leave the engine, and its library is closed once
-  /// nothing runs its code any more. Every version of the module must be drained first (retire, then
-  /// let its tasks finish). Thread-safe. Errors: unknown_module; module_in_use naming each version that
+  /// nothing holds its code any more — normally before this returns (it waits up to 2 s for a last
+  /// task on its way out, then logs a warning and the library closes when that lets go). Every version
+  /// of the module must be drained first (retire, then let its tasks finish). Thread-safe. Errors: unknown_module; module_in_use naming each version that
   /// is active or draining and its tasks; status().
   caf::expected<void> unload_module(module_id id);
 
