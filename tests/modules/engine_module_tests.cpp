@@ -256,3 +256,32 @@ TEST_CASE("unload_module is refused while a version of it is draining, naming it
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a module loaded through a symlink is the same library as its file", "[modules][engine]") {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("actors-module-link-" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(dir);
+  auto link = dir / "shop-current.so";
+  std::filesystem::create_symlink(ACTORS_TEST_SHOP_MODULE, link);
+  {
+    engine eng{in_memory(), program(), effects{}};
+    REQUIRE_FALSE(eng.status());
+    auto id = eng.load_module(link.string());
+    REQUIRE(id);
+    CHECK(is_library_loaded(ACTORS_TEST_SHOP_MODULE)); // dlopen knows the file, whatever its name
+    auto t = eng.start("lookupUser", std::int64_t{9}, version{"v2"});
+    REQUIRE(t);
+    CHECK(eng.wait<shop::user>(*t).value() == shop::user{9, "ada"});
+    // The file under its own name is the module already loaded: its versions exist.
+    auto again = eng.load_module(ACTORS_TEST_SHOP_MODULE);
+    REQUIRE_FALSE(again);
+    CHECK(again.error() == make_error(errc::version_exists, ""));
+    REQUIRE(eng.retire("lookupUser", "v2"));
+    REQUIRE(eng.retire("greet", "v2"));
+    REQUIRE(eng.await_drained("lookupUser", "v2", 60s));
+    REQUIRE(eng.await_drained("greet", "v2", 60s));
+    REQUIRE(eng.unload_module(*id));
+    CHECK_FALSE(is_library_loaded(ACTORS_TEST_SHOP_MODULE));
+  }
+  std::filesystem::remove_all(dir);
+}

@@ -122,35 +122,17 @@ caf::error function_table::add(std::string fn, std::string version,
   return {};
 }
 
-caf::error function_table::check_module_locked(const std::string& path,
-                                               const std::vector<function_entry>& fns) const {
-  auto who = "module " + quoted_path(path);
-  for (std::size_t i = 0; i < fns.size(); ++i) {
-    if (auto err = check_locked(fns[i].name, fns[i].version, *fns[i].impl, who))
-      return err;
-    for (std::size_t j = 0; j < i; ++j) // versions of one function within the module agree too
-      if (fns[j].name == fns[i].name &&
-          (!same_type(fns[j].impl->input_type(), fns[i].impl->input_type()) ||
-           !same_type(fns[j].impl->output_type(), fns[i].impl->output_type())))
-        return make_error(errc::wrong_input_type, who + ": " + qualified(fns[i].name, fns[i].version) +
-                                                    " and " + qualified(fns[j].name, fns[j].version) +
-                                                    " take or return different types");
-  }
-  return {};
+caf::error function_table::check_module(const loaded_module& m) const {
+  std::lock_guard guard{mx_};
+  return check_against(current()->routes, m); // the snapshot holds every version (published under mx_)
 }
 
-caf::error function_table::check_module(const std::string& path, const std::vector<function_entry>& fns) const {
+caf::error function_table::add_module(std::uint64_t module, const loaded_module& m) {
   std::lock_guard guard{mx_};
-  return check_module_locked(path, fns);
-}
-
-caf::error function_table::add_module(std::uint64_t module, const std::string& path,
-                                      const std::vector<function_entry>& fns) {
-  std::lock_guard guard{mx_};
-  if (auto err = check_module_locked(path, fns))
+  if (auto err = check_against(current()->routes, m))
     return err;
-  for (const auto& e : fns)
-    insert_locked(e, module);
+  for (auto& e : m.functions()) // impls that share ownership of the module
+    insert_locked(std::move(e), module);
   publish_locked();
   return {};
 }

@@ -33,6 +33,8 @@
 
 namespace actors::detail {
 
+class loaded_module;
+
 class function_table {
 public:
   /// Every version of `initial` (the router the engine was built with), active, from the program.
@@ -59,12 +61,11 @@ public:
   caf::error add(std::string fn, std::string version, std::shared_ptr<const function_impl> impl,
                  std::uint64_t module = 0);
 
-  /// Adds every version `fns` of module `module` (loaded from `path`), active, or none of them.
-  /// Errors: version_exists (the table has one of them), wrong_input_type / wrong_output_type (one
-  /// takes or returns another type than a version of the same function), each naming the module's path.
-  caf::error add_module(std::uint64_t module, const std::string& path, const std::vector<function_entry>& fns);
+  /// Adds every version of module `m` as module `module`'s, active, or none of them. Errors:
+  /// check_against's (modules/loaded_module.hpp) against the table's versions.
+  caf::error add_module(std::uint64_t module, const loaded_module& m);
   /// add_module's checks alone (nothing is added).
-  caf::error check_module(const std::string& path, const std::vector<function_entry>& fns) const;
+  caf::error check_module(const loaded_module& m) const;
 
   /// What stops module `module`'s versions from being removed: the versions that are active or still
   /// draining, with their holders ("lookupUser@v2 is active"); empty when every one is drained.
@@ -102,8 +103,6 @@ private:
   /// add()'s checks of (fn, version, impl) against the table (needs mx_); `who` names the newcomer.
   caf::error check_locked(const std::string& fn, const std::string& version, const function_impl& impl,
                           const std::string& who) const;
-  /// add_module's checks (needs mx_).
-  caf::error check_module_locked(const std::string& path, const std::vector<function_entry>& fns) const;
   /// Appends a new live version (needs mx_; publish after).
   void insert_locked(function_entry e, std::uint64_t module);
 

@@ -19,19 +19,18 @@ caf::expected<module_id> module_registry::load(const std::string& path) {
   const auto& mod = **m;
   std::lock_guard guard{mx_};
   auto id = next_;
-  auto fns = mod.functions();
   // Checked before anything is added: versions first, then handlers (which change only under mx_, so
   // their add cannot fail after the check; the versions' add checks again, add_version may have run).
-  if (auto err = core_.functions.check_module(mod.path(), fns))
+  if (auto err = core_.functions.check_module(mod))
     return err;
   if (auto err = core_.handlers.check_module(mod))
     return err;
-  if (auto err = core_.functions.add_module(id, mod.path(), fns))
+  if (auto err = core_.functions.add_module(id, mod))
     return err;
   (void)core_.handlers.add_module(id, mod);
   ++next_;
   loaded l{*m, {}};
-  for (const auto& e : fns)
+  for (const auto& e : mod.contents().entries())
     l.versions.push_back(e.name + "@" + e.version);
   core_.log->info("modules: loaded module {} '{}' from {} (sha256 {}): {}", id, mod.name(), mod.path(),
                   mod.content_hash(), fmt::join(l.versions, ", "));

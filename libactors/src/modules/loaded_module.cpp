@@ -323,7 +323,16 @@ std::string type_pair_note(const std::type_info& a, const std::type_info& b) {
 
 caf::error check_against(const router& host, const loaded_module& m) {
   auto what = "module " + quoted_path(m.path()) + " (" + m.name() + ")";
-  for (const auto& e : m.contents().entries()) {
+  const auto& entries = m.contents().entries();
+  for (std::size_t i = 0; i < entries.size(); ++i) // the module's own versions of one function agree
+    for (std::size_t j = 0; j < i; ++j)
+      if (entries[j].name == entries[i].name &&
+          (!same_type(entries[j].impl->input_type(), entries[i].impl->input_type()) ||
+           !same_type(entries[j].impl->output_type(), entries[i].impl->output_type())))
+        return make_error(errc::wrong_input_type, what + ": its versions '" + entries[j].version +
+                                                    "' and '" + entries[i].version + "' of function '" +
+                                                    entries[i].name + "' take or return different types");
+  for (const auto& e : entries) {
     if (host.find(e.name, e.version) != nullptr)
       return make_error(errc::version_exists, what + " registers function '" + e.name + "' version '" +
                                                 e.version + "', which this program already has");

@@ -94,7 +94,9 @@ private:
 /// @returns an empty error, or the first problem: errc::version_exists (a version the module registers
 ///          is already in `host`), errc::wrong_input_type / errc::wrong_output_type (a version takes or
 ///          returns another type than a version of the same function in `host`, compared with
-///          same_type). Each message names the module's path, the function and both versions.
+///          same_type), also between two versions of one function in the module. Each message names
+///          the module's path, the function and both versions. The engine's function table runs it
+///          against its versions when a module loads.
 [[nodiscard]] caf::error check_against(const router& host, const loaded_module& m);
 
 /// Whether the shared object at `path` is loaded in this process (dlopen RTLD_NOLOAD); tests use it to
